@@ -1,0 +1,124 @@
+"""Application settings, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAMPLE_SECRET_VALUES = {
+    "changeme",
+    "change-me",
+    "secret",
+    "your-secret-key",
+    "please-change-this-secret-key-in-production",
+    "dev-secret-key-change-me-please-0123456789",
+}
+MIN_SECRET_BYTES = 32
+SECRET_FILE_NAME = "secret_key"
+
+
+class Settings(BaseSettings):
+    """Every setting of the app; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    secret_key: str = ""
+    public_url: str = ""
+    log_level: str = "INFO"
+
+    # Accounts and sessions
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    allow_registration: bool = True
+    access_token_minutes: int = Field(default=60 * 12, ge=1)
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+
+    # Model provider
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    llm_api: Literal["responses", "chat_completions"] = "responses"
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+    model_catalog_path: Path | None = None
+    default_model: str = "gpt-4.1-mini"
+    simulator_port: int = 0
+
+    # Chat cost controls
+    context_messages: int = Field(default=20, ge=1)
+    max_messages_per_conversation: int = Field(default=50, ge=4)
+    max_output_tokens: int = Field(default=4096, ge=16)
+
+    # Files
+    max_file_mb: int = Field(default=25, ge=1)
+    max_files_per_assistant: int = Field(default=100, ge=1)
+
+    # Budgets
+    default_monthly_budget_usd: float | None = None
+
+    # Mail (password reset)
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "assistant-studio@localhost"
+    smtp_starttls: bool = True
+
+    # Scale-out
+    nicegui_redis_url: str = ""
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_is_strong(cls, value: str) -> str:
+        if not value:
+            return value
+        if value.strip().lower() in SAMPLE_SECRET_VALUES:
+            raise ValueError(
+                "SECRET_KEY is a sample value; generate one with `openssl rand -hex 32`"
+            )
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes; "
+                "generate one with `openssl rand -hex 32`"
+            )
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under DATA_DIR."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'studio.db').resolve()}"
+
+    @property
+    def demo_mode(self) -> bool:
+        """True when no API key is set: replies come from the built-in simulator."""
+        return not self.openai_api_key
+
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY, or one generated once and kept in DATA_DIR so sessions survive restarts."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / SECRET_FILE_NAME
+        if path.exists():
+            stored = path.read_text().strip()
+            if len(stored.encode()) >= MIN_SECRET_BYTES:
+                return stored
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        generated = secrets.token_urlsafe(48)
+        path.write_text(generated)
+        path.chmod(0o600)
+        return generated
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cleared by tests through `get_settings.cache_clear()`)."""
+    return Settings()

@@ -1,0 +1,76 @@
+"""Wiring: middleware, routes, pages and start-up work. `main.py` calls `setup()`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
+from nicegui import app
+from nicegui.client import Client
+from nicegui.page import page
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from app import db
+from app.api import register_api
+from app.auth_guard import AuthMiddleware
+from app.config import get_settings
+from components.layout import apply_theme, not_found_view
+
+log = logging.getLogger(__name__)
+
+PAGE_MODULES = ("pages.auth", "pages.dashboard")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    # Images only from our origin and data:/blob: URLs: model output cannot leak data via <img>.
+    "Content-Security-Policy": "img-src 'self' data: blob:; frame-ancestors 'none'; "
+    "object-src 'none'; base-uri 'self'",
+}
+
+
+class SecurityHeadersMiddleware(BaseHTTPMiddleware):
+    """Adds the security headers to every response."""
+
+    async def dispatch(self, request: Request, call_next):  # noqa: ANN201
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+async def not_found(request: Request, exception: Exception):  # noqa: ANN201
+    """Our friendly 404 page for unknown URLs (JSON for API routes)."""
+    if request.url.path.startswith(("/api/", "/_nicegui/")) and isinstance(
+        exception, StarletteHTTPException
+    ):
+        return await http_exception_handler(request, exception)
+    with Client(page(""), request=request) as client:
+        apply_theme("auto")
+        not_found_view()
+    return client.build_response(request, 404)
+
+
+def _startup() -> None:
+    # Synchronous on purpose: NiceGUI runs async start-up handlers as background tasks, and no
+    # request may be served before the schema is at head. Nobody is connected yet to be blocked.
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.migrate()
+    log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
+
+
+def setup() -> None:
+    """Register everything on NiceGUI's app (re-run by the test fixture for every test)."""
+    logging.basicConfig(level=get_settings().log_level)
+    app.add_middleware(AuthMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(404, not_found)
+    register_api()
+    app.on_startup(_startup)
+    for module in PAGE_MODULES:
+        importlib.import_module(module)

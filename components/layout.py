@@ -1,0 +1,133 @@
+"""The logged-in layout: header with user menu, left navigation, dark mode, demo banner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from nicegui import ui
+
+NAV_ITEMS = (
+    ("Dashboard", "/", "space_dashboard"),
+    ("Assistants", "/assistants", "smart_toy"),
+    ("Chat", "/chat", "forum"),
+    ("Profile", "/profile", "person"),
+)
+ADMIN_ITEM = ("Admin", "/admin", "admin_panel_settings")
+THEMES = {"auto": None, "light": False, "dark": True}
+
+
+@dataclass
+class ShellUser:
+    """What the shell shows about the signed-in user."""
+
+    username: str
+    is_admin: bool
+    theme: str
+
+
+def apply_theme(theme: str) -> ui.dark_mode:
+    """A dark-mode element set from a stored preference ('auto', 'light' or 'dark')."""
+    return ui.dark_mode(THEMES.get(theme))
+
+
+@contextmanager
+def app_shell(
+    user: ShellUser,
+    active: str,
+    on_logout: Callable[[], Awaitable[None]],
+    on_theme: Callable[[str], Awaitable[None]],
+    demo_mode: bool = False,
+) -> Iterator[ui.column]:
+    """Build header, drawer and banner; yields the main content column."""
+    dark = apply_theme(user.theme)
+    ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
+    with ui.header(elevated=False).classes(
+        "items-center justify-between px-4 py-2 bg-white dark:bg-slate-800 "
+        "text-slate-800 dark:text-slate-100 border-b border-slate-200 dark:border-slate-700"
+    ):
+        with ui.row().classes("items-center gap-2"):
+            ui.button(icon="menu", on_click=lambda: drawer.toggle()).props(
+                'flat round dense aria-label="Toggle navigation"'
+            ).classes("lg:hidden")
+            ui.icon("auto_awesome", size="sm").classes("text-indigo-500")
+            ui.label("Assistant Studio").classes("text-lg font-semibold")
+        with ui.row().classes("items-center gap-1"):
+
+            async def toggle_theme() -> None:
+                theme = "light" if dark.value else "dark"
+                dark.set_value(THEMES[theme])
+                await on_theme(theme)
+
+            ui.button(icon="dark_mode", on_click=toggle_theme).props(
+                'flat round aria-label="Toggle dark mode"'
+            ).tooltip("Light / dark")
+            with ui.button(icon="account_circle").props(
+                'flat no-caps aria-label="User menu"'
+            ) as menu_button:
+                ui.label(user.username).classes("ml-1 hidden sm:block")
+                with ui.menu().classes("p-1"), ui.column().classes("gap-0"):
+                    menu_items = (
+                        ("Profile", "person", lambda: ui.navigate.to("/profile")),
+                        ("Log out", "logout", on_logout),
+                    )
+                    for label, icon, handler in menu_items:
+                        ui.button(label, icon=icon, on_click=handler).props(
+                            "flat no-caps align=left"
+                        ).classes("w-full")
+            menu_button.mark("user-menu")
+    with (
+        ui.left_drawer(value=True, bordered=True)
+        .props("breakpoint=1024 width=220")
+        .classes("bg-white dark:bg-slate-800 p-2") as drawer
+    ):
+        items = NAV_ITEMS + ((ADMIN_ITEM,) if user.is_admin else ())
+        for label, href, icon in items:
+            is_active = label == active
+            with ui.link(target=href).classes(
+                "flex items-center gap-3 px-3 py-2 rounded-lg no-underline "
+                + (
+                    "bg-indigo-50 text-indigo-700 dark:bg-indigo-900/40 dark:text-indigo-200 "
+                    "font-medium"
+                    if is_active
+                    else "text-slate-700 dark:text-slate-200 hover:bg-slate-100 "
+                    "dark:hover:bg-slate-700"
+                )
+            ):
+                ui.icon(icon, size="sm")
+                ui.label(label)
+    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4") as main:
+        if demo_mode:
+            with ui.row().classes(
+                "w-full items-center gap-2 px-3 py-2 rounded-lg text-sm "
+                "bg-amber-50 text-amber-900 dark:bg-amber-900/30 dark:text-amber-100"
+            ):
+                ui.icon("science", size="xs")
+                ui.label(
+                    "Demo mode: replies come from the built-in simulator. Set OPENAI_API_KEY "
+                    "(or OPENAI_BASE_URL for a local server) for real models."
+                )
+        yield main
+
+
+def not_found_view() -> None:
+    """The friendly 404 content, used for unknown URLs and for anything not visible to you."""
+    with ui.column().classes("w-full items-center py-20 gap-3 text-center"):
+        ui.icon("travel_explore", size="4rem").classes("text-slate-400")
+        ui.label("Page not found").classes(
+            "text-2xl font-semibold text-slate-800 dark:text-slate-100"
+        )
+        ui.label("It may have been moved or deleted, or you may not have access to it.").classes(
+            "text-slate-500"
+        )
+        ui.button("Go to the dashboard", on_click=lambda: ui.navigate.to("/")).props("unelevated")
+
+
+def error_view(message: str) -> None:
+    """A friendly error page body (never a stack trace)."""
+    with ui.column().classes("w-full items-center py-20 gap-3 text-center"):
+        ui.icon("cloud_off", size="4rem").classes("text-slate-400")
+        ui.label("Something went wrong").classes("text-2xl font-semibold")
+        ui.label(message).classes("text-slate-500")
+        ui.button("Try again", on_click=lambda: ui.navigate.reload()).props("unelevated")

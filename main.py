@@ -1,0 +1,30 @@
+"""Entry point: `uv run main.py` serves Assistant Studio."""
+
+from nicegui import ui
+
+from app.config import get_settings
+from app.startup import setup
+
+
+def main() -> None:
+    """Build the app and serve it with the configured settings."""
+    settings = get_settings()
+    setup()
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="Assistant Studio",
+        favicon="✨",
+        storage_secret=settings.resolved_secret_key(),
+        session_middleware_kwargs={
+            "same_site": "lax",
+            "https_only": settings.public_url.startswith("https://"),
+        },
+        reload=False,
+        show=False,
+        show_welcome_message=False,
+    )
+
+
+if __name__ in {"__main__", "__mp_main__"}:
+    main()

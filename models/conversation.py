@@ -1,0 +1,75 @@
+"""Conversations and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import created_field, json_field, text_field, utcnow
+
+
+class MessageRole(StrEnum):
+    """Who wrote a message."""
+
+    user = "user"
+    assistant = "assistant"
+
+
+class MessageStatus(StrEnum):
+    """Life cycle of a message; user messages are always complete."""
+
+    streaming = "streaming"
+    complete = "complete"
+    stopped = "stopped"
+    failed = "failed"
+
+
+class Conversation(SQLModel, table=True):
+    """A thread between a user and one assistant; `parent_id` links a continuation."""
+
+    __table_args__ = (sa.Index("ix_conversation_owner_updated", "owner_id", "updated_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="user.id")
+    assistant_id: int | None = Field(default=None, foreign_key="assistant.id", index=True)
+    title: str = Field(default="New chat", max_length=200)
+    parent_id: int | None = Field(default=None, foreign_key="conversation.id")
+    continued_by_id: int | None = Field(default=None)
+    summary: str = text_field()
+    vector_store_id: str | None = Field(default=None, max_length=100)
+    message_count: int = Field(default=0)
+    input_tokens: int = Field(default=0)
+    output_tokens: int = Field(default=0)
+    cost_micros: int = Field(default=0)
+    created_at: datetime = created_field()
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationMessage(SQLModel, table=True):
+    """One message with its status, usage and cost (integer micro-dollars)."""
+
+    __tablename__ = "conversation_message"
+    __table_args__ = (sa.Index("ix_message_conversation_id", "conversation_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    role: MessageRole = Field(max_length=16)
+    content: str = text_field()
+    status: MessageStatus = Field(default=MessageStatus.complete, max_length=16)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    error_category: str | None = Field(default=None, max_length=32)
+    attachments: list[dict] = json_field()
+    citations: list[dict] = json_field()
+    input_tokens: int = Field(default=0)
+    cached_tokens: int = Field(default=0)
+    output_tokens: int = Field(default=0)
+    reasoning_tokens: int = Field(default=0)
+    tool_calls: dict = json_field(dict)
+    cost_micros: int | None = Field(default=None)
+    model: str | None = Field(default=None, max_length=100)
+    provider_response_id: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,159 @@
+"""Sign-in and sign-up pages."""
+
+from __future__ import annotations
+
+import logging
+
+from nicegui import run, ui
+from sqlalchemy.exc import OperationalError
+
+from app.auth_guard import current_user, safe_next, sign_in
+from components.auth_card import FormMessage, auth_card
+from services.accounts import (
+    RegistrationMode,
+    authenticate,
+    is_first_user,
+    register,
+    registration_mode,
+    session_token,
+)
+from services.errors import AuthError, RateLimited, ValidationError
+
+log = logging.getLogger(__name__)
+DB_DOWN = "The service cannot reach its database right now. Please try again in a minute."
+
+
+def _clear_errors(*inputs: ui.input) -> None:
+    for element in inputs:
+        element.error = None
+
+
+@ui.page("/login")
+async def login_page(next: str = "") -> None:  # noqa: A002
+    """Username + password; returns to `next` (local paths only) after signing in."""
+    target = safe_next(next)
+    try:
+        if await current_user() is not None:
+            ui.navigate.to(target)
+            return
+        mode = await run.io_bound(registration_mode)
+    except OperationalError:
+        mode = RegistrationMode.closed
+    ui.page_title("Sign in · Assistant Studio")
+    with auth_card("Welcome back", "Sign in to continue."):
+        username = ui.input("Username").props("autofocus autocomplete=username").classes("w-full")
+        password = (
+            ui.input("Password", password=True, password_toggle_button=True)
+            .props("autocomplete=current-password")
+            .classes("w-full")
+        )
+        message = FormMessage()
+
+        async def submit() -> None:
+            if not button.enabled:  # a second click while the first is still running
+                return
+            _clear_errors(username, password)
+            message.clear()
+            if not username.value.strip():
+                username.error = "Enter your username."
+                return
+            if not password.value:
+                password.error = "Enter your password."
+                return
+            button.disable()
+            button.props("loading")
+            try:
+                user = await run.io_bound(
+                    authenticate, username.value, password.value, ui.context.client.ip
+                )
+                token = await run.io_bound(session_token, user)
+            except (AuthError, RateLimited) as exc:
+                message.show(str(exc))
+                return
+            except OperationalError:
+                log.warning("database unreachable during sign-in")
+                message.show(DB_DOWN)
+                return
+            finally:
+                button.enable()
+                button.props(remove="loading")
+            sign_in(token)
+            ui.navigate.to(target)
+
+        password.on("keydown.enter", submit)
+        username.on("keydown.enter", submit)
+        button = ui.button("Sign in", on_click=submit).props("unelevated").classes("w-full")
+        with ui.row().classes("w-full justify-between text-sm"):
+            if mode is RegistrationMode.open:
+                ui.link("Create an account", "/register")
+            ui.link("Forgot password?", "/forgot-password")
+
+
+@ui.page("/register")
+async def register_page() -> None:
+    """Self-service sign-up (when open, or for the very first account)."""
+    ui.page_title("Create account · Assistant Studio")
+    try:
+        allowed = await run.io_bound(registration_mode) is RegistrationMode.open or (
+            await run.io_bound(is_first_user)
+        )
+    except OperationalError:
+        allowed = False
+    with auth_card("Create your account", "The first account becomes the team administrator."):
+        if not allowed:
+            ui.label("Sign-up is closed. Ask an administrator for an account.").classes(
+                "text-slate-600 dark:text-slate-300"
+            )
+            ui.link("Back to sign in", "/login")
+            return
+        username = ui.input("Username").props("autofocus autocomplete=username").classes("w-full")
+        email = (
+            ui.input("Email", placeholder="optional")
+            .props("type=email autocomplete=email")
+            .classes("w-full")
+        )
+        password = (
+            ui.input("Password", password=True, password_toggle_button=True)
+            .props("autocomplete=new-password")
+            .classes("w-full")
+        )
+        confirm = (
+            ui.input("Confirm password", password=True)
+            .props("autocomplete=new-password")
+            .classes("w-full")
+        )
+        fields = {"username": username, "email": email, "password": password, "confirm": confirm}
+        message = FormMessage()
+
+        async def submit() -> None:
+            if not button.enabled:
+                return
+            _clear_errors(*fields.values())
+            message.clear()
+            button.disable()
+            button.props("loading")
+            try:
+                user = await run.io_bound(
+                    register, username.value, password.value, confirm.value, email.value
+                )
+                token = await run.io_bound(session_token, user)
+            except ValidationError as exc:
+                if exc.field in fields:
+                    fields[exc.field].error = str(exc)
+                else:
+                    message.show(str(exc))
+                return
+            except OperationalError:
+                message.show(DB_DOWN)
+                return
+            finally:
+                button.enable()
+                button.props(remove="loading")
+            sign_in(token)
+            ui.navigate.to("/")
+
+        confirm.on("keydown.enter", submit)
+        button = ui.button("Create account", on_click=submit).props("unelevated").classes("w-full")
+        with ui.row().classes("w-full text-sm"):
+            ui.label("Already have an account?").classes("text-slate-500")
+            ui.link("Sign in", "/login")

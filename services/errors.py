@@ -1,0 +1,34 @@
+"""Domain errors raised by services and shown to users as friendly messages."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: `str(error)` is safe to show to the user."""
+
+
+class ValidationError(ServiceError):
+    """Bad input; `field` names the form control it belongs to (or None for the whole form)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(ServiceError):
+    """Missing, or not visible to this user (the two are never told apart)."""
+
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(message)
+
+
+class PermissionDenied(ServiceError):
+    """Visible but not changeable by this user."""
+
+
+class AuthError(ServiceError):
+    """Sign-in failed or the session is no longer valid."""
+
+
+class RateLimited(ServiceError):
+    """Too many attempts; try again later."""

@@ -1,0 +1,417 @@
+"""Deterministic replies for the simulator: text, token counts, and pre-rendered SSE events.
+
+Everything here is plain data work with orjson; no pydantic per token.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+MARKER = re.compile(r"\[\[sim:([a-z_]+)=([^\]]*)\]\]")
+_TOKEN = re.compile(r"\s*\S{1,8}|\s+")
+_FILLER = ("the", "quick", "model", "streams", "tokens", "for", "demos")  # <= 8 chars each
+MESSAGE_OVERHEAD_TOKENS = 4
+IMAGE_TOKENS = 85
+FILE_TOKENS = 250
+CACHE_MIN_TOKENS = 1024
+CACHE_BLOCK_TOKENS = 128
+REASONING_TOKENS = 64  # added for reasoning models (gpt-5*, o*), as OpenAI counts them
+
+
+@dataclass
+class Prompt:
+    """What the simulator understood of a request."""
+
+    model: str
+    instructions: str
+    messages: list[tuple[str, str, int, int]]  # role, text, images, files
+    tools: set[str] = field(default_factory=set)
+
+    @property
+    def last_user_text(self) -> str:
+        return next((text for role, text, _, _ in reversed(self.messages) if role == "user"), "")
+
+
+@dataclass
+class Plan:
+    """One reply: the text split into deltas, annotations, tool items and usage."""
+
+    text: str
+    deltas: list[str]
+    annotations: list[dict[str, Any]]
+    tool_items: list[dict[str, Any]]
+    input_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.deltas) + self.reasoning_tokens
+
+
+def markers(text: str) -> dict[str, str]:
+    """The `[[sim:key=value]]` markers of a text."""
+    return dict(MARKER.findall(text))
+
+
+def _tokens(text: str) -> int:
+    return -(-len(text) // 4)
+
+
+def count_input(prompt: Prompt) -> tuple[int, int]:
+    """(input tokens, cached tokens): ~len/4 per text plus overheads; the context before the
+    last message counts as cached in 128-token blocks once it reaches 1,024 tokens."""
+    total = _tokens(prompt.instructions) + (MESSAGE_OVERHEAD_TOKENS if prompt.instructions else 0)
+    prior = total
+    for index, (_, text, images, files) in enumerate(prompt.messages):
+        total += (
+            MESSAGE_OVERHEAD_TOKENS + _tokens(text) + images * IMAGE_TOKENS + files * FILE_TOKENS
+        )
+        if index < len(prompt.messages) - 1:
+            prior = total
+    cached = prior // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS if prior >= CACHE_MIN_TOKENS else 0
+    return total + 3, cached
+
+
+def reply_text(user_text: str, tokens: int | None) -> str:
+    """The demo answer to the last user message (markers already removed)."""
+    if tokens is not None:
+        return "".join(
+            (" " if i else "") + _FILLER[i % len(_FILLER)] for i in range(max(tokens, 1))
+        )
+    lower = user_text.lower()
+    if "echo:" in lower:
+        return user_text[lower.index("echo:") + 5 :].strip() or "(nothing to echo)"
+    topic = " ".join(user_text.split())[:80] or "your message"
+    parts = [
+        f"Here is a simulated answer to “{topic}”.",
+        "",
+        "This reply comes from the built-in **simulator**, so nothing was billed:",
+        "",
+        "- it streams one token at a time,",
+        "- ask for *code*, a *table* or a *long* answer to see formatting.",
+    ]
+    if "code" in lower:
+        parts += [
+            "",
+            "```python",
+            "def greet(name: str) -> str:",
+            '    return f"Hello, {name}!"',
+            "",
+            'print(greet("world"))',
+            "```",
+        ]
+    if "table" in lower:
+        parts += [
+            "",
+            "| Model | Speed | Cost |",
+            "|---|---|---|",
+            "| mini | fast | low |",
+            "| full | steady | higher |",
+        ]
+    if "long" in lower:
+        paragraph = (
+            "A longer answer keeps going so that scrolling, rendering and token counting can "
+            "be tried with a realistic amount of text, paragraph after paragraph."
+        )
+        parts += ["", *[f"{i}. {paragraph}" for i in range(1, 34)]]
+    return "\n".join(parts)
+
+
+def plan_reply(prompt: Prompt, tokens: int | None, vector_file: tuple[str, str] | None) -> Plan:
+    """Build the reply, its citations and tool items for a parsed request."""
+    text = reply_text(MARKER.sub("", prompt.last_user_text).strip(), tokens)
+    annotations: list[dict[str, Any]] = []
+    tool_items: list[dict[str, Any]] = []
+    if "file_search" in prompt.tools and vector_file:
+        file_id, filename = vector_file
+        text += "\n\nYour files cover this topic."
+        tool_items.append(
+            {
+                "id": "fs_sim",
+                "type": "file_search_call",
+                "status": "completed",
+                "queries": [prompt.last_user_text[:60]],
+                "results": None,
+            }
+        )
+        annotations.append(
+            {"type": "file_citation", "file_id": file_id, "filename": filename, "index": len(text)}
+        )
+    if "web_search" in prompt.tools:
+        link = "[example.com](https://example.com/simulated-source)"
+        text += f"\n\nA web source agrees: {link}."
+        start = text.index(link)
+        tool_items.append(
+            {
+                "id": "ws_sim",
+                "type": "web_search_call",
+                "status": "completed",
+                "action": {"type": "search", "query": prompt.last_user_text[:60]},
+            }
+        )
+        annotations.append(
+            {
+                "type": "url_citation",
+                "url": "https://example.com/simulated-source",
+                "title": "Simulated source",
+                "start_index": start,
+                "end_index": start + len(link),
+            }
+        )
+    if "code_interpreter" in prompt.tools:
+        link = "[chart.png](sandbox:/mnt/data/chart.png)"
+        text += f"\n\nI ran some Python and saved a chart: {link}."
+        start = text.index(link)
+        tool_items.append(
+            {
+                "id": "ci_sim",
+                "type": "code_interpreter_call",
+                "status": "completed",
+                "container_id": "cntr_sim",
+                "code": "plot(data)",
+                "outputs": None,
+            }
+        )
+        annotations.append(
+            {
+                "type": "container_file_citation",
+                "container_id": "cntr_sim",
+                "file_id": "cfile_sim_chart",
+                "filename": "chart.png",
+                "start_index": start,
+                "end_index": start + len(link),
+            }
+        )
+    input_tokens, cached = count_input(prompt)
+    reasoning = REASONING_TOKENS if prompt.model.startswith(("gpt-5", "o")) else 0
+    return Plan(
+        text, _TOKEN.findall(text), annotations, tool_items, input_tokens, cached, reasoning
+    )
+
+
+def responses_usage(plan: Plan) -> dict[str, Any]:
+    """The Responses API usage object."""
+    return {
+        "input_tokens": plan.input_tokens,
+        "input_tokens_details": {"cached_tokens": plan.cached_tokens, "cache_write_tokens": 0},
+        "output_tokens": plan.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+        "total_tokens": plan.input_tokens + plan.output_tokens,
+    }
+
+
+def chat_usage(plan: Plan) -> dict[str, Any]:
+    """The Chat Completions usage object."""
+    return {
+        "prompt_tokens": plan.input_tokens,
+        "completion_tokens": plan.output_tokens,
+        "total_tokens": plan.input_tokens + plan.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": plan.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+    }
+
+
+def _message_item(item_id: str, text: str, annotations: list[dict[str, Any]], status: str):
+    content = [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}]
+    return {
+        "id": item_id,
+        "type": "message",
+        "role": "assistant",
+        "status": status,
+        "content": content if status == "completed" else [],
+    }
+
+
+def response_object(rid: str, body: dict[str, Any], status: str, output: list, usage) -> dict:
+    """A Responses API `response` object."""
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": body.get("model", ""),
+        "output": output,
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": body.get("tools") or [],
+        "instructions": body.get("instructions"),
+        "temperature": body.get("temperature"),
+        "top_p": body.get("top_p"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "usage": usage,
+        "error": None,
+        "incomplete_details": None,
+        "metadata": {},
+        "text": {"format": {"type": "text"}},
+    }
+
+
+def final_output(rid: str, plan: Plan) -> list[dict[str, Any]]:
+    """The complete output list: tool items, then the message."""
+    items = [{**item, "id": f"{item['id']}_{rid}"} for item in plan.tool_items]
+    return [*items, _message_item(f"msg_{rid}", plan.text, plan.annotations, "completed")]
+
+
+@dataclass
+class RenderedStream:
+    """SSE bytes: `head` before the first delta, one entry per delta, `tail` after the last."""
+
+    head: list[bytes]
+    deltas: list[bytes]
+    tail: list[bytes]
+    failure: list[bytes]
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def render_responses(rid: str, body: dict[str, Any], plan: Plan) -> RenderedStream:
+    """All SSE events of a Responses stream, in the order the SDK's stream helper expects."""
+    seq = iter(range(1_000_000))
+    head: list[bytes] = []
+
+    def emit(target: list[bytes], kind: str, **fields: Any) -> None:
+        target.append(_sse({"type": kind, "sequence_number": next(seq), **fields}))
+
+    output = final_output(rid, plan)
+    emit(head, "response.created", response=response_object(rid, body, "in_progress", [], None))
+    emit(head, "response.in_progress", response=response_object(rid, body, "in_progress", [], None))
+    for index, item in enumerate(output[:-1]):
+        kind = item["type"].removesuffix("_call")
+        emit(
+            head,
+            "response.output_item.added",
+            output_index=index,
+            item={**item, "status": "in_progress"},
+        )
+        for step in (
+            "in_progress",
+            "searching" if "search" in kind else "interpreting",
+            "completed",
+        ):
+            emit(head, f"response.{kind}_call.{step}", output_index=index, item_id=item["id"])
+        emit(head, "response.output_item.done", output_index=index, item=item)
+    index = len(output) - 1
+    message = output[-1]
+    emit(
+        head,
+        "response.output_item.added",
+        output_index=index,
+        item=_message_item(message["id"], "", [], "in_progress"),
+    )
+    part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    emit(
+        head,
+        "response.content_part.added",
+        output_index=index,
+        item_id=message["id"],
+        content_index=0,
+        part=part,
+    )
+    deltas: list[bytes] = []
+    for delta in plan.deltas:
+        emit(
+            deltas,
+            "response.output_text.delta",
+            output_index=index,
+            item_id=message["id"],
+            content_index=0,
+            delta=delta,
+            logprobs=[],
+        )
+    tail: list[bytes] = []
+    for number, annotation in enumerate(plan.annotations):
+        emit(
+            tail,
+            "response.output_text.annotation.added",
+            output_index=index,
+            item_id=message["id"],
+            content_index=0,
+            annotation_index=number,
+            annotation=annotation,
+        )
+    emit(
+        tail,
+        "response.output_text.done",
+        output_index=index,
+        item_id=message["id"],
+        content_index=0,
+        text=plan.text,
+        logprobs=[],
+    )
+    emit(
+        tail,
+        "response.content_part.done",
+        output_index=index,
+        item_id=message["id"],
+        content_index=0,
+        part=message["content"][0],
+    )
+    emit(tail, "response.output_item.done", output_index=index, item=message)
+    emit(
+        tail,
+        "response.completed",
+        response=response_object(rid, body, "completed", output, responses_usage(plan)),
+    )
+    error = {"code": "server_error", "message": "The simulator injected a failure mid-stream."}
+    failure: list[bytes] = []
+    emit(failure, "error", param=None, **error)
+    failed = response_object(rid, body, "failed", [], None)
+    emit(failure, "response.failed", response={**failed, "error": error})
+    return RenderedStream(head, deltas, tail, failure)
+
+
+def render_chat(cid: str, body: dict[str, Any], plan: Plan) -> RenderedStream:
+    """All SSE chunks of a Chat Completions stream, ending with `data: [DONE]`."""
+    created = int(time.time())
+    model = body.get("model", "")
+
+    def chunk(choices: list, **extra: Any) -> bytes:
+        payload = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": choices,
+            **extra,
+        }
+        return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+    def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+        return [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
+
+    head = [chunk(choice({"role": "assistant", "content": ""}))]
+    deltas = [chunk(choice({"content": delta})) for delta in plan.deltas]
+    tail = [chunk(choice({}, "stop"))]
+    if (body.get("stream_options") or {}).get("include_usage"):
+        tail.append(chunk([], usage=chat_usage(plan)))
+    tail.append(b"data: [DONE]\n\n")
+    error = {
+        "message": "The simulator injected a failure mid-stream.",
+        "type": "server_error",
+        "param": None,
+        "code": "server_error",
+    }
+    return RenderedStream(
+        head, deltas, tail, [b"data: " + orjson.dumps({"error": error}) + b"\n\n"]
+    )
+
+
+def chat_completion(cid: str, body: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """A non-streaming Chat Completions answer."""
+    message = {"role": "assistant", "content": plan.text, "refusal": None}
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", ""),
+        "usage": chat_usage(plan),
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+    }

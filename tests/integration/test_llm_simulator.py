@@ -1,0 +1,69 @@
+"""The simulator's own controls: recording, config endpoint, markers, typed SDK parsing."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from openai import AsyncOpenAI
+
+from services.llm.client import make_async_client
+from services.llm.simulator import SimulatorServer
+from tests.simulator_fixtures import TEST_API_KEY, llm_settings
+
+
+def _root(sim: SimulatorServer) -> str:
+    return sim.base_url.removesuffix("/v1")
+
+
+async def test_typed_stream_helper_accepts_the_events(sim: SimulatorServer) -> None:
+    client: AsyncOpenAI = make_async_client(llm_settings(sim.base_url))
+    tools = [{"type": "web_search"}, {"type": "code_interpreter", "container": {"type": "auto"}}]
+    async with client.responses.stream(
+        model="gpt-5", input="a table please", tools=tools
+    ) as stream:
+        async for _ in stream:
+            pass
+        final = await stream.get_final_response()
+    assert "| Model |" in final.output_text
+    assert final.usage is not None and final.usage.output_tokens_details.reasoning_tokens == 64
+    assert [item.type for item in final.output] == [
+        "web_search_call",
+        "code_interpreter_call",
+        "message",
+    ]
+
+
+async def test_markers_are_not_echoed_and_set_token_count(sim: SimulatorServer) -> None:
+    client = make_async_client(llm_settings(sim.base_url))
+    response = await client.responses.create(model="m", input="echo: hi [[sim:delay_ms=1]] there")
+    assert response.output_text == "hi  there"
+    response = await client.responses.create(model="m", input="[[sim:tokens=7]]")
+    assert response.usage is not None and response.usage.output_tokens == 7
+
+
+async def test_delay_and_rate_from_config(sim: SimulatorServer) -> None:
+    sim.configure(delay_ms=150, tokens_per_s=200)
+    client = make_async_client(llm_settings(sim.base_url))
+    started = time.monotonic()
+    stream = await client.responses.create(model="m", input="[[sim:tokens=20]]", stream=True)
+    async for _ in stream:
+        pass
+    assert 0.2 < time.monotonic() - started < 1.5
+
+
+def test_http_controls(sim: SimulatorServer) -> None:
+    with httpx.Client(base_url=_root(sim)) as http:
+        config = http.post("/_sim/config", json={"fail_next": [500], "delay_ms": 5}).json()
+        assert config == {"delay_ms": 5, "tokens_per_s": 0.0, "fail_next": [500]}
+        answer = http.post(
+            "/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"Authorization": f"Bearer {TEST_API_KEY}"},
+        )
+        assert answer.status_code == 500 and answer.headers["retry-after-ms"]
+        recorded = http.get("/_sim/requests").json()
+        assert recorded[-1]["body"]["messages"][0]["content"] == "hi"
+        assert TEST_API_KEY not in str(recorded)
+        assert http.delete("/_sim/requests").status_code == 200
+        assert http.get("/_sim/requests").json() == []

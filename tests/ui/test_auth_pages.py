@@ -1,0 +1,121 @@
+"""Sign-up, sign-in, the guard and sign-out through NiceGUI's simulated user."""
+
+from __future__ import annotations
+
+from nicegui import ui
+from nicegui.testing import User
+
+
+async def register(
+    user: User, name: str, password: str = "password123", confirm: str | None = None
+) -> None:
+    await user.open("/register")
+    user.find("Username").type(name)
+    user.find("Password").type(password)
+    user.find("Confirm password").type(confirm or password)
+    user.find(kind=ui.button, content="Create account").click()
+
+
+async def sign_in(user: User, name: str, password: str = "password123") -> None:
+    await user.open("/login")
+    user.find("Username").type(name)
+    user.find("Password").type(password)
+    user.find(kind=ui.button, content="Sign in").click()
+
+
+async def log_out(user: User) -> None:
+    user.find(marker="user-menu").click()
+    user.find("Log out").click()
+    await user.should_see("Welcome back", retries=20)
+
+
+async def test_register_lands_on_dashboard(user: User) -> None:
+    await register(user, "alice")
+    await user.should_see("Welcome, alice")
+    await user.should_see("Admin")  # the first account is the administrator
+
+
+async def test_duplicate_username_is_refused_inline(user: User) -> None:
+    await register(user, "alice")
+    await user.should_see("Welcome, alice")
+    await log_out(user)
+    await user.should_see("Sign in", retries=20)
+    await register(user, "ALICE")
+    await user.should_see("That username is taken.")
+
+
+async def test_mismatched_passwords(user: User) -> None:
+    await register(user, "bob", "password123", "password999")
+    await user.should_see("The passwords do not match.")
+    await user.should_not_see("Welcome, bob")
+
+
+async def test_short_password_and_empty_username(user: User) -> None:
+    await register(user, "", "short")
+    await user.should_see("Enter a username.")
+
+
+async def test_wrong_password_does_not_reveal_the_account(user: User) -> None:
+    await register(user, "carol")
+    await user.should_see("Welcome, carol")
+    await log_out(user)
+    await sign_in(user, "carol", "wrong-password")
+    await user.should_see("Wrong username or password.")
+    await sign_in(user, "nobody", "wrong-password")
+    await user.should_see("Wrong username or password.")
+
+
+async def test_guard_redirects_and_returns_to_next(user: User) -> None:
+    await register(user, "dave")
+    await user.should_see("Welcome, dave")
+    await log_out(user)
+    await user.should_see("Sign in", retries=20)
+    response = await user.http_client.get("/?tab=usage")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/login?next=/%3Ftab%3Dusage"
+    await user.open(response.headers["location"])
+    user.find("Username").type("dave")
+    user.find("Password").type("password123")
+    user.find(kind=ui.button, content="Sign in").click()
+    await user.should_see("Welcome, dave", retries=20)
+    assert user.back_history[-1] == "/?tab=usage"
+
+
+async def test_next_only_follows_local_paths(user: User) -> None:
+    await register(user, "erin")
+    await user.should_see("Welcome, erin")
+    await log_out(user)
+    await user.open("/login?next=https://evil.example/")
+    user.find("Username").type("erin")
+    user.find("Password").type("password123")
+    user.find(kind=ui.button, content="Sign in").click()
+    await user.should_see("Welcome, erin")
+
+
+async def test_logout_then_back_cannot_reach_a_page(user: User) -> None:
+    await register(user, "frank")
+    await user.should_see("Welcome, frank")
+    await log_out(user)
+    await user.should_see("Sign in", retries=20)
+    await user.open("/")
+    await user.should_see("Sign in", retries=20)
+    await user.should_not_see("Welcome, frank")
+
+
+async def test_unknown_url_shows_friendly_404(user: User) -> None:
+    await register(user, "gina")
+    await user.should_see("Welcome, gina")
+    response = await user.http_client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+
+
+async def test_enter_submits_sign_in(user: User) -> None:
+    await register(user, "hank")
+    await user.should_see("Welcome, hank")
+    await log_out(user)
+    await user.open("/login")
+    user.find("Username").type("hank")
+    user.find("Password").type("password123").trigger("keydown.enter")
+    await user.should_see("Welcome, hank")
+    assert user.find(ui.header)

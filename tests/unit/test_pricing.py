@@ -1,0 +1,82 @@
+"""Exact integer costs from usage, catalog prices and tool prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from services.llm.base import Usage
+from services.llm.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog_file
+from services.pricing import (
+    cost_micros,
+    estimate_tokens,
+    estimate_turn_micros,
+    format_usd,
+    tool_calls_usd,
+)
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return load_catalog_file(DEFAULT_CATALOG_PATH)
+
+
+def usage(
+    input_tokens: int = 0, cached: int = 0, output: int = 0, reasoning: int = 0, **tools: int
+):
+    return Usage(input_tokens, cached, output, reasoning, **tools)
+
+
+def test_cached_tokens_billed_at_cached_rate(catalog: Catalog) -> None:
+    # gpt-4.1: 800 * 2.00 + 200 * 0.50 + 500 * 8.00 micro-dollars
+    cost = cost_micros(usage(1000, 200, 500), catalog.get("gpt-4.1"), catalog.tool_prices)
+    assert cost == 1600 + 100 + 4000
+
+
+def test_fractional_micros_round_half_up_once(catalog: Catalog) -> None:
+    # gpt-4o-mini: 1001 * 0.15 + 3 * 0.60 = 150.15 + 1.8 = 151.95
+    model = catalog.get("gpt-4o-mini")
+    assert cost_micros(usage(1001, 0, 3), model, catalog.tool_prices) == 152
+    # 1 cached token at 0.075 + 1 at 0.15 = 0.225 -> 0
+    assert cost_micros(usage(2, 1, 0), model, catalog.tool_prices) == 0
+
+
+def test_reasoning_tokens_are_not_counted_twice(catalog: Catalog) -> None:
+    cost = cost_micros(usage(0, 0, 100, reasoning=60), catalog.get("gpt-5"), catalog.tool_prices)
+    assert cost == 100 * 10
+
+
+def test_tool_calls_are_priced(catalog: Catalog) -> None:
+    calls = usage(web_search_calls=2, file_search_calls=3, code_interpreter_sessions=1)
+    assert tool_calls_usd(calls, catalog.tool_prices) == Decimal("0.0575")
+    # 2 * $0.01 + 3 * $0.0025 + $0.03, plus 10 input tokens of gpt-4.1-mini (4 micros)
+    calls = usage(10, web_search_calls=2, file_search_calls=3, code_interpreter_sessions=1)
+    assert cost_micros(calls, catalog.get("gpt-4.1-mini"), catalog.tool_prices) == 57_504
+
+
+def test_unknown_model_cost_is_none_not_zero(catalog: Catalog) -> None:
+    assert cost_micros(usage(10, 0, 10), None, catalog.tool_prices) is None
+    assert estimate_turn_micros(None, 10, 10) is None
+
+
+def test_estimates(catalog: Catalog) -> None:
+    assert estimate_turn_micros(catalog.get("o4-mini"), 1000, 1500) == 1100 + 6600
+    assert estimate_tokens("") == 0
+    assert estimate_tokens("abcd") == 1
+    assert estimate_tokens("abcde") == 2
+
+
+@pytest.mark.parametrize(
+    ("micros", "shown"),
+    [
+        (None, "unknown"),
+        (0, "$0.00"),
+        (57, "<$0.0001"),
+        (4_150, "$0.0042"),
+        (10_000, "$0.01"),
+        (1_234_567, "$1.23"),
+    ],
+)
+def test_format_usd(micros: int | None, shown: str) -> None:
+    assert format_usd(micros) == shown
