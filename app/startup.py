@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
@@ -21,7 +22,6 @@ from components.layout import apply_theme, not_found_view
 
 log = logging.getLogger(__name__)
 
-PAGE_MODULES = ("pages.auth", "pages.dashboard")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -72,5 +72,8 @@ def setup() -> None:
     app.add_exception_handler(404, not_found)
     register_api()
     app.on_startup(_startup)
-    for module in PAGE_MODULES:
-        importlib.import_module(module)
+    import pages
+
+    # Every module in pages/ registers its routes with @ui.page when imported.
+    for module in pkgutil.iter_modules(pages.__path__):
+        importlib.import_module(f"pages.{module.name}")

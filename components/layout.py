@@ -16,6 +16,7 @@ NAV_ITEMS = (
 )
 ADMIN_ITEM = ("Admin", "/admin", "admin_panel_settings")
 THEMES = {"auto": None, "light": False, "dark": True}
+BRAND_PRIMARY = "#4f46e5"  # Tailwind indigo-600
 
 
 @dataclass
@@ -28,7 +29,8 @@ class ShellUser:
 
 
 def apply_theme(theme: str) -> ui.dark_mode:
-    """A dark-mode element set from a stored preference ('auto', 'light' or 'dark')."""
+    """Brand colours plus a dark-mode element set from a preference ('auto', 'light', 'dark')."""
+    ui.colors(primary=BRAND_PRIMARY)
     return ui.dark_mode(THEMES.get(theme))
 
 

@@ -32,3 +32,7 @@ class AuthError(ServiceError):
 
 class RateLimited(ServiceError):
     """Too many attempts; try again later."""
+
+
+class BudgetExceeded(ServiceError):
+    """Sending would pass a monthly budget (the user's or the assistant's)."""

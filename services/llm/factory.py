@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from openai import AsyncOpenAI
+
 from app.config import Settings
 from services.llm.base import LLMProvider
 from services.llm.chat_completions import ChatCompletionsProvider
@@ -18,3 +20,25 @@ def get_provider(settings: Settings, base_url_override: str | None = None) -> LL
     if settings.llm_api == "chat_completions":
         return ChatCompletionsProvider(client)
     return ResponsesProvider(client)
+
+
+# The URL of the simulator the app started in demo mode (None: use OPENAI_BASE_URL).
+_demo_base_url: str | None = None
+
+
+def set_demo_base_url(url: str | None) -> None:
+    """Remember the demo simulator's base URL (set at start-up, cleared at shutdown)."""
+    global _demo_base_url
+    _demo_base_url = url
+
+
+def active_base_url(settings: Settings) -> str | None:
+    """The base URL requests go to: the demo simulator's in demo mode, else OPENAI_BASE_URL."""
+    if settings.demo_mode and _demo_base_url:
+        return _demo_base_url
+    return settings.openai_base_url or None
+
+
+def make_active_client(settings: Settings) -> AsyncOpenAI:
+    """An SDK client for the active provider (the demo simulator when one is running)."""
+    return make_async_client(settings, active_base_url(settings))

@@ -55,6 +55,7 @@ INDEXING_SECONDS = 0.15
 POLL_AFTER_MS = "20"
 RETRY_AFTER_MS = "10"
 SEND_BATCH = 32
+STOP_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -75,6 +76,9 @@ class _DropConnectionCutLogs(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], _ConnectionCut))
 
 
+_CONNECTION_CUT_FILTER = _DropConnectionCutLogs()
+
+
 @dataclass
 class _Options:
     fault: str | None
@@ -93,6 +97,7 @@ class SimulatorServer:
         self.contents: dict[str, bytes] = {}
         self.vector_stores: dict[str, dict[str, Any]] = {}
         self.vector_store_files: dict[tuple[str, str], dict[str, Any]] = {}
+        self.stopping = threading.Event()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -137,7 +142,7 @@ class SimulatorServer:
 
     def serve_forever(self) -> None:
         """Run in the current thread until interrupted (standalone use)."""
-        logging.getLogger("uvicorn.error").addFilter(_DropConnectionCutLogs())
+        logging.getLogger("uvicorn.error").addFilter(_CONNECTION_CUT_FILTER)
         self._server.run(sockets=[self._socket])
 
     def start(self) -> None:
@@ -153,7 +158,8 @@ class SimulatorServer:
             time.sleep(0.005)
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread."""
+        """Stop serving (open streams are cut) and wait for the thread."""
+        self.stopping.set()
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -257,10 +263,17 @@ CHART_PNG = _png()
 class _SSEStream:
     """Streams pre-rendered SSE bytes with delay/rate/faults; notices a client that leaves."""
 
-    def __init__(self, entry: dict[str, Any], rendered: RenderedStream, options: _Options) -> None:
+    def __init__(
+        self,
+        entry: dict[str, Any],
+        rendered: RenderedStream,
+        options: _Options,
+        stopping: threading.Event,
+    ) -> None:
         self.entry = entry
         self.rendered = rendered
         self.options = options
+        self.stopping = stopping
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -290,6 +303,16 @@ class _SSEStream:
         self.entry["disconnected"] = True
         self.entry["disconnected_at"] = time.time()
 
+    async def _pause(self, seconds: float | None) -> None:
+        """Sleep (None: until the client leaves); cut the connection if the simulator stops."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not self.stopping.is_set():
+            left = STOP_POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, STOP_POLL_SECONDS))
+        raise _ConnectionCut
+
     async def _write(self, send: Send) -> None:
         async def emit(chunks: list[bytes]) -> None:
             if chunks:
@@ -300,7 +323,7 @@ class _SSEStream:
         options, rendered = self.options, self.rendered
         await emit(rendered.head)
         if options.delay:
-            await asyncio.sleep(options.delay)
+            await self._pause(options.delay)
         deltas = rendered.deltas
         if options.fault in ("error_midstream", "cut_midstream"):
             deltas = deltas[: max(len(deltas) // 2, 1)]
@@ -314,7 +337,7 @@ class _SSEStream:
                 if wait > 0:
                     await emit(batch)
                     batch = []
-                    await asyncio.sleep(wait)
+                    await self._pause(wait)
             batch.append(chunk)
             if len(batch) >= SEND_BATCH:
                 await emit(batch)
@@ -323,7 +346,7 @@ class _SSEStream:
         if options.fault == "cut_midstream":
             raise _ConnectionCut
         if options.fault == "hang":
-            await asyncio.Event().wait()  # until the client goes away
+            await self._pause(None)
         await emit(rendered.failure if options.fault == "error_midstream" else rendered.tail)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -394,14 +417,23 @@ def build_app(sim: SimulatorServer) -> Starlette:
         rid = sim.next_id("resp_sim" if kind == "responses" else "chatcmpl-sim")
         if body.get("stream"):
             render = render_responses if kind == "responses" else render_chat
-            return _SSEStream(entry, render(rid, body, plan), options)
+            return _SSEStream(entry, render(rid, body, plan), options, sim.stopping)
         return await _complete(request, entry, options, kind, rid, body, plan)
 
-    async def _complete(request, entry, options, kind, rid, body, plan: Plan) -> Response:
+    async def _complete(
+        request: Request,
+        entry: dict[str, Any],
+        options: _Options,
+        kind: str,
+        rid: str,
+        body: dict[str, Any],
+        plan: Plan,
+    ) -> Response:
+        """A non-streaming answer; stream faults become a hang or a 500."""
         await asyncio.sleep(options.delay)
         if options.fault == "hang":
-            while not await request.is_disconnected():
-                await asyncio.sleep(0.05)
+            while not (sim.stopping.is_set() or await request.is_disconnected()):
+                await asyncio.sleep(STOP_POLL_SECONDS)
             entry["disconnected"] = True
             return Response(status_code=499)
         if options.fault in STREAM_FAULTS:
@@ -571,7 +603,10 @@ def build_app(sim: SimulatorServer) -> Starlette:
 
     async def config(request: Request) -> Response:
         if request.method == "POST":
-            sim.configure(**orjson.loads(await request.body() or b"{}"))
+            try:
+                sim.configure(**orjson.loads(await request.body() or b"{}"))
+            except (TypeError, orjson.JSONDecodeError) as exc:
+                return _error(400, f"Bad simulator config: {exc}")
         return _json(asdict(sim.config))
 
     return Starlette(

@@ -1,0 +1,26 @@
+# One container: NiceGUI app + simulator for demo mode. SQLite in /data, or MySQL via DATABASE_URL.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/data
+
+RUN pip install --no-cache-dir uv \
+    && useradd --create-home --uid 10001 studio \
+    && mkdir -p /data && chown studio:studio /data
+
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY --chown=studio:studio . .
+
+USER studio
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8080\")}/health', timeout=4)"
+CMD [".venv/bin/python", "main.py"]

@@ -1,0 +1,356 @@
+"""Assistants: create, edit, duplicate, delete and list them with ownership and sharing rules.
+
+Visibility: the owner, every team member when `shared`, and admins. Editing: the owner or an
+admin. Anything a user may not see raises NotFound, exactly like a missing id. Blocking: pages
+call these through `run.io_bound`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from app.config import Settings, get_settings
+from app.db import session_scope
+from models import TOOL_NAMES, Assistant, Conversation, FilePurpose, FileStatus, Role, StoredFile
+from models import User, utcnow
+from services.errors import NotFound, PermissionDenied, ValidationError
+from services.llm.catalog import load_catalog
+
+MAX_NAME = 100
+MAX_DESCRIPTION = 500
+MAX_INSTRUCTIONS = 32_000
+MAX_MODEL_ID = 100
+SORTS = ("recent", "name")
+NOT_FOUND = "This assistant does not exist or is not shared with you."
+TOOL_LABELS = {
+    "web_search": "Web search",
+    "file_search": "File search",
+    "code_interpreter": "Code interpreter",
+}
+
+
+def _default_model() -> str:
+    return get_settings().default_model
+
+
+@dataclass
+class AssistantInput:
+    """What the assistant form submits."""
+
+    name: str
+    description: str = ""
+    instructions: str = ""
+    model: str = field(default_factory=_default_model)
+    temperature: float | None = None
+    top_p: float | None = None
+    tools: list[str] = field(default_factory=list)
+    shared: bool = False
+
+    @classmethod
+    def from_assistant(cls, assistant: Assistant) -> AssistantInput:
+        """The form values of a stored assistant."""
+        return cls(
+            name=assistant.name,
+            description=assistant.description,
+            instructions=assistant.instructions,
+            model=assistant.model,
+            temperature=assistant.temperature,
+            top_p=assistant.top_p,
+            tools=list(assistant.tools or []),
+            shared=assistant.shared,
+        )
+
+
+@dataclass(frozen=True)
+class AssistantSummary:
+    """One row of the assistants list (every figure computed in one SQL query)."""
+
+    id: int
+    name: str
+    description: str
+    model: str
+    model_label: str
+    tools: list[str]
+    shared: bool
+    owner_id: int
+    owner_name: str
+    knowledge_files: int
+    conversations: int
+    last_used_at: datetime | None
+    updated_at: datetime
+    can_edit: bool
+    is_mine: bool
+
+
+def tool_support(model_id: str, settings: Settings | None = None) -> dict[str, str | None]:
+    """For each built-in tool: None when usable with this model and provider, else the reason."""
+    settings = settings or get_settings()
+    if settings.llm_api == "chat_completions":
+        reason = "Not available: the Chat Completions provider has no built-in tools."
+        return dict.fromkeys(TOOL_NAMES, reason)
+    model = load_catalog(settings).get(model_id)
+    if model is None:
+        return dict.fromkeys(TOOL_NAMES)
+    return {
+        tool: None if tool in model.tools else f"Not supported by {model.label}."
+        for tool in TOOL_NAMES
+    }
+
+
+def validate_input(data: AssistantInput) -> AssistantInput:
+    """A cleaned copy of `data`, or ValidationError naming the offending field."""
+    name = data.name.strip()
+    if not name:
+        raise ValidationError("Give the assistant a name.", "name")
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"Use at most {MAX_NAME} characters.", "name")
+    description = data.description.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationError(f"Use at most {MAX_DESCRIPTION} characters.", "description")
+    if len(data.instructions) > MAX_INSTRUCTIONS:
+        raise ValidationError(f"Use at most {MAX_INSTRUCTIONS:,} characters.", "instructions")
+    model = data.model.strip()
+    if not model or len(model) > MAX_MODEL_ID:
+        raise ValidationError("Choose a model.", "model")
+    if data.temperature is not None and not 0 <= data.temperature <= 2:
+        raise ValidationError("Temperature must be between 0 and 2.", "temperature")
+    if data.top_p is not None and not 0 <= data.top_p <= 1:
+        raise ValidationError("Top P must be between 0 and 1.", "top_p")
+    tools = [tool for tool in TOOL_NAMES if tool in set(data.tools)]
+    unknown = set(data.tools) - set(TOOL_NAMES)
+    if unknown:
+        raise ValidationError(f"Unknown tool: {', '.join(sorted(unknown))}.", "tools")
+    for tool, reason in tool_support(model).items():
+        if tool in tools and reason:
+            raise ValidationError(f"{TOOL_LABELS[tool]}: {reason}", "tools")
+    return AssistantInput(
+        name=name,
+        description=description,
+        instructions=data.instructions,
+        model=model,
+        temperature=data.temperature,
+        top_p=data.top_p,
+        tools=tools,
+        shared=bool(data.shared),
+    )
+
+
+def _is_admin(user: User) -> bool:
+    return user.role == Role.admin
+
+
+def _visible(user: User, assistant: Assistant | None) -> bool:
+    return assistant is not None and (
+        assistant.owner_id == user.id or assistant.shared or _is_admin(user)
+    )
+
+
+def _can_edit(user: User, assistant: Assistant) -> bool:
+    return assistant.owner_id == user.id or _is_admin(user)
+
+
+def _load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
+    assistant = session.get(Assistant, assistant_id)
+    if not _visible(user, assistant):
+        raise NotFound(NOT_FOUND)
+    return assistant
+
+
+def _load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:
+    assistant = _load_for_use(session, user, assistant_id)
+    if not _can_edit(user, assistant):
+        raise PermissionDenied("Only the owner or an admin can change this assistant.")
+    return assistant
+
+
+def _apply(assistant: Assistant, data: AssistantInput) -> None:
+    assistant.name = data.name
+    assistant.description = data.description
+    assistant.instructions = data.instructions
+    assistant.model = data.model
+    assistant.temperature = data.temperature
+    assistant.top_p = data.top_p
+    assistant.tools = list(data.tools)
+    assistant.shared = data.shared
+
+
+def create_assistant(user: User, data: AssistantInput) -> Assistant:
+    """A new assistant owned by `user`."""
+    clean = validate_input(data)
+    with session_scope() as session:
+        assistant = Assistant(owner_id=user.id, name=clean.name, model=clean.model)
+        _apply(assistant, clean)
+        session.add(assistant)
+        session.flush()
+        session.refresh(assistant)
+        return assistant
+
+
+def get_assistant_for_use(user: User, assistant_id: int) -> Assistant:
+    """An assistant `user` may chat with (own, shared or admin), else NotFound."""
+    with session_scope() as session:
+        return _load_for_use(session, user, assistant_id)
+
+
+def get_assistant_for_edit(user: User, assistant_id: int) -> Assistant:
+    """An assistant `user` may change; PermissionDenied for a teammate's shared one."""
+    with session_scope() as session:
+        return _load_for_edit(session, user, assistant_id)
+
+
+def can_edit(user: User, assistant: Assistant) -> bool:
+    """True when `user` owns the assistant or is an admin."""
+    return _can_edit(user, assistant)
+
+
+def update_assistant(user: User, assistant_id: int, data: AssistantInput) -> Assistant:
+    """Save new settings (owner or admin only)."""
+    clean = validate_input(data)
+    with session_scope() as session:
+        assistant = _load_for_edit(session, user, assistant_id)
+        _apply(assistant, clean)
+        assistant.updated_at = utcnow()
+        session.add(assistant)
+        session.flush()
+        session.refresh(assistant)
+        return assistant
+
+
+def copy_name(name: str) -> str:
+    """The name of a duplicate, kept within the length limit."""
+    return f"Copy of {name}"[:MAX_NAME]
+
+
+def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
+    """A private copy, owned by `user`, of any assistant they can see.
+
+    Knowledge files are not copied: they live in the original's vector store.
+    """
+    with session_scope() as session:
+        source = _load_for_use(session, user, assistant_id)
+        copy = Assistant(
+            owner_id=user.id,
+            name=copy_name(source.name),
+            description=source.description,
+            instructions=source.instructions,
+            model=source.model,
+            temperature=source.temperature,
+            top_p=source.top_p,
+            tools=list(source.tools or []),
+            shared=False,
+        )
+        session.add(copy)
+        session.flush()
+        session.refresh(copy)
+        return copy
+
+
+def delete_assistant(user: User, assistant_id: int) -> None:
+    """Delete an assistant (owner or admin), its knowledge files and vector store upstream.
+
+    Conversations are kept and stay readable: their `assistant_id` becomes NULL, and the chat
+    shows them as with a deleted assistant (no new messages). Upstream cleanup runs first; if
+    the provider fails, nothing is deleted here and the error says to try again.
+    """
+    from services import knowledge  # knowledge imports this module
+
+    with session_scope() as session:
+        assistant = _load_for_edit(session, user, assistant_id)
+        upstream = knowledge.upstream_objects(session, assistant)
+    knowledge.purge_upstream(upstream)
+    with session_scope() as session:
+        session.exec(
+            sa.update(Conversation)
+            .where(Conversation.assistant_id == assistant_id)
+            .values(assistant_id=None)
+        )
+        session.exec(sa.delete(StoredFile).where(StoredFile.assistant_id == assistant_id))
+        session.exec(sa.delete(Assistant).where(Assistant.id == assistant_id))
+    knowledge.remove_local_files(upstream)
+
+
+def mark_used(assistant_id: int) -> None:
+    """Record that someone just chatted with the assistant."""
+    with session_scope() as session:
+        session.exec(
+            sa.update(Assistant).where(Assistant.id == assistant_id).values(last_used_at=utcnow())
+        )
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_assistants(user: User, query: str = "", sort: str = "recent") -> list[AssistantSummary]:
+    """My assistants and the team's shared ones, filtered by name/description, in one query."""
+    if sort not in SORTS:
+        raise ValidationError(f"Sort by one of: {', '.join(SORTS)}.", "sort")
+    files = (
+        select(StoredFile.assistant_id, func.count().label("n"))
+        .where(StoredFile.purpose == FilePurpose.knowledge, StoredFile.status != FileStatus.failed)
+        .group_by(StoredFile.assistant_id)
+        .subquery()
+    )
+    chats = (
+        select(Conversation.assistant_id, func.count().label("n"))
+        .where(Conversation.assistant_id.is_not(None))
+        .group_by(Conversation.assistant_id)
+        .subquery()
+    )
+    statement = (
+        select(
+            Assistant,
+            User.username,
+            func.coalesce(files.c.n, 0),
+            func.coalesce(chats.c.n, 0),
+        )
+        .join(User, User.id == Assistant.owner_id)
+        .outerjoin(files, files.c.assistant_id == Assistant.id)
+        .outerjoin(chats, chats.c.assistant_id == Assistant.id)
+        .where(sa.or_(Assistant.owner_id == user.id, Assistant.shared.is_(True)))
+    )
+    text = query.strip()
+    if text:
+        pattern = _like_pattern(text)
+        statement = statement.where(
+            sa.or_(
+                func.lower(Assistant.name).like(pattern, escape="\\"),
+                func.lower(Assistant.description).like(pattern, escape="\\"),
+            )
+        )
+    if sort == "name":
+        statement = statement.order_by(func.lower(Assistant.name), Assistant.id)
+    else:
+        recent = func.coalesce(Assistant.last_used_at, Assistant.updated_at)
+        statement = statement.order_by(recent.desc(), Assistant.id.desc())
+    catalog = load_catalog(get_settings())
+    with session_scope() as session:
+        rows = session.exec(statement).all()
+    summaries = []
+    for assistant, owner_name, file_count, chat_count in rows:
+        model = catalog.get(assistant.model)
+        summaries.append(
+            AssistantSummary(
+                id=assistant.id,
+                name=assistant.name,
+                description=assistant.description,
+                model=assistant.model,
+                model_label=model.label if model else assistant.model,
+                tools=list(assistant.tools or []),
+                shared=assistant.shared,
+                owner_id=assistant.owner_id,
+                owner_name=owner_name,
+                knowledge_files=int(file_count),
+                conversations=int(chat_count),
+                last_used_at=assistant.last_used_at,
+                updated_at=assistant.updated_at,
+                can_edit=_can_edit(user, assistant),
+                is_mine=assistant.owner_id == user.id,
+            )
+        )
+    return summaries

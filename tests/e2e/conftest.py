@@ -1,0 +1,131 @@
+"""Real-browser fixtures: the real app in a subprocess and Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class AppServer:
+    """A running app: its base URL, data dir and log file."""
+
+    url: str
+    data_dir: Path
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def start_app(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
+    """Start `main.py` as a subprocess (demo mode, fresh SQLite) with extra env; stopped after."""
+    processes: list[subprocess.Popen] = []
+
+    def start(**env: str) -> AppServer:
+        port = _free_port()
+        data_dir = tmp_path / f"app-{port}"
+        log_path = tmp_path / f"app-{port}.log"
+        # Drop pytest's markers (NiceGUI would think it runs inside a test) and our test DB.
+        child_env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYTEST_", "NICEGUI_"))
+            and k not in {"OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL"}
+        }
+        child_env.update(
+            HOST="127.0.0.1",
+            PORT=str(port),
+            DATA_DIR=str(data_dir),
+            BCRYPT_ROUNDS="4",
+            SECRET_KEY="e2e-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            **env,
+        )
+        process = subprocess.Popen(
+            [sys.executable, "main.py"],
+            cwd=ROOT,
+            env=child_env,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"app exited early:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    return AppServer(url, data_dir, log_path)
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"app did not answer /health:\n{log_path.read_text()[-3000:]}")
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def app_server(start_app: Callable[..., AppServer]) -> AppServer:
+    """The real app on a free port, demo mode, fresh data."""
+    return start_app()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context and page; fails the test on page errors, screenshot kept."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    new_page = context.new_page()
+    errors: list[str] = []
+    new_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield new_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    new_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
