@@ -18,7 +18,11 @@ from app import db
 from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.config import get_settings
+from app.files_route import register_files_route
 from components.layout import apply_theme, not_found_view
+from services import chat
+from services.llm.factory import set_demo_base_url
+from services.llm.simulator import start_simulator
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +59,30 @@ async def not_found(request: Request, exception: Exception):  # noqa: ANN201
     return client.build_response(request, 404)
 
 
+def _start_demo_simulator(port: int) -> None:
+    """Demo mode: serve replies from the built-in OpenAI-compatible simulator on 127.0.0.1."""
+    simulator = start_simulator(port)
+    set_demo_base_url(simulator.base_url)
+    log.warning(
+        "No OPENAI_API_KEY: demo mode, replies come from the simulator at %s", simulator.base_url
+    )
+
+    def stop() -> None:
+        set_demo_base_url(None)
+        simulator.stop()
+
+    app.on_shutdown(stop)
+
+
 def _startup() -> None:
     # Synchronous on purpose: NiceGUI runs async start-up handlers as background tasks, and no
     # request may be served before the schema is at head. Nobody is connected yet to be blocked.
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.migrate()
+    chat.recover_stale_replies()  # replies cut off by a crash or restart: none stays streaming
+    if settings.demo_mode:
+        _start_demo_simulator(settings.simulator_port)
     log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
 
 
@@ -71,6 +93,7 @@ def setup() -> None:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(404, not_found)
     register_api()
+    register_files_route()
     app.on_startup(_startup)
     import pages
 

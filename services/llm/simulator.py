@@ -4,8 +4,8 @@ Implements the subset the app uses (Responses, Chat Completions, Files, Vector S
 Models, container file content) on 127.0.0.1 with deterministic replies, realistic usage and
 fault injection. Faults come, in this order of precedence, from the "fail next N" queue,
 a `[[sim:fault=NAME]]` marker in the last user message, or the `X-Sim-Fault` header.
-Fault names: 429, 500, 401, error_midstream, cut_midstream, hang. Other markers:
-`[[sim:delay_ms=N]]`, `[[sim:tokens_per_s=N]]`, `[[sim:tokens=N]]`.
+Fault names: an HTTP status (429, 500, 401, ...), error_midstream, cut_midstream, hang.
+Other markers: `[[sim:delay_ms=N]]`, `[[sim:tokens_per_s=N]]`, `[[sim:tokens=N]]`.
 
 In-process: `start_simulator(port)`; standalone: `python -m services.llm.simulator --port N`.
 """
@@ -48,7 +48,6 @@ from services.llm.sim_replies import (
     responses_usage,
 )
 
-HTTP_FAULTS = {"429": 429, "500": 500, "401": 401}
 STREAM_FAULTS = {"error_midstream", "cut_midstream", "hang"}
 INDEXING_FAIL_MARKER = b"SIM_FAIL_INDEXING"
 INDEXING_SECONDS = 0.15
@@ -227,7 +226,8 @@ def _error(status: int, message: str, code: str | None = None) -> Response:
             "code": code,
         }
     }
-    headers = {"retry-after-ms": RETRY_AFTER_MS} if status in (429, 500) else None
+    retried = status in (408, 409, 429) or status >= 500  # statuses the SDK retries
+    headers = {"retry-after-ms": RETRY_AFTER_MS} if retried else None
     return _json(body, status, headers)
 
 
@@ -236,7 +236,9 @@ def _http_fault(status: int) -> Response:
         return _error(401, "Incorrect API key provided (simulated).", "invalid_api_key")
     if status == 429:
         return _error(429, "Rate limit reached (simulated).", "rate_limit_exceeded")
-    return _error(status, "The server had an error while processing your request (simulated).")
+    if status >= 500:
+        return _error(status, "The server had an error processing your request (simulated).")
+    return _error(status, f"Simulated HTTP {status} error.")
 
 
 def _png(size: int = 64) -> bytes:
@@ -405,9 +407,9 @@ def build_app(sim: SimulatorServer) -> Starlette:
         prompt = _responses_prompt(body) if kind == "responses" else _chat_prompt(body)
         options = sim.options(request, prompt.last_user_text)
         entry["fault"] = options.fault
-        if options.fault in HTTP_FAULTS:
-            entry["status"] = HTTP_FAULTS[options.fault]
-            return _http_fault(HTTP_FAULTS[options.fault])
+        if options.fault and options.fault.isdigit():
+            entry["status"] = int(options.fault)
+            return _http_fault(entry["status"])
         vector_stores = [
             store_id
             for tool in body.get("tools") or []

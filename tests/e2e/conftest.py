@@ -106,9 +106,13 @@ def app_server(start_app: Callable[..., AppServer]) -> AppServer:
     return start_app()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser).
+
+    Function-scoped on purpose: sync Playwright runs an event loop in the main thread while it
+    is open, which would break every pytest-asyncio test collected after it.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)")
     with sync_playwright() as playwright:

@@ -293,3 +293,13 @@ async def test_aclose_closes_the_stream(sim: SimulatorServer, api: str) -> None:
             if isinstance(event, TextDelta):
                 break
     await _wait_disconnected(sim)
+
+
+async def test_any_http_status_can_be_injected(sim: SimulatorServer) -> None:
+    sim.configure(fail_next=[503, 400])
+    provider = provider_for(sim, "responses", llm_max_retries=0)
+    assert last_error(await collect(provider, ask("hi"))).category is ErrorCategory.provider_down
+    events = await collect(provider, ask("hi"))
+    assert last_error(events).category is ErrorCategory.bad_request
+    assert "Simulated HTTP 400" in events[-1].message
+    assert isinstance((await collect(provider, ask("hi")))[-1], Done)
