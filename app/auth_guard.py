@@ -17,11 +17,19 @@ from services.auth import decode_token
 PUBLIC_PATHS = {"/login", "/register", "/forgot-password", "/reset-password", "/health"}
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/static/")
 TOKEN_KEY = "token"
+# Routes that check a Bearer token themselves (API clients have no session cookie).
+BEARER_PREFIXES = ("/files/",)
 
 
 def is_public(path: str) -> bool:
     """Paths anyone may open without signing in."""
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def checks_own_bearer(request: Request) -> bool:
+    """True for a Bearer request to a route that authenticates it itself."""
+    authorization = request.headers.get("authorization", "")
+    return request.url.path.startswith(BEARER_PREFIXES) and authorization[:7].lower() == "bearer "
 
 
 def safe_next(target: str | None) -> str:
@@ -50,7 +58,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next):  # noqa: ANN201
         path = request.url.path
-        if not is_public(path):
+        if not is_public(path) and not checks_own_bearer(request):
             token = app.storage.user.get(TOKEN_KEY)
             if not token or decode_token(token, get_settings().resolved_secret_key()) is None:
                 target = path + (f"?{request.url.query}" if request.url.query else "")

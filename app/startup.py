@@ -19,7 +19,7 @@ from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.config import get_settings
 from app.files_route import register_files_route
-from components.layout import apply_theme, not_found_view
+from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from services import chat
 from services.llm.factory import set_demo_base_url
 from services.llm.simulator import start_simulator
@@ -89,6 +89,7 @@ def _startup() -> None:
 def setup() -> None:
     """Register everything on NiceGUI's app (re-run by the test fixture for every test)."""
     logging.basicConfig(level=get_settings().log_level)
+    app.colors(**BRAND_COLORS)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(404, not_found)

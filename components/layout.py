@@ -16,7 +16,8 @@ NAV_ITEMS = (
 )
 ADMIN_ITEM = ("Admin", "/admin", "admin_panel_settings")
 THEMES = {"auto": None, "light": False, "dark": True}
-BRAND_PRIMARY = "#4f46e5"  # Tailwind indigo-600
+# Tailwind indigo-600, slate-800 (dark cards) and slate-900 (dark page).
+BRAND_COLORS = {"primary": "#4f46e5", "dark": "#1e293b", "dark_page": "#0f172a"}
 
 
 @dataclass
@@ -29,8 +30,7 @@ class ShellUser:
 
 
 def apply_theme(theme: str) -> ui.dark_mode:
-    """Brand colours plus a dark-mode element set from a preference ('auto', 'light', 'dark')."""
-    ui.colors(primary=BRAND_PRIMARY)
+    """A dark-mode element set from a stored preference (auto, light or dark)."""
     return ui.dark_mode(THEMES.get(theme))
 
 
@@ -46,7 +46,7 @@ def app_shell(
     dark = apply_theme(user.theme)
     ui.query("body").classes("bg-slate-50 dark:bg-slate-900")
     with ui.header(elevated=False).classes(
-        "items-center justify-between px-4 py-2 bg-white dark:bg-slate-800 "
+        "items-center justify-between px-4 py-2 bg-[#fff] dark:bg-slate-800 "
         "text-slate-800 dark:text-slate-100 border-b border-slate-200 dark:border-slate-700"
     ):
         with ui.row().classes("items-center gap-2"):
@@ -82,7 +82,7 @@ def app_shell(
     with (
         ui.left_drawer(value=True, bordered=True)
         .props("breakpoint=1024 width=220")
-        .classes("bg-white dark:bg-slate-800 p-2") as drawer
+        .classes("bg-[#fff] dark:bg-slate-800 p-2") as drawer
     ):
         items = NAV_ITEMS + ((ADMIN_ITEM,) if user.is_admin else ())
         for label, href, icon in items:

@@ -1,0 +1,242 @@
+"""Files and images we keep: bytes under DATA_DIR/files, a StoredFile row, and who may read them.
+
+Bytes live at `files/<first two hex of id>/<id>` (thumbnail: `<id>.thumb`) where the id is the
+row's unguessable 128-bit hex id; the user's file name is only ever a column, never a path.
+`storage_path` holds the path relative to DATA_DIR so the data directory can move.
+
+Who may read a file (`get_file_for_user`): its owner; the owner of the conversation it belongs
+to; anyone who may use the assistant it belongs to (owner, shared, admin). Everyone else gets
+NotFound, exactly as for a file that does not exist. Blocking: call through `run.io_bound`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from contextlib import suppress
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.db import session_scope
+from models import Conversation, FilePurpose, FileStatus, StoredFile, User
+from models.stored_file import new_file_id
+from services import uploads
+from services.assistants import load_for_edit, load_for_use
+from services.conversations import owned_conversation
+from services.errors import NotFound
+from services.images import IMAGE_MIMES, process_image
+
+FILES_DIR = "files"
+THUMBNAIL_SUFFIX = ".thumb"
+FILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+NOT_FOUND = "File not found"
+
+
+def files_root() -> Path:
+    """The folder that holds every stored file."""
+    return get_settings().data_dir / FILES_DIR
+
+
+def _relative_path(file_id: str, thumbnail: bool = False) -> str:
+    return f"{FILES_DIR}/{file_id[:2]}/{file_id}{THUMBNAIL_SUFFIX if thumbnail else ''}"
+
+
+def _write_atomically(relative: str, data: bytes) -> None:
+    path = get_settings().data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _remove(relative: str | None) -> None:
+    if relative:
+        with suppress(FileNotFoundError):
+            (get_settings().data_dir / relative).unlink()
+
+
+def stored_path(row: StoredFile, thumbnail: bool = False) -> Path | None:
+    """The file's bytes (or thumbnail) on disk; None when absent or outside the files folder."""
+    relative = row.thumbnail_path if thumbnail else row.storage_path
+    if not relative:
+        return None
+    root = files_root().resolve()
+    path = (get_settings().data_dir / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+def _check_links(
+    session: Session, user: User, conversation_id: int | None, assistant_id: int | None
+) -> None:
+    if conversation_id is not None:
+        owned_conversation(session, user, conversation_id)
+    if assistant_id is not None:
+        load_for_edit(session, user, assistant_id)
+
+
+def store_file(
+    user: User,
+    data: bytes,
+    name: str,
+    mime: str,
+    purpose: FilePurpose,
+    *,
+    conversation_id: int | None = None,
+    assistant_id: int | None = None,
+    message_id: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    thumbnail: bytes | None = None,
+    provider_file_id: str | None = None,
+    status: FileStatus = FileStatus.ready,
+) -> StoredFile:
+    """Keep already-validated bytes (and thumbnail) and record them; returns the new row.
+
+    The conversation must be the user's own and the assistant one the user may edit
+    (NotFound / PermissionDenied otherwise); nothing is left on disk when recording fails.
+    """
+    file_id = new_file_id()
+    main_path = _relative_path(file_id)
+    thumb_path = _relative_path(file_id, thumbnail=True) if thumbnail is not None else None
+    try:
+        with session_scope() as session:
+            _check_links(session, user, conversation_id, assistant_id)
+            _write_atomically(main_path, data)
+            if thumb_path is not None:
+                _write_atomically(thumb_path, thumbnail)
+            row = StoredFile(
+                id=file_id,
+                owner_id=user.id,
+                provider_file_id=provider_file_id,
+                name=uploads.sanitize_filename(name),
+                size=len(data),
+                mime=mime,
+                purpose=purpose,
+                status=status,
+                width=width,
+                height=height,
+                storage_path=main_path,
+                thumbnail_path=thumb_path,
+                assistant_id=assistant_id,
+                conversation_id=conversation_id,
+                message_id=message_id,
+            )
+            session.add(row)
+            session.flush()
+    except BaseException:
+        _remove(main_path)
+        _remove(thumb_path)
+        raise
+    return row
+
+
+def _renamed(name: str, extension: str) -> str:
+    clean = uploads.sanitize_filename(name)
+    stem = clean.rsplit(".", 1)[0] if "." in clean else clean
+    return f"{stem}.{extension}"
+
+
+def store_image(
+    user: User,
+    data: bytes,
+    name: str,
+    *,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+    purpose: FilePurpose = FilePurpose.image,
+) -> StoredFile:
+    """Validate, re-encode (see `services.images`) and keep an image with its thumbnail.
+
+    The stored name keeps the user's stem with the extension of the re-encoded format.
+    """
+    processed = process_image(data, uploads.sanitize_filename(name))
+    return store_file(
+        user,
+        processed.data,
+        _renamed(name, processed.extension),
+        processed.mime,
+        purpose,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        width=processed.width,
+        height=processed.height,
+        thumbnail=processed.thumbnail,
+    )
+
+
+def store_attachment(user: User, data: bytes, name: str, conversation_id: int) -> StoredFile:
+    """Keep a document attached in a conversation, after the same checks as knowledge files.
+
+    The row starts as `uploading`; the chat service records the provider file id when the
+    upstream upload is done (see docs/files.md for where each type goes).
+    """
+    clean = uploads.sanitize_filename(name)
+    uploads.check_size(clean, len(data))
+    mime = uploads.sniff_document(data, clean)
+    return store_file(
+        user,
+        data,
+        clean,
+        mime,
+        FilePurpose.attachment,
+        conversation_id=conversation_id,
+        status=FileStatus.uploading,
+    )
+
+
+def _may_read(session: Session, user: User, row: StoredFile) -> bool:
+    if row.owner_id == user.id:
+        return True
+    if row.conversation_id is not None:
+        conversation = session.get(Conversation, row.conversation_id)
+        if conversation is not None and conversation.owner_id == user.id:
+            return True
+    if row.assistant_id is not None:
+        try:
+            load_for_use(session, user, row.assistant_id)
+        except NotFound:
+            return False
+        return True
+    return False
+
+
+def get_file_for_user(user: User, file_id: str) -> StoredFile:
+    """The file if `user` may read it, else NotFound (also for malformed or unknown ids)."""
+    if not isinstance(file_id, str) or not FILE_ID_RE.match(file_id):
+        raise NotFound(NOT_FOUND)
+    with session_scope() as session:
+        row = session.get(StoredFile, file_id)
+        if row is None or not _may_read(session, user, row):
+            raise NotFound(NOT_FOUND)
+        return row
+
+
+def delete_file(user: User, file_id: str) -> None:
+    """Remove a file the user owns (row and bytes); NotFound for anything else."""
+    with session_scope() as session:
+        row = session.get(StoredFile, file_id) if FILE_ID_RE.match(file_id or "") else None
+        if row is None or row.owner_id != user.id:
+            raise NotFound(NOT_FOUND)
+        paths = (row.storage_path, row.thumbnail_path)
+        session.delete(row)
+    for relative in paths:
+        _remove(relative)
+
+
+def conversation_images(user: User, conversation_id: int) -> list[StoredFile]:
+    """Every stored image of the user's conversation, oldest first (the gallery)."""
+    with session_scope() as session:
+        owned_conversation(session, user, conversation_id)
+        rows = session.exec(
+            select(StoredFile)
+            .where(StoredFile.conversation_id == conversation_id)
+            .where(StoredFile.mime.in_(sorted(IMAGE_MIMES)))
+            .where(StoredFile.storage_path.is_not(None))
+            .order_by(StoredFile.created_at, StoredFile.id)
+        )
+        return list(rows)
