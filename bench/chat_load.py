@@ -1,0 +1,383 @@
+"""Load test of live chat: N simulated browsers stream replies at once from the real app.
+
+Each simulated user behaves as the browser does, over the real protocol: GET the page (its
+own HTTP connection), open the socket.io websocket on a separate connection, then send the
+events that typing into `Message` and clicking `Send` send. Users sign in the same way
+(typing into the sign-in form). All N users send within one second; the simulator (its own
+process, not counted) streams 200 tokens at 50 tokens/s per reply.
+
+Printed: time to first token and token lateness versus the simulator's schedule (p50/p95/
+p99), completed and persisted replies, server RSS idle and per connected chat page, server
+CPU seconds per 1,000 streamed tokens, bytes the server sent per reply, and the longest
+event-loop block (probe inside the server, see bench/chat_server.py).
+
+Run: `uv run python -m bench.chat_load --users 50` (add `--tokens`, `--rate`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+ELEMENTS_RE = re.compile(r"parseElements\(String\.raw`(.*?)`\)", re.S)
+QUERY_RE = re.compile(r"query: (\{.*?\}),\n")
+APPEND_RE = re.compile(r'insertAdjacentText\("beforeend",(".*")\)$', re.S)
+RESET_RE = re.compile(r"\.textContent=(\".*\")$", re.S)
+UNESCAPE = {"&#36;": "$", "&#96;": "`", "&gt;": ">", "&lt;": "<", "&amp;": "&"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return f"p50 {pick(0.50):.0f} ms, p95 {pick(0.95):.0f} ms, p99 {pick(0.99):.0f} ms"
+
+
+@dataclass
+class Page:
+    """A page as the browser received it: its elements and socket query."""
+
+    elements: dict[str, dict]
+    query: dict
+
+    def find(self, predicate) -> str:  # noqa: ANN001
+        return next(key for key, element in self.elements.items() if predicate(element))
+
+    def by_label(self, label: str) -> str:
+        return self.find(lambda e: (e.get("props") or {}).get("label") == label)
+
+    def button(self, text: str) -> str:
+        return self.find(
+            lambda e: e.get("tag") == "q-btn" and (e.get("props") or {}).get("label") == text
+        )
+
+    def listener(self, element_id: str, event_type: str) -> str:
+        for event in self.elements[element_id].get("events", []):
+            if event["type"] == event_type:
+                return event["listener_id"]
+        raise KeyError(f"{element_id} has no {event_type} listener")
+
+
+@dataclass
+class Browser:
+    """One simulated browser: cookie jar, page, websocket and what it received."""
+
+    base: str
+    http: httpx.AsyncClient = field(init=False)
+    sio: socketio.AsyncClient | None = None
+    page: Page | None = None
+    received_bytes: int = 0
+    words: int = 0
+    arrivals: list[float] = field(default_factory=list)  # time of word i
+    sent_at: float = 0.0
+    done_at: float | None = None
+    tail: str = ""
+    frozen_words: int = 0
+
+    def __post_init__(self) -> None:
+        self.http = httpx.AsyncClient(base_url=self.base, timeout=30)
+
+    async def open(self, path: str) -> None:
+        """GET the page, then connect its websocket on a separate connection."""
+        if self.sio is not None:
+            await self.sio.disconnect()
+        response = await self.http.get(path, follow_redirects=True)
+        response.raise_for_status()
+        raw = ELEMENTS_RE.search(response.text).group(1)
+        for escaped, char in UNESCAPE.items():
+            raw = raw.replace(escaped, char)
+        query = ast.literal_eval(QUERY_RE.search(response.text).group(1))
+        self.page = Page(json.loads(raw), query)
+        query.update(tab_id=str(uuid.uuid4()), document_id=str(uuid.uuid4()))
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("*", self._on_message)
+        cookies = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        params = "&".join(
+            f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in query.items()
+        )
+        await self.sio.connect(
+            f"{self.base}?{params}",
+            socketio_path="/_nicegui_ws/socket.io",
+            transports=["websocket"],
+            headers={"Cookie": cookies},
+        )
+
+    async def _on_message(self, event: str, data: dict) -> None:
+        self.received_bytes += len(json.dumps(data, separators=(",", ":")))
+        if event == "run_javascript":
+            self._on_code(data.get("code", ""))
+        elif (
+            event == "update"
+            and self.sent_at
+            and "tokens ·" in json.dumps(data, ensure_ascii=False)
+        ):
+            self.done_at = time.time()
+
+    def _on_code(self, code: str) -> None:
+        now = time.time()
+        if match := APPEND_RE.search(code):
+            self.tail += json.loads(match.group(1))
+        elif match := RESET_RE.search(code):
+            self.frozen_words += len(self.tail.split()) - len(json.loads(match.group(1)).split())
+            self.tail = json.loads(match.group(1))
+        else:
+            return
+        words = self.frozen_words + len(self.tail.split())
+        while len(self.arrivals) < words:
+            self.arrivals.append(now)
+
+    async def event(self, element_id: str, event_type: str, *args: object) -> None:
+        listener = self.page.listener(element_id, event_type)
+        await self.sio.emit(
+            "event",
+            {
+                "id": int(element_id),
+                "client_id": self.page.query["client_id"],
+                "listener_id": listener,
+                "args": [json.dumps(arg) for arg in args],
+            },
+        )
+
+    async def type_into(self, label: str, text: str) -> None:
+        await self.event(self.page.by_label(label), "update:value", text)
+
+    async def click(self, text: str) -> None:
+        await self.event(self.page.button(text), "click", {})
+
+    async def sign_in(self, username: str) -> None:
+        await self.open("/login")
+        await self.type_into("Username", username)
+        await self.type_into("Password", "password123")
+        await self.click("Sign in")
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if (await self.http.get("/", follow_redirects=False)).status_code == 200:
+                return
+        raise RuntimeError(f"{username} could not sign in")
+
+    async def close(self) -> None:
+        if self.sio is not None:
+            await self.sio.disconnect()
+        await self.http.aclose()
+
+
+def _prepare_database(users: int) -> list[int]:
+    """Users, one shared assistant and one conversation each, through the services."""
+    from app import db
+    from services.accounts import create_user
+    from services.assistants import AssistantInput, create_assistant
+    from services.conversations import create_conversation
+
+    db.migrate()
+    accounts = [create_user(f"user{i:03d}", "password123") for i in range(users)]
+    assistant = create_assistant(accounts[0], AssistantInput(name="Bench", shared=True))
+    return [create_conversation(user, assistant.id).id for user in accounts]
+
+
+def _persisted(tokens: int) -> int:
+    from sqlmodel import func, select
+
+    from app.db import session_scope
+    from models import ConversationMessage, MessageRole, MessageStatus
+
+    with session_scope() as session:
+        return session.exec(
+            select(func.count())
+            .select_from(ConversationMessage)
+            .where(ConversationMessage.role == MessageRole.assistant)
+            .where(ConversationMessage.status == MessageStatus.complete)
+            .where(ConversationMessage.output_tokens == tokens)
+        ).one()
+
+
+async def run(users: int, tokens: int, rate: float) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="chat-load-"))
+    os.environ.update(
+        DATA_DIR=str(workdir),
+        DATABASE_URL=f"sqlite:///{workdir / 'studio.db'}",
+        BCRYPT_ROUNDS="4",
+        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    )
+    sim_port, app_port = _free_port(), _free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "services.llm.simulator", "--port", str(sim_port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    lag_file = workdir / "loop_lag"
+    server = None
+    try:
+        _wait_http(f"{sim_url}/v1/models", simulator)
+        httpx.post(f"{sim_url}/_sim/config", json={"tokens_per_s": rate}).raise_for_status()
+        conversation_ids = _prepare_database(users + 1)  # the last one warms the server up
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(app_port),
+            "OPENAI_API_KEY": "sk-bench",
+            "OPENAI_BASE_URL": f"{sim_url}/v1",
+            "LOOP_LAG_FILE": str(lag_file),
+            "LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bench.chat_server"],
+            cwd=ROOT,
+            env=env,
+            stdout=(workdir / "server.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{app_port}"
+        _wait_http(f"{base}/health", server)
+        process = psutil.Process(server.pid)
+        warmup = Browser(base)
+        await warmup.sign_in(f"user{users:03d}")
+        await warmup.open(f"/chat/{conversation_ids[-1]}")
+        await warmup.type_into("Message", "[[sim:tokens=20]] warm-up")
+        warmup.sent_at = time.time()
+        await warmup.click("Send")  # first-use imports and SDK set-up happen once, here
+        while not warmup.done_at:
+            await asyncio.sleep(0.1)
+        await warmup.close()
+        browsers = [Browser(base) for _ in range(users)]
+        for index, browser in enumerate(browsers):
+            await browser.sign_in(f"user{index:03d}")
+        await asyncio.sleep(2)
+        rss_idle = process.memory_info().rss
+        for browser, conversation_id in zip(browsers, conversation_ids[:users], strict=True):
+            await browser.open(f"/chat/{conversation_id}")
+        await asyncio.sleep(3)
+        rss_pages = process.memory_info().rss
+        for browser in browsers:
+            browser.received_bytes = 0
+
+        cpu_before = sum(process.cpu_times()[:2])
+        start = time.time()
+
+        async def send(index: int, browser: Browser) -> None:
+            await asyncio.sleep(random.uniform(0, 1))
+            text = f"[[sim:tokens={tokens}]] user {index}"
+            await browser.type_into("Message", text)
+            browser.sent_at = time.time()
+            await browser.click("Send")
+
+        await asyncio.gather(*(send(i, b) for i, b in enumerate(browsers)))
+        deadline = time.time() + tokens / rate + 60
+        while time.time() < deadline and not all(b.done_at for b in browsers):
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+        cpu = sum(process.cpu_times()[:2]) - cpu_before
+        elapsed = time.time() - start
+
+        requests = httpx.get(f"{sim_url}/_sim/requests").json()
+        scheduled = {}
+        for entry in requests:
+            last = entry["body"]["input"][-1]["content"] if entry["body"] else ""
+            if entry["path"] == "/v1/responses" and last.split()[-2:-1] == ["user"]:
+                scheduled[int(last.rsplit(" ", 1)[1])] = entry["time"]
+        ttft, lateness = [], []
+        for index, browser in enumerate(browsers):
+            if browser.done_at:  # the last words come with the final render
+                browser.arrivals += [browser.done_at] * (tokens - len(browser.arrivals))
+            if browser.arrivals:
+                ttft.append(browser.arrivals[0] - browser.sent_at)
+            begin = scheduled.get(index)
+            if begin is not None:
+                lateness += [
+                    max(0.0, t - (begin + i / rate)) for i, t in enumerate(browser.arrivals)
+                ]
+        streamed = sum(len(b.arrivals) for b in browsers)
+        complete = sum(1 for b in browsers if b.done_at and len(b.arrivals) >= tokens)
+        persisted = _persisted(tokens)  # the warm-up reply has 20 tokens: not counted
+        windows = [tuple(map(float, line.split())) for line in lag_file.read_text().splitlines()]
+        lag = max((w for t, w in windows if start <= t <= time.time()), default=float("nan"))
+        lag_all = max((w for _, w in windows), default=float("nan"))
+        per_reply = statistics.mean(b.received_bytes for b in browsers)
+
+        print(f"users={users} tokens/reply={tokens} rate={rate:g} tok/s wall={elapsed:.1f} s")
+        print(f"time to first token: {_percentiles(ttft)}")
+        print(f"token lateness vs simulator schedule: {_percentiles(lateness)}")
+        print(
+            f"replies complete in the browser: {complete}/{users}; persisted: {persisted}/{users}"
+        )
+        print(
+            f"server RSS idle (signed-in, no chat page): {rss_idle / 2**20:.1f} MiB; "
+            f"per chat page: {(rss_pages - rss_idle) / users / 1024:.0f} KiB"
+        )
+        print(
+            f"server CPU: {cpu:.2f} s for {streamed} tokens = {cpu / streamed * 1000:.3f} s per 1k"
+        )
+        print(
+            f"bytes sent per reply: {per_reply / 1024:.1f} KiB "
+            f"({per_reply / 1024 / tokens * 1000:.0f} KiB per 1,000 tokens)"
+        )
+        print(
+            f"longest event-loop block while streaming: {lag * 1000:.0f} ms "
+            f"(whole run incl. sign-ins and first page loads: {lag_all * 1000:.0f} ms)"
+        )
+        for browser in browsers:
+            await browser.close()
+    finally:
+        for process in (server, simulator):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=50.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.users, args.tokens, args.rate))
+
+
+if __name__ == "__main__":
+    main()

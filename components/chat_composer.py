@@ -1,0 +1,103 @@
+"""The message composer: a growing textarea, Send / Stop, cost preview and cap countdown."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from services.pricing import format_usd
+
+# Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
+ENTER_SENDS_JS = (
+    "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) "
+    "{ e.preventDefault(); emit(); } }"
+)
+NEAR_CAP = 10
+
+
+class ChatComposer:
+    """Composer bound to callbacks; `estimate(draft)` gives the cost preview in micro-dollars."""
+
+    def __init__(
+        self,
+        on_send: Callable[[], Awaitable[None]],
+        on_stop: Callable[[], Awaitable[None] | None],
+        estimate: Callable[[str], int | None],
+        messages_left: int,
+    ) -> None:
+        self.estimate = estimate
+        self.messages_left = messages_left
+        self.busy = False
+        self.editing = False
+        with ui.column().classes("chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"):
+            with ui.row().classes("w-full items-center gap-2 text-sm") as self.edit_bar:
+                ui.icon("edit", size="xs").classes("text-indigo-500")
+                ui.label("Editing your last message; sending replaces its answer.")
+                ui.button("Cancel edit", on_click=self.cancel_edit).props("flat dense no-caps")
+            self.edit_bar.visible = False
+            with ui.row().classes("w-full items-end gap-2 no-wrap"):
+                self.textarea = (
+                    ui.textarea(label="Message", on_change=self._refresh_hint)
+                    .props("autogrow outlined dense rows=1 maxlength=32000")
+                    .classes("flex-1 rounded max-h-72 overflow-auto")
+                )
+                self.textarea.on("keydown", on_send, js_handler=ENTER_SENDS_JS)
+                self.send_button = ui.button("Send", icon="send", on_click=on_send).props(
+                    "unelevated no-caps"
+                )
+                self.stop_button = ui.button("Stop", icon="stop", on_click=on_stop).props(
+                    "outline no-caps color=red"
+                )
+                self.stop_button.visible = False
+            self.error = ui.label("").classes("text-sm text-red-600 dark:text-red-300")
+            self.error.visible = False
+            self.hint = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400")
+        self._refresh_hint()
+
+    @property
+    def text(self) -> str:
+        """What is typed."""
+        return self.textarea.value or ""
+
+    def _refresh_hint(self) -> None:
+        parts = ["Enter to send, Shift+Enter for a new line"]
+        micros = self.estimate(self.text)
+        parts.append(
+            f"this message ≈ {format_usd(micros)}" if micros is not None else "cost unknown"
+        )
+        if self.messages_left <= NEAR_CAP:
+            parts.append(f"{max(self.messages_left, 0)} messages left before this chat continues")
+        text = " · ".join(parts)
+        if self.hint.text != text:
+            self.hint.text = text
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply streams: Send disabled, Stop shown."""
+        self.busy = busy
+        self.send_button.set_enabled(not busy)
+        self.stop_button.visible = busy
+
+    def show_error(self, message: str | None) -> None:
+        """An inline error under the composer (the typed text stays)."""
+        self.error.text = message or ""
+        self.error.visible = bool(message)
+
+    def sent(self, messages_left: int) -> None:
+        """Clear after a successful send."""
+        self.messages_left = messages_left
+        self.textarea.value = ""
+        self.show_error(None)
+        self.cancel_edit()
+
+    def start_edit(self, text: str) -> None:
+        """Put my last message back into the composer for editing."""
+        self.editing = True
+        self.edit_bar.visible = True
+        self.textarea.value = text
+        self.textarea.run_method("focus")
+
+    def cancel_edit(self) -> None:
+        """Leave edit mode (the text stays)."""
+        self.editing = False
+        self.edit_bar.visible = False

@@ -1,0 +1,44 @@
+"""The per-message cost badge and the conversation's running total."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from models import ConversationMessage
+from services.pricing import format_usd
+
+
+def cost_breakdown(message: ConversationMessage) -> list[str]:
+    """The lines of a reply's cost tooltip."""
+    lines = [
+        f"Model: {message.model or 'unknown'}",
+        f"Input tokens: {message.input_tokens:,} ({message.cached_tokens:,} cached)",
+        f"Output tokens: {message.output_tokens:,} ({message.reasoning_tokens:,} reasoning)",
+    ]
+    calls = message.tool_calls or {}
+    for key, label in (("web_search", "Web searches"), ("file_search", "File searches")):
+        if calls.get(key):
+            lines.append(f"{label}: {calls[key]}")
+    if calls.get("code_interpreter"):
+        lines.append(f"Code sessions: {calls['code_interpreter']}")
+    for item in calls.get("carried", []):
+        lines.append(f"Includes {item['kind']}: {format_usd(item['cost_micros'])}")
+    if calls.get("estimated"):
+        lines.append("Estimated: the reply did not finish, so the provider sent no usage.")
+    lines.append(f"Cost: {format_usd(message.cost_micros)}")
+    return lines
+
+
+def cost_badge(message: ConversationMessage) -> ui.label:
+    """Tokens and cost of one reply; hover (or focus) for the breakdown."""
+    tokens = message.input_tokens + message.output_tokens
+    prefix = "~" if (message.tool_calls or {}).get("estimated") else ""
+    badge = ui.label(f"{tokens:,} tokens · {prefix}{format_usd(message.cost_micros)}").classes(
+        "text-xs px-2 py-0.5 rounded-full bg-slate-100 text-slate-600 "
+        "dark:bg-slate-700 dark:text-slate-200 cursor-help"
+    )
+    badge.props('tabindex=0 aria-label="Cost of this reply"')
+    with badge, ui.tooltip().classes("text-sm"):
+        for line in cost_breakdown(message):
+            ui.label(line)
+    return badge

@@ -1,0 +1,169 @@
+"""Chat bubbles: the one place that renders message text, finished or streaming.
+
+Answers are rendered by `services.rendering` (server-side sanitized HTML, remote images
+neutralized), so `ui.html(..., sanitize=False)` only ever receives its output.
+
+While a reply streams, finished blocks (paragraphs, lists, closed code fences) are frozen
+into their own Markdown elements once, and the open tail is plain text that grows by
+appending only the new characters in the browser. A 1,000-token reply therefore costs a few
+kB of deltas plus each block's HTML once, instead of the whole message per update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+from nicegui import ui
+
+from components.chat_cost import cost_badge
+from models import ConversationMessage, MessageRole, MessageStatus
+from services.rendering import render_citations, render_markdown
+
+FENCE = "```"
+
+Action = Callable[[], Awaitable[None] | None]
+
+
+@dataclass
+class MessageActions:
+    """Callbacks offered on a message (None hides the button)."""
+
+    on_copy: Callable[[str], None]
+    on_retry: Action | None = None
+    on_regenerate: Action | None = None
+    on_edit: Action | None = None
+
+
+def markdown_html(text: str, citations: list[dict] | None = None) -> ui.html:
+    """Sanitized Markdown (with numbered citations) as an element."""
+    html = render_citations(text, citations)[0] if citations else render_markdown(text)
+    return ui.html(html, sanitize=False).classes("chat-md w-full")
+
+
+def frozen_boundary(text: str, start: int) -> int:
+    """Where the finished blocks of `text` end: after the last blank line outside a code fence."""
+    position = text.rfind("\n\n", start)
+    while position != -1:
+        if text.count(FENCE, 0, position) % 2 == 0:
+            return position + 2
+        position = text.rfind("\n\n", start, position)
+    return start
+
+
+class StreamingAnswer:
+    """A reply that is still arriving; call `update(text)` with the whole text so far."""
+
+    def __init__(self, text: str = "") -> None:
+        self.container = ui.column().classes("w-full gap-0")
+        self.frozen = frozen_boundary(text, 0)
+        with self.container:
+            if self.frozen:
+                markdown_html(text[: self.frozen])
+            self.tail = ui.label(text[self.frozen :]).classes(
+                "chat-tail whitespace-pre-wrap break-words w-full"
+            )
+            self.tail.mark("streaming-answer")
+        self.shown = len(text)
+
+    def update(self, text: str) -> None:
+        """Show `text` (which only ever grows) by freezing blocks and appending the tail."""
+        if len(text) == self.shown:
+            return
+        cut = frozen_boundary(text, self.frozen)
+        element = f"getHtmlElement({self.tail.id})"
+        if cut > self.frozen:
+            with self.container:
+                block = markdown_html(text[self.frozen : cut])
+            tail_index = self.container.default_slot.children.index(self.tail)
+            block.move(self.container, target_index=tail_index)
+            self.frozen = cut
+            code = f"{element}.textContent={_js(text[cut:])}"
+        else:
+            code = f'{element}.insertAdjacentText("beforeend",{_js(text[self.shown :])})'
+        self.tail.client.run_javascript(code)
+        self.shown = len(text)
+
+
+def _js(text: str) -> str:
+    return orjson.dumps(text).decode()
+
+
+def message_bubble(
+    message: ConversationMessage, actions: MessageActions, streaming_text: str | None = None
+) -> StreamingAnswer | None:
+    """One message as a chat bubble; returns the live view when the reply is streaming."""
+    if message.role == MessageRole.user:
+        _user_bubble(message, actions)
+        return None
+    return _assistant_bubble(message, actions, streaming_text)
+
+
+def _user_bubble(message: ConversationMessage, actions: MessageActions) -> None:
+    with ui.column().classes("w-full items-end gap-1"):
+        with ui.element("div").classes(
+            "max-w-[85%] rounded-2xl rounded-br-sm px-4 py-2 bg-indigo-600 text-white "
+            "dark:bg-indigo-500 shadow-sm"
+        ):
+            ui.label(message.content).classes("whitespace-pre-wrap break-words")
+            for item in message.attachments or []:
+                ui.label(f"📎 {item.get('name', 'file')}").classes("text-xs opacity-80")
+        with ui.row().classes("gap-0 text-slate-500"):
+            _icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
+            if actions.on_edit:
+                _icon_button("edit", "Edit message", actions.on_edit)
+
+
+def _assistant_bubble(
+    message: ConversationMessage, actions: MessageActions, streaming_text: str | None
+) -> StreamingAnswer | None:
+    live = None
+    with ui.column().classes("w-full items-start gap-1"):
+        with ui.element("div").classes(
+            "max-w-[95%] sm:max-w-[85%] rounded-2xl rounded-bl-sm px-4 py-2 shadow-sm chat-answer"
+        ):
+            if message.status == MessageStatus.streaming:
+                live = StreamingAnswer(streaming_text or message.content)
+            elif message.content:
+                markdown_html(message.content, message.citations)
+            elif message.status == MessageStatus.complete:
+                ui.label("(empty reply)").classes("italic text-slate-500")
+        if message.status in (MessageStatus.failed, MessageStatus.stopped):
+            _problem(message, actions)
+        if message.status != MessageStatus.streaming:
+            with ui.row().classes("items-center gap-1 text-slate-500"):
+                _icon_button(
+                    "content_copy", "Copy answer", lambda: actions.on_copy(message.content)
+                )
+                if actions.on_regenerate and message.status == MessageStatus.complete:
+                    _icon_button("refresh", "Regenerate", actions.on_regenerate)
+                cost_badge(message)
+    return live
+
+
+def _problem(message: ConversationMessage, actions: MessageActions) -> None:
+    stopped = message.status == MessageStatus.stopped
+    with ui.row().classes(
+        "items-center gap-2 px-3 py-1 rounded-lg text-sm "
+        + (
+            "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200"
+            if stopped
+            else "bg-red-50 text-red-800 dark:bg-red-900/30 dark:text-red-200"
+        )
+    ):
+        ui.icon("stop_circle" if stopped else "error_outline", size="xs")
+        ui.label("Stopped." if stopped else (message.error or "The reply failed."))
+        if actions.on_retry:
+            ui.button("Retry", icon="replay", on_click=actions.on_retry).props(
+                "flat dense no-caps size=sm"
+            )
+
+
+def _icon_button(icon: str, label: str, handler: Callable) -> ui.button:
+    return (
+        ui.button(icon=icon, on_click=handler)
+        .props(f'flat round dense size=sm aria-label="{label}"')
+        .tooltip(label)
+        .mark(label)
+    )

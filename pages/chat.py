@@ -1,0 +1,417 @@
+"""The chat pages: `/chat`, `/chat/{conversation_id}` and `/chat/new?assistant=<id>`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import run, ui
+
+from app.auth_guard import require_user
+from components.chat_composer import ChatComposer
+from components.chat_list import ConversationList, ListActions
+from components.chat_message import MessageActions, StreamingAnswer, message_bubble
+from components.layout import not_found_view
+from models import ConversationMessage, MessageRole, MessageStatus, User
+from pages.shell import shell
+from services import chat, conversations, generation
+from services.assistants import list_assistants
+from services.errors import NotFound, ServiceError
+from services.pricing import format_usd
+
+FLUSH_SECONDS = 0.1
+
+COPY_CODE_JS = """
+<script>
+(() => {
+  const add = () => document.querySelectorAll('pre[data-copy-code]:not([data-copy-ready])')
+    .forEach((pre) => {
+      pre.dataset.copyReady = '1';
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'copy-code-button';
+      button.textContent = 'Copy code';
+      button.setAttribute('aria-label', 'Copy code');
+      button.onclick = () => navigator.clipboard
+        .writeText((pre.querySelector('code') || pre).innerText)
+        .then(() => {
+          button.textContent = 'Copied';
+          setTimeout(() => (button.textContent = 'Copy code'), 1500);
+        });
+      pre.appendChild(button);
+    });
+  new MutationObserver(add).observe(document.body, {childList: true, subtree: true});
+  add();
+})();
+</script>
+"""
+CHAT_CSS = """
+.chat-md p { margin: 0.4em 0; }
+.chat-md pre { position: relative; padding: 0.75em; border-radius: 0.5em; overflow-x: auto;
+  background: rgb(241 245 249); }
+.body--dark .chat-md pre { background: rgb(15 23 42); }
+.chat-md code { font-size: 0.9em; }
+.chat-md table { border-collapse: collapse; margin: 0.5em 0; }
+.chat-md th, .chat-md td { border: 1px solid rgb(148 163 184 / 0.5); padding: 0.25em 0.6em; }
+.chat-md ul { list-style: disc; padding-left: 1.4em; }
+.chat-md ol { list-style: decimal; padding-left: 1.4em; }
+.chat-answer { background: white; border: 1px solid rgb(226 232 240); color: rgb(30 41 59); }
+.body--dark .chat-answer { background: rgb(30 41 59); border-color: rgb(51 65 85);
+  color: rgb(241 245 249); }
+.chat-composer { background: rgb(248 250 252); }
+.body--dark .chat-composer { background: rgb(15 23 42); }
+.chat-composer .q-textarea { background: white; }
+.body--dark .chat-composer .q-textarea { background: rgb(30 41 59); }
+.copy-code-button { position: absolute; top: 0.4em; right: 0.4em; font-size: 0.75em;
+  padding: 0.1em 0.5em; border-radius: 0.4em; background: rgb(99 102 241); color: white; }
+"""
+
+
+def _assistant_options(user: User) -> list[tuple[int, str]]:
+    return [(a.id, a.name) for a in list_assistants(user)]
+
+
+def _list_data(user: User, query: str) -> list:
+    return conversations.group_by_day(conversations.list_conversations(user, query))
+
+
+class ChatView:
+    """One open conversation: header, messages, streaming replies and the composer."""
+
+    def __init__(
+        self,
+        user: User,
+        view: conversations.ConversationView,
+        preview: chat.CostPreview,
+        on_title: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.user = user
+        self.on_title = on_title
+        self.conversation_id = view.conversation.id
+        self.messages = view.messages
+        self.live: dict[int, tuple[StreamingAnswer, ui.label]] = {}
+        self.seen_versions: dict[int, int] = {}
+        self.slots: dict[int, ui.column] = {}
+        self.composer: ChatComposer | None = None
+        self._header(view)
+        self.column = ui.column().classes("w-full gap-3 pb-2")
+        with self.column:
+            self.empty = (
+                ui.label(
+                    f"Say hello to {view.assistant.name if view.assistant else 'the assistant'}."
+                ).classes("text-slate-500 py-8 self-center")
+                if not self.messages
+                else None
+            )
+            for message in self.messages:
+                self._add(message)
+        if view.assistant is not None and view.conversation.continued_by_id is None:
+            self.composer = ChatComposer(
+                self.send, self.stop, preview.estimate, preview.messages_left
+            )
+            self.composer.set_busy(bool(self.live))
+        self.timer = ui.timer(FLUSH_SECONDS, self.flush, active=bool(self.live))
+
+    def _header(self, view: conversations.ConversationView) -> None:
+        conversation, assistant = view.conversation, view.assistant
+        with ui.row().classes(
+            "w-full items-center justify-between gap-2 pb-2 border-b border-slate-200 "
+            "dark:border-slate-700"
+        ):
+            with ui.column().classes("gap-0 min-w-0"):
+                self.title = ui.label(conversation.title).classes("text-lg font-semibold truncate")
+                ui.label(
+                    f"{assistant.name} · {assistant.model}" if assistant else "Assistant deleted"
+                ).classes("text-sm text-slate-500")
+            self.total = ui.label(f"Total {format_usd(conversation.cost_micros)}").classes(
+                "text-sm font-medium px-2 py-1 rounded-lg bg-slate-100 dark:bg-slate-800"
+            )
+            self.total.props('aria-label="Conversation cost"')
+        if view.parent_title:
+            with ui.row().classes("text-sm text-slate-500 items-center gap-1"):
+                ui.icon("history", size="xs")
+                ui.label("Continued from")
+                ui.link(view.parent_title, f"/chat/{conversation.parent_id}")
+        if view.continued_by_title:
+            with ui.row().classes(
+                "w-full text-sm items-center gap-1 p-2 rounded-lg bg-amber-50 dark:bg-amber-900/30"
+            ):
+                ui.icon("arrow_forward", size="xs")
+                ui.label("This conversation reached its limit and continues in")
+                ui.link(view.continued_by_title, f"/chat/{conversation.continued_by_id}")
+
+    # ------------------------------------------------------------ drawing
+
+    def _actions(self, message: ConversationMessage) -> MessageActions:
+        last = bool(self.messages) and message.id == self.messages[-1].id
+        last_user = next((m for m in reversed(self.messages) if m.role == MessageRole.user), None)
+        retry = self.regenerate if last and message.role == MessageRole.assistant else None
+        return MessageActions(
+            on_copy=self.copy,
+            on_retry=retry,
+            on_regenerate=retry,
+            on_edit=(
+                (lambda: self.composer.start_edit(message.content))
+                if self.composer is not None
+                and last_user is not None
+                and message.id == last_user.id
+                else None
+            ),
+        )
+
+    def _add(self, message: ConversationMessage) -> None:
+        running = generation.get(message.id) if message.status == MessageStatus.streaming else None
+        with ui.column().classes("w-full gap-1") as slot:
+            live = message_bubble(
+                message, self._actions(message), running.text if running else None
+            )
+            activity = ui.label("").classes("text-xs text-slate-500 italic")
+        if live is not None and running is not None:
+            self.live[message.id] = (live, activity)
+            self.seen_versions[message.id] = running.version
+        self.slots[message.id] = slot
+
+    def _redraw(self, message: ConversationMessage) -> None:
+        slot = self.slots[message.id]
+        slot.clear()
+        with slot:
+            message_bubble(message, self._actions(message))
+
+    async def flush(self) -> None:
+        """Every ~100 ms: show what arrived since the last flush; finish ended replies."""
+        for message_id, (live, activity) in list(self.live.items()):
+            running = generation.get(message_id)
+            if running is not None and not running.finished:
+                if running.version != self.seen_versions.get(message_id):
+                    self.seen_versions[message_id] = running.version
+                    live.update(running.text)
+                    label = running.activity or ""
+                    if activity.text != label:
+                        activity.text = label
+                continue
+            del self.live[message_id]
+            await self._finished(message_id)
+        if not self.live:
+            self.timer.active = False
+            if self.composer is not None:
+                self.composer.set_busy(False)
+
+    async def _finished(self, message_id: int) -> None:
+        try:
+            message = await run.io_bound(conversations.get_message, self.user, message_id)
+        except NotFound:
+            return
+        self.messages = [message if m.id == message_id else m for m in self.messages]
+        self._redraw(message)
+        conversation = await run.io_bound(
+            conversations.get_conversation, self.user, self.conversation_id
+        )
+        self.total.text = f"Total {format_usd(conversation.cost_micros)}"
+        if self.title.text != conversation.title:
+            self.title.text = conversation.title
+            await self.on_title()
+        if self.composer is not None:
+            preview = await run.io_bound(chat.cost_preview, self.user, self.conversation_id)
+            self.composer.estimate = preview.estimate
+            self.composer.messages_left = preview.messages_left
+
+    # ------------------------------------------------------------ actions
+
+    def copy(self, text: str) -> None:
+        ui.clipboard.write(text)
+        ui.notify("Copied")
+
+    async def send(self) -> None:
+        composer = self.composer
+        if composer is None:
+            return
+        text = composer.text
+        if composer.busy or not text.strip():
+            return
+        composer.set_busy(True)
+        try:
+            if composer.editing:
+                turn = await chat.edit_last(self.user, self.conversation_id, text)
+            else:
+                turn = await chat.send(self.user, self.conversation_id, text)
+        except ServiceError as exc:
+            composer.show_error(str(exc))
+            composer.set_busy(False)
+            return
+        if turn.warning:
+            ui.notify(turn.warning, type="warning")
+        if turn.conversation_id != self.conversation_id:
+            ui.navigate.to(f"/chat/{turn.conversation_id}?continued=1")
+            return
+        was_edit = composer.editing
+        composer.sent(composer.messages_left - (0 if was_edit else 2))
+        await self._show_turn(turn, replaced=was_edit)
+
+    async def regenerate(self) -> None:
+        if self.live:
+            return
+        try:
+            turn = await chat.regenerate(self.user, self.conversation_id)
+        except ServiceError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        await self._show_turn(turn, replaced=True)
+
+    async def _show_turn(self, turn: chat.Turn, replaced: bool) -> None:
+        """Draw the user's message (unless it is already there) and the streaming reply."""
+        if self.empty is not None:
+            self.empty.delete()
+            self.empty = None
+        if replaced:
+            old = self.messages.pop()  # the replaced answer
+            self.slots.pop(old.id).delete()
+            question = await run.io_bound(
+                conversations.get_message, self.user, turn.user_message_id
+            )
+            self.messages[-1] = question
+            self._redraw(question)
+        else:
+            question = await run.io_bound(
+                conversations.get_message, self.user, turn.user_message_id
+            )
+            self.messages.append(question)
+            with self.column:
+                self._add(question)
+        reply = ConversationMessage(
+            id=turn.assistant_message_id,
+            conversation_id=turn.conversation_id,
+            role=MessageRole.assistant,
+            status=MessageStatus.streaming,
+        )
+        self.messages.append(reply)
+        for earlier in self.messages[:-2]:
+            if earlier.id in self.slots and earlier.role == MessageRole.assistant:
+                self._redraw(earlier)  # drop Regenerate from the previous answer
+                break
+        with self.column:
+            self._add(reply)
+        if turn.assistant_message_id not in self.live:
+            await self._finished(turn.assistant_message_id)  # already done
+        self.timer.active = bool(self.live)
+        if self.composer is not None:
+            self.composer.set_busy(bool(self.live))
+
+    async def stop(self) -> None:
+        for message_id in list(self.live):
+            chat.stop(self.user, message_id)
+
+
+def _chat_layout(
+    user: User, assistants: list, active_id: int | None, groups: list
+) -> tuple[ui.column, Callable[[], Awaitable[None]]]:
+    """The two-column layout; returns the right column and a function redrawing the list."""
+    ui.add_css(CHAT_CSS)
+    ui.add_body_html(COPY_CODE_JS)
+    with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
+
+        async def on_search(query: str) -> None:
+            chat_list.show(await run.io_bound(_list_data, user, query), query)
+
+        async def on_rename(conversation_id: int, title: str) -> bool:
+            try:
+                await run.io_bound(conversations.rename_conversation, user, conversation_id, title)
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return False
+            ui.notify("Renamed")
+            return True
+
+        async def on_delete(conversation_id: int) -> None:
+            chat.stop_conversation(user, conversation_id)
+            try:
+                await run.io_bound(conversations.delete_conversation, user, conversation_id)
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return
+            ui.notify("Conversation deleted")
+            if conversation_id == active_id:
+                ui.navigate.to("/chat")
+            else:
+                await on_search(chat_list.search.value or "")
+
+        actions = ListActions(
+            on_search=on_search,
+            on_rename=on_rename,
+            on_delete=on_delete,
+            on_new=lambda assistant_id: ui.navigate.to(f"/chat/new?assistant={assistant_id}"),
+        )
+        chat_list = ConversationList(assistants, active_id, actions)
+        chat_list.show(groups)
+        right = ui.column().classes("flex-1 min-w-0 gap-3")
+
+    async def redraw_list() -> None:
+        await on_search(chat_list.search.value or "")
+
+    return right, redraw_list
+
+
+@ui.page("/chat")
+async def chat_home() -> None:
+    """The conversation list, with an invitation to start or pick a conversation."""
+    user = await require_user()
+    if user is None:
+        return
+    assistants = await run.io_bound(_assistant_options, user)
+    groups = await run.io_bound(_list_data, user, "")
+    with shell(user, "Chat"):
+        right, _ = _chat_layout(user, assistants, None, groups)
+        with right, ui.column().classes("w-full items-center py-16 gap-2 text-center"):
+            ui.icon("forum", size="3rem").classes("text-slate-400")
+            if not assistants:
+                ui.label("Create an assistant to start chatting.").classes("text-lg")
+                ui.button(
+                    "New assistant", on_click=lambda: ui.navigate.to("/assistants/new")
+                ).props("unelevated no-caps")
+            elif not groups:
+                ui.label("No conversations yet.").classes("text-lg")
+                ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
+            else:
+                ui.label("Pick a conversation or start a new one.").classes("text-lg")
+
+
+@ui.page("/chat/new")
+async def chat_new(assistant: int = 0) -> None:
+    """Start a conversation with an assistant and open it."""
+    user = await require_user()
+    if user is None:
+        return
+    try:
+        conversation = await run.io_bound(conversations.create_conversation, user, assistant)
+    except NotFound:
+        with shell(user, "Chat"):
+            not_found_view()
+        return
+    ui.navigate.to(f"/chat/{conversation.id}")
+
+
+@ui.page("/chat/{conversation_id}")
+async def chat_page(conversation_id: int, continued: int = 0) -> None:
+    """One conversation."""
+    user = await require_user()
+    if user is None:
+        return
+    try:
+        view = await run.io_bound(conversations.conversation_view, user, conversation_id)
+    except NotFound:
+        with shell(user, "Chat"):
+            not_found_view()
+        return
+    try:
+        preview = await run.io_bound(chat.cost_preview, user, conversation_id)
+    except NotFound:  # the assistant is gone: the conversation is read-only
+        preview = chat.CostPreview(0, None, 0)
+    assistants = await run.io_bound(_assistant_options, user)
+    groups = await run.io_bound(_list_data, user, "")
+    with shell(user, "Chat"):
+        right, redraw_list = _chat_layout(user, assistants, conversation_id, groups)
+        with right:
+            if continued:
+                ui.label(
+                    "This conversation reached its message limit, so it continues here "
+                    "with a summary of the earlier one."
+                ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
+            ChatView(user, view, preview, redraw_list)

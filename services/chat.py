@@ -1,0 +1,633 @@
+"""One chat turn: checks, persistence, the context window, streaming and the final save.
+
+`send` (and `regenerate`, `edit_last`) check access and budget, split a conversation at the
+message cap, save the user's message, create the assistant message in status `streaming`,
+and start the reply as a background task registered in `services.generation`. The task
+streams from the provider into the `Generation` and saves everything in one transaction at
+the end: `complete`, `stopped` or `failed` (with the error category), keeping every token.
+
+Costs that must stay counted after their message is gone (a replaced answer, the summary
+made when a conversation is split) are carried into the next reply's `cost_micros`, with
+the breakdown in `tool_calls["carried"]`, so per-message usage sums stay right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.config import Settings, get_settings
+from app.db import session_scope
+from models import (
+    Assistant,
+    Conversation,
+    ConversationMessage,
+    MessageRole,
+    MessageStatus,
+    StoredFile,
+    User,
+    utcnow,
+)
+from services import generation
+from services.assistants import load_for_use, mark_used
+from services.conversations import (
+    DEFAULT_TITLE,
+    context_messages,
+    owned_conversation,
+    title_from,
+    touch,
+)
+from services.errors import NotFound, ValidationError
+from services.generation import Generation
+from services.llm.base import (
+    Citation,
+    ContextMessage,
+    Done,
+    ErrorCategory,
+    GeneratedFile,
+    LLMProvider,
+    ProviderError,
+    ReplyError,
+    ReplyRequest,
+    TextDelta,
+    ToolActivity,
+    Usage,
+    cancelled_error,
+)
+from services.llm.catalog import ModelInfo, load_catalog
+from services.llm.factory import active_base_url, get_provider
+from services.pricing import cost_micros, estimate_tokens, estimate_turn_micros
+from services.usage import check_budget
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 32_000
+MESSAGE_OVERHEAD_TOKENS = 4
+SUMMARY_MAX_TOKENS = 400
+SUMMARY_SOURCE_CHARS = 24_000
+SUMMARY_INSTRUCTIONS = (
+    "Summarize this conversation in at most 150 words so it can be continued: keep names, "
+    "decisions, facts, open questions and the user's goal. Plain prose, no preamble."
+)
+SUMMARY_HEADING = "Summary of the earlier conversation:"
+RESTART_ERROR = (
+    "The server restarted before this reply finished. The text received so far is kept; "
+    "you can retry."
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What `send` started: where the messages went and what to tell the user."""
+
+    conversation_id: int
+    user_message_id: int
+    assistant_message_id: int
+    notice: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class CostPreview:
+    """Estimates a turn's cost before it is sent, from the context already in place."""
+
+    context_tokens: int
+    model: ModelInfo | None
+    messages_left: int
+
+    def estimate(self, draft: str) -> int | None:
+        """Micro-dollars for sending `draft` now (None: model not in the catalog)."""
+        if self.model is None:
+            return None
+        input_tokens = self.context_tokens + estimate_tokens(draft) + MESSAGE_OVERHEAD_TOKENS
+        return estimate_turn_micros(self.model, input_tokens, self.model.typical_output_tokens)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything the streaming task needs; no ORM objects cross into it."""
+
+    turn: Turn
+    request: ReplyRequest
+    carried: list[dict]
+
+
+# ---------------------------------------------------------------- the provider
+
+
+_providers: dict[tuple, LLMProvider] = {}
+
+
+async def chat_provider(settings: Settings | None = None) -> LLMProvider:
+    """The provider for the current settings (the demo simulator in demo mode), one SDK
+    client per event loop. The first one is built in a thread: loading TLS certificates
+    would block the event loop for a few hundred milliseconds."""
+    settings = settings or get_settings()
+    base_url = active_base_url(settings)
+    key = (id(asyncio.get_running_loop()), settings.llm_api, settings.openai_api_key, base_url)
+    provider = _providers.get(key)
+    if provider is None:
+        provider = await asyncio.to_thread(get_provider, settings, base_url)
+        provider = _providers.setdefault(key, provider)
+    return provider
+
+
+# ---------------------------------------------------------------- public API
+
+
+async def send(
+    user: User, conversation_id: int, text: str, attachments: list[str] | None = None
+) -> Turn:
+    """Send a user message and start the reply; returns at once with the new message ids.
+
+    At the message cap the conversation is continued in a new, linked one that carries a
+    summary (one counted model call); `Turn.notice` says so.
+    """
+    text = text.strip()
+    attachments = list(attachments or [])
+    if not text and not attachments:
+        raise ValidationError("Type a message first.", "message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ValidationError(
+            f"That message is too long (over {MAX_MESSAGE_CHARS:,} characters).", "message"
+        )
+    target_id, warning, split = await asyncio.to_thread(_check_send, user, conversation_id, text)
+    notice = None
+    carried: list[dict] = []
+    if split:
+        target_id, carried = await _split(user, target_id)
+        notice = "This conversation reached its message limit, so it continues here with a summary."
+    job = await asyncio.to_thread(
+        _begin_turn, user, target_id, text, attachments, carried, notice, warning
+    )
+    _start(job, user)
+    return job.turn
+
+
+async def regenerate(user: User, conversation_id: int) -> Turn:
+    """Replace the last answer (also Retry on a failed or stopped one); its cost stays counted."""
+    job = await asyncio.to_thread(_begin_replacement, user, conversation_id, None)
+    _start(job, user)
+    return job.turn
+
+
+async def edit_last(user: User, conversation_id: int, text: str) -> Turn:
+    """Change my last message and answer it again; the old answer is replaced."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("Type a message first.", "message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ValidationError("That message is too long.", "message")
+    job = await asyncio.to_thread(_begin_replacement, user, conversation_id, text)
+    _start(job, user)
+    return job.turn
+
+
+def stop(user: User, message_id: int) -> bool:
+    """Stop a reply being generated (the partial text is kept as `stopped`)."""
+    running = generation.get(message_id)
+    if running is None or running.owner_id != user.id:
+        return False
+    return generation.cancel(message_id)
+
+
+def stop_conversation(user: User, conversation_id: int) -> None:
+    """Stop every reply running in one of the user's conversations (before deleting it)."""
+    for running in generation.for_conversation(conversation_id):
+        if running.owner_id == user.id:
+            generation.cancel(running.message_id)
+
+
+def cost_preview(user: User, conversation_id: int) -> CostPreview:
+    """What the next turn's context weighs, to preview its cost as the user types."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = _assistant_of(session, user, conversation)
+        history = context_messages(session, conversation.id)[1:]  # room for the new message
+        tokens = estimate_tokens(_instructions(assistant, conversation)) + sum(
+            estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in history
+        )
+        left = get_settings().max_messages_per_conversation - conversation.message_count
+        return CostPreview(tokens, load_catalog(get_settings()).get(assistant.model), left)
+
+
+def recover_stale_replies() -> int:
+    """Close out replies left `streaming` by a crash or restart; returns how many.
+
+    Call at start-up, before any reply can be running in this process.
+    """
+    with session_scope() as session:
+        result = session.execute(
+            sa.update(ConversationMessage)
+            .where(ConversationMessage.status == MessageStatus.streaming)
+            .values(
+                status=MessageStatus.failed,
+                error=RESTART_ERROR,
+                error_category=ErrorCategory.stream_broken.value,
+                updated_at=utcnow(),
+            )
+        )
+        count = result.rowcount or 0
+    if count:
+        log.warning("Closed %d reply(ies) left streaming by a restart", count)
+    return count
+
+
+# ---------------------------------------------------------------- checks and persistence
+
+
+def _assistant_of(session: Session, user: User, conversation: Conversation) -> Assistant:
+    if conversation.assistant_id is None:
+        raise NotFound("This conversation's assistant was deleted; start a new chat.")
+    try:
+        return load_for_use(session, user, conversation.assistant_id)
+    except NotFound:
+        raise NotFound("This assistant is no longer available; start a new chat.") from None
+
+
+def _check_send(user: User, conversation_id: int, text: str) -> tuple[int, str | None, bool]:
+    """(target conversation, budget warning, whether the cap forces a split)."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        conversation = _latest_continuation(session, user, conversation)
+        assistant = _assistant_of(session, user, conversation)
+        if _has_running_reply(conversation.id):
+            raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
+    preview = cost_preview(user, conversation.id)
+    status = check_budget(user, assistant, preview.estimate(text) or 0)
+    split = conversation.message_count + 2 > get_settings().max_messages_per_conversation
+    return conversation.id, status.warning, split
+
+
+def _latest_continuation(session: Session, user: User, conversation: Conversation) -> Conversation:
+    """A conversation already continued elsewhere sends new messages to its continuation."""
+    for _ in range(10):
+        if conversation.continued_by_id is None:
+            break
+        nxt = session.get(Conversation, conversation.continued_by_id)
+        if nxt is None or nxt.owner_id != user.id:
+            break
+        conversation = nxt
+    return conversation
+
+
+def _has_running_reply(conversation_id: int) -> bool:
+    return any(not g.finished for g in generation.for_conversation(conversation_id))
+
+
+async def _split(user: User, conversation_id: int) -> tuple[int, list[dict]]:
+    """Start the continuation of a full conversation, seeded with a model-made summary."""
+    model, source = await asyncio.to_thread(_summary_source, user, conversation_id)
+    carried: list[dict] = []
+    try:
+        summary, usage = await (await chat_provider()).complete_text(
+            model, SUMMARY_INSTRUCTIONS, source, SUMMARY_MAX_TOKENS
+        )
+        catalog = load_catalog(get_settings())
+        cost = cost_micros(usage, catalog.get(model), catalog.tool_prices) or 0
+        carried.append(
+            {
+                "kind": "summary",
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cost_micros": cost,
+            }
+        )
+    except ProviderError as exc:
+        log.warning("Summary failed (%s); carrying the last messages instead", exc.category)
+        summary = source[-1500:]
+    new_id = await asyncio.to_thread(_create_continuation, user, conversation_id, summary.strip())
+    return new_id, carried
+
+
+def _summary_source(user: User, conversation_id: int) -> tuple[str, str]:
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = _assistant_of(session, user, conversation)
+        messages = session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .order_by(ConversationMessage.id)
+        ).all()
+        lines = [f"Earlier summary: {conversation.summary}"] if conversation.summary else []
+        lines += [f"{m.role.value}: {m.content}" for m in messages if m.content]
+        return assistant.model, "\n\n".join(lines)[-SUMMARY_SOURCE_CHARS:]
+
+
+def _create_continuation(user: User, conversation_id: int, summary: str) -> int:
+    with session_scope() as session:
+        old = owned_conversation(session, user, conversation_id)
+        new = Conversation(
+            owner_id=user.id,
+            assistant_id=old.assistant_id,
+            title=_continued_title(old.title),
+            parent_id=old.id,
+            summary=summary,
+            vector_store_id=old.vector_store_id,
+        )
+        session.add(new)
+        session.flush()
+        old.continued_by_id = new.id
+        session.add(old)
+        return new.id
+
+
+def _continued_title(title: str) -> str:
+    base = title.removesuffix(" (continued)")
+    return f"{base[:180]} (continued)"
+
+
+def _begin_turn(
+    user: User,
+    conversation_id: int,
+    text: str,
+    attachments: list[str],
+    carried: list[dict],
+    notice: str | None,
+    warning: str | None,
+) -> _Job:
+    """Save the user's message and the streaming reply row; build the request."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = _assistant_of(session, user, conversation)
+        files = _attachments(session, user, attachments)
+        user_message = ConversationMessage(
+            conversation_id=conversation.id,
+            role=MessageRole.user,
+            content=text,
+            attachments=[{"id": f.id, "name": f.name, "mime": f.mime} for f in files],
+        )
+        reply = _new_reply(conversation, assistant)
+        session.add(user_message)
+        session.add(reply)
+        if conversation.message_count == 0 and conversation.title == DEFAULT_TITLE:
+            conversation.title = title_from(text)
+        conversation.message_count += 2
+        touch(conversation)
+        session.add(conversation)
+        session.flush()
+        for stored in files:
+            stored.conversation_id = conversation.id
+            stored.message_id = user_message.id
+            session.add(stored)
+        turn = Turn(conversation.id, user_message.id, reply.id, notice, warning)
+        request = _request(session, user, assistant, conversation, reply.id)
+    mark_used(assistant.id)
+    return _Job(turn, request, carried)
+
+
+def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -> _Job:
+    """Drop the last answer (carrying its cost) and start a new one, maybe after an edit."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = _assistant_of(session, user, conversation)
+        if _has_running_reply(conversation.id):
+            raise ValidationError("Wait for the current reply to finish (or stop it).")
+        last_two = session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .order_by(ConversationMessage.id.desc())
+            .limit(2)
+        ).all()
+        if len(last_two) < 2 or last_two[0].role != MessageRole.assistant:
+            raise ValidationError("There is no answer to replace yet.")
+        answer, question = last_two
+        if question.role != MessageRole.user:
+            raise ValidationError("There is no message of yours to answer again.")
+        carried = _carried_from(answer)
+        session.delete(answer)
+        if new_text is not None:
+            question.content = new_text
+            question.updated_at = utcnow()
+            session.add(question)
+        reply = _new_reply(conversation, assistant)
+        session.add(reply)
+        touch(conversation)
+        session.add(conversation)
+        session.flush()
+        turn = Turn(conversation.id, question.id, reply.id)
+        request = _request(session, user, assistant, conversation, reply.id)
+    return _Job(turn, request, carried)
+
+
+def _carried_from(answer: ConversationMessage) -> list[dict]:
+    if not answer.cost_micros:
+        return []
+    return [
+        {
+            "kind": "replaced answer",
+            "input_tokens": answer.input_tokens,
+            "output_tokens": answer.output_tokens,
+            "cost_micros": answer.cost_micros,
+        }
+    ]
+
+
+def _new_reply(conversation: Conversation, assistant: Assistant) -> ConversationMessage:
+    return ConversationMessage(
+        conversation_id=conversation.id,
+        role=MessageRole.assistant,
+        status=MessageStatus.streaming,
+        model=assistant.model,
+    )
+
+
+def _instructions(assistant: Assistant, conversation: Conversation) -> str:
+    if not conversation.summary:
+        return assistant.instructions
+    return f"{assistant.instructions}\n\n{SUMMARY_HEADING}\n{conversation.summary}".strip()
+
+
+def _request(
+    session: Session,
+    user: User,
+    assistant: Assistant,
+    conversation: Conversation,
+    reply_id: int,
+) -> ReplyRequest:
+    """Instructions + carried summary + the last CONTEXT_MESSAGES messages, nothing else."""
+    messages = []
+    for message in context_messages(session, conversation.id, exclude_id=reply_id):
+        images, files = _attachment_parts(session, user, message)
+        messages.append(ContextMessage(message.role.value, message.content, images, files))
+    vector_stores = [v for v in (assistant.vector_store_id, conversation.vector_store_id) if v]
+    return ReplyRequest(
+        model=assistant.model,
+        instructions=_instructions(assistant, conversation),
+        messages=messages,
+        tools=list(assistant.tools or []),
+        vector_store_ids=vector_stores,
+        temperature=assistant.temperature,
+        top_p=assistant.top_p,
+        max_output_tokens=get_settings().max_output_tokens,
+    )
+
+
+def _attachments(session: Session, user: User, ids: list[str]) -> list[StoredFile]:
+    """The user's own stored files among `ids` (others are NotFound, never attached)."""
+    files = []
+    for file_id in ids:
+        stored = session.get(StoredFile, file_id)
+        if stored is None or stored.owner_id != user.id:
+            raise NotFound("Attachment not found")
+        files.append(stored)
+    return files
+
+
+def _attachment_parts(
+    session: Session, user: User, message: ConversationMessage
+) -> tuple[list[str], list[str]]:
+    """The hook from a message's attachments to the model input: (image URLs, file ids)."""
+    images: list[str] = []
+    files: list[str] = []
+    for item in message.attachments or []:
+        stored = session.get(StoredFile, item.get("id"))
+        if stored is None or stored.owner_id != user.id:
+            continue
+        if stored.mime.startswith("image/") and stored.storage_path:
+            path = Path(stored.storage_path)
+            if path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode()
+                images.append(f"data:{stored.mime};base64,{data}")
+        elif stored.provider_file_id:
+            files.append(stored.provider_file_id)
+    return images, files
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def _start(job: _Job, user: User) -> None:
+    running = Generation(job.turn.assistant_message_id, job.turn.conversation_id, user.id)
+    generation.start(running, lambda g: _stream(job, g))
+
+
+async def _stream(job: _Job, running: Generation) -> None:
+    """Stream the reply into `running`, then save the outcome in one transaction."""
+    outcome = _Outcome()
+    try:
+        provider = await chat_provider()
+        async with contextlib.aclosing(provider.stream_reply(job.request)) as events:
+            async for event in events:
+                outcome.take(event, running)
+    except asyncio.CancelledError:
+        outcome.error = cancelled_error()
+    except Exception:  # a bug must not leave the row streaming
+        log.exception("Reply %s failed unexpectedly", running.message_id)
+        outcome.error = ReplyError(ErrorCategory.stream_broken, "The reply failed unexpectedly.")
+    await asyncio.to_thread(_finish, job, running.text, outcome)
+
+
+class _Outcome:
+    """What the stream produced besides text."""
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.done: Done | None = None
+        self.error: ReplyError | None = None
+        self.citations: list[dict] = []
+        self.generated: list[dict] = []
+        self.tools: list[dict] = []
+
+    def take(self, event: object, running: Generation) -> None:
+        match event:
+            case TextDelta(text=text):
+                running.append(text)
+            case ToolActivity():
+                running.set_activity(None if event.status != "in_progress" else event.label)
+                self.tools.append({"tool": event.tool, "status": event.status})
+            case Citation():
+                self.citations.append(asdict(event))
+            case GeneratedFile():
+                self.generated.append(asdict(event))
+            case Usage():
+                self.usage = event
+            case Done():
+                self.done = event
+            case ReplyError():
+                self.error = event
+
+
+def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
+    """Save content, status, tokens, cost and provider ids; add them to the conversation."""
+    settings = get_settings()
+    catalog = load_catalog(settings)
+    request = job.request
+    model_info = catalog.get(request.model)
+    usage = outcome.usage
+    estimated = False
+    if usage is not None:
+        own_cost = cost_micros(usage, model_info, catalog.tool_prices)
+        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+    elif text:  # stopped or broken mid-stream: the provider bills what it produced
+        estimated = True
+        input_tokens = estimate_tokens(request.instructions) + sum(
+            estimate_tokens(m.text) + MESSAGE_OVERHEAD_TOKENS for m in request.messages
+        )
+        output_tokens = estimate_tokens(text)
+        own_cost = estimate_turn_micros(model_info, input_tokens, output_tokens)
+    else:
+        input_tokens = output_tokens = 0
+        own_cost = 0 if outcome.error is not None else None
+    carried_cost = sum(item["cost_micros"] for item in job.carried)
+    total_cost = None if own_cost is None and not carried_cost else (own_cost or 0) + carried_cost
+    tool_calls: dict = {}
+    if usage is not None:
+        tool_calls.update(
+            web_search=usage.web_search_calls,
+            file_search=usage.file_search_calls,
+            code_interpreter=usage.code_interpreter_sessions,
+        )
+    if outcome.generated:
+        tool_calls["generated_files"] = outcome.generated
+    if job.carried:
+        tool_calls["carried"] = job.carried
+    if estimated:
+        tool_calls["estimated"] = True
+
+    if outcome.done is not None and outcome.error is None:
+        status, error, category = MessageStatus.complete, None, None
+    else:
+        error_event = outcome.error or ReplyError(
+            ErrorCategory.stream_broken, "The reply ended unexpectedly."
+        )
+        category = error_event.category
+        status = (
+            MessageStatus.stopped if category == ErrorCategory.cancelled else MessageStatus.failed
+        )
+        error = error_event.message
+    with session_scope() as session:
+        message = session.get(ConversationMessage, job.turn.assistant_message_id)
+        if message is None:  # the conversation was deleted meanwhile
+            return
+        message.content = text
+        message.status = status
+        message.error = error
+        message.error_category = category.value if category else None
+        message.citations = outcome.citations
+        message.input_tokens = input_tokens
+        message.output_tokens = output_tokens
+        message.cached_tokens = usage.cached_tokens if usage else 0
+        message.reasoning_tokens = usage.reasoning_tokens if usage else 0
+        message.tool_calls = tool_calls
+        message.cost_micros = total_cost
+        message.model = (outcome.done.model if outcome.done else None) or request.model
+        message.provider_response_id = outcome.done.response_id if outcome.done else None
+        message.updated_at = utcnow()
+        session.add(message)
+        conversation = session.get(Conversation, message.conversation_id)
+        if conversation is not None:
+            # A replaced answer is already in the totals; a split's summary is not yet.
+            summary = [c for c in job.carried if c["kind"] == "summary"]
+            conversation.input_tokens += input_tokens + sum(c["input_tokens"] for c in summary)
+            conversation.output_tokens += output_tokens + sum(c["output_tokens"] for c in summary)
+            conversation.cost_micros += (own_cost or 0) + sum(c["cost_micros"] for c in summary)
+            touch(conversation)
+            session.add(conversation)

@@ -1,0 +1,272 @@
+"""Conversations: create, list (grouped by day), rename, delete, search, context window.
+
+Conversations are private: every function takes the acting user and treats another user's
+conversation exactly like a missing one (`NotFound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.db import session_scope
+from models import (
+    Assistant,
+    Conversation,
+    ConversationMessage,
+    MessageRole,
+    MessageStatus,
+    StoredFile,
+    User,
+    utcnow,
+)
+from services.assistants import get_assistant_for_use
+from services.errors import NotFound, ValidationError
+
+TITLE_MAX = 200
+TITLE_WORDS = 8
+LIST_LIMIT = 200
+DEFAULT_TITLE = "New chat"
+GROUPS = ("Today", "Yesterday", "Previous 7 days", "Older")
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    """One row of the conversation list."""
+
+    id: int
+    title: str
+    assistant_name: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """A conversation with what the chat page shows around it."""
+
+    conversation: Conversation
+    assistant: Assistant | None
+    messages: list[ConversationMessage]
+    parent_title: str | None
+    continued_by_title: str | None
+
+
+def create_conversation(user: User, assistant_id: int) -> Conversation:
+    """Start an empty conversation with an assistant the user may use."""
+    assistant = get_assistant_for_use(user, assistant_id)
+    with session_scope() as session:
+        conversation = Conversation(owner_id=user.id, assistant_id=assistant.id)
+        session.add(conversation)
+        session.flush()
+        session.refresh(conversation)
+        return conversation
+
+
+def owned_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
+    """The user's conversation in this session, else NotFound (also for other users')."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.owner_id != user.id:
+        raise NotFound("Conversation not found")
+    return conversation
+
+
+def get_conversation(user: User, conversation_id: int) -> Conversation:
+    """The user's conversation, else NotFound."""
+    with session_scope() as session:
+        return owned_conversation(session, user, conversation_id)
+
+
+def conversation_view(user: User, conversation_id: int) -> ConversationView:
+    """Everything the chat page needs to show one conversation."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = (
+            session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
+        )
+        messages = list(
+            session.exec(
+                select(ConversationMessage)
+                .where(ConversationMessage.conversation_id == conversation.id)
+                .order_by(ConversationMessage.id)
+            )
+        )
+        return ConversationView(
+            conversation=conversation,
+            assistant=assistant,
+            messages=messages,
+            parent_title=_linked_title(session, user, conversation.parent_id),
+            continued_by_title=_linked_title(session, user, conversation.continued_by_id),
+        )
+
+
+def _linked_title(session: Session, user: User, conversation_id: int | None) -> str | None:
+    if conversation_id is None:
+        return None
+    linked = session.get(Conversation, conversation_id)
+    return linked.title if linked is not None and linked.owner_id == user.id else None
+
+
+def get_message(user: User, message_id: int) -> ConversationMessage:
+    """One message of one of the user's conversations, else NotFound."""
+    with session_scope() as session:
+        message = session.get(ConversationMessage, message_id)
+        if message is None:
+            raise NotFound("Message not found")
+        owned_conversation(session, user, message.conversation_id)
+        return message
+
+
+def list_conversations(user: User, query: str = "") -> list[ConversationItem]:
+    """The user's conversations, newest first; `query` matches titles and message text."""
+    with session_scope() as session:
+        statement = (
+            select(Conversation, Assistant.name)
+            .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)
+            .where(Conversation.owner_id == user.id)
+        )
+        query = " ".join(query.split())
+        if query:
+            pattern = f"%{_escape_like(query.lower())}%"
+            in_messages = (
+                select(ConversationMessage.conversation_id)
+                .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+                .where(Conversation.owner_id == user.id)
+                .where(sa.func.lower(ConversationMessage.content).like(pattern, escape="\\"))
+            )
+            statement = statement.where(
+                sa.or_(
+                    sa.func.lower(Conversation.title).like(pattern, escape="\\"),
+                    Conversation.id.in_(in_messages),
+                )
+            )
+        rows = session.exec(
+            statement.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(
+                LIST_LIMIT
+            )
+        ).all()
+        return [
+            ConversationItem(
+                id=conversation.id,
+                title=conversation.title,
+                assistant_name=name or "Deleted assistant",
+                updated_at=conversation.updated_at,
+            )
+            for conversation, name in rows
+        ]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def group_by_day(
+    items: list[ConversationItem], now: datetime | None = None
+) -> list[tuple[str, list[ConversationItem]]]:
+    """Split a newest-first list into Today / Yesterday / Previous 7 days / Older (UTC days)."""
+    today = (now or utcnow()).date()
+    groups: dict[str, list[ConversationItem]] = {name: [] for name in GROUPS}
+    for item in items:
+        age = (today - _aware(item.updated_at).date()).days
+        name = (
+            "Today"
+            if age <= 0
+            else "Yesterday"
+            if age == 1
+            else "Previous 7 days"
+            if age <= 7
+            else "Older"
+        )
+        groups[name].append(item)
+    return [(name, members) for name, members in groups.items() if members]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rename_conversation(user: User, conversation_id: int, title: str) -> Conversation:
+    """Give a conversation a new title (1-200 characters)."""
+    title = " ".join(title.split())
+    if not title:
+        raise ValidationError("Enter a title.", "title")
+    if len(title) > TITLE_MAX:
+        raise ValidationError(f"Keep the title under {TITLE_MAX} characters.", "title")
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        conversation.title = title
+        session.add(conversation)
+        return conversation
+
+
+def delete_conversation(user: User, conversation_id: int) -> None:
+    """Delete a conversation and its messages; links from its neighbours are cleared."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        session.execute(
+            sa.update(Conversation)
+            .where(Conversation.parent_id == conversation.id)
+            .values(parent_id=None)
+        )
+        session.execute(
+            sa.update(Conversation)
+            .where(Conversation.continued_by_id == conversation.id)
+            .values(continued_by_id=None)
+        )
+        session.execute(
+            sa.update(StoredFile)
+            .where(StoredFile.conversation_id == conversation.id)
+            .values(conversation_id=None, message_id=None)
+        )
+        session.execute(
+            sa.delete(ConversationMessage).where(
+                ConversationMessage.conversation_id == conversation.id
+            )
+        )
+        session.delete(conversation)
+
+
+def title_from(text: str) -> str:
+    """A short title from a first message: its first words, without markup."""
+    words = " ".join(text.replace("#", " ").replace("`", " ").split()).split(" ")
+    title = " ".join(words[:TITLE_WORDS])
+    if len(words) > TITLE_WORDS:
+        title += "…"
+    return title[:80] or DEFAULT_TITLE
+
+
+def context_messages(
+    session: Session, conversation_id: int, exclude_id: int | None = None
+) -> list[ConversationMessage]:
+    """The last CONTEXT_MESSAGES messages worth sending (oldest first).
+
+    Empty assistant replies and the reply being generated (`exclude_id`) are left out.
+    """
+    limit = get_settings().context_messages
+    statement = (
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id == conversation_id)
+        .where(
+            sa.or_(
+                ConversationMessage.role == MessageRole.user,
+                sa.and_(
+                    ConversationMessage.content != "",
+                    ConversationMessage.status != MessageStatus.streaming,
+                ),
+            )
+        )
+        .order_by(ConversationMessage.id.desc())
+        .limit(limit)
+    )
+    if exclude_id is not None:
+        statement = statement.where(ConversationMessage.id != exclude_id)
+    return list(reversed(session.exec(statement).all()))
+
+
+def touch(conversation: Conversation) -> None:
+    """Mark a conversation as just used (list order)."""
+    conversation.updated_at = utcnow()

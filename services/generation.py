@@ -1,0 +1,111 @@
+"""The server-side registry of replies being generated.
+
+A reply runs as an asyncio task tied to its assistant message id, not to a browser tab:
+closing or reloading the tab neither stops nor loses it. Pages look a generation up by
+message id and poll `version` (cheap) to redraw on their own schedule; Stop cancels the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Generation:
+    """A reply in progress: the text so far, the current tool activity, and its task.
+
+    `version` grows with every visible change (text, activity, end), so a page redraws only
+    when it differs from what it last drew.
+    """
+
+    message_id: int
+    conversation_id: int
+    owner_id: int
+    chunks: list[str] = field(default_factory=list)
+    version: int = 0
+    activity: str | None = None
+    finished: bool = False
+    task: asyncio.Task | None = None
+    _joined: str = ""
+    _joined_parts: int = 0
+
+    @property
+    def text(self) -> str:
+        """The text streamed so far (joined lazily, incrementally)."""
+        if self._joined_parts != len(self.chunks):
+            self._joined += "".join(self.chunks[self._joined_parts :])
+            self._joined_parts = len(self.chunks)
+        return self._joined
+
+    def append(self, text: str) -> None:
+        """Add streamed text."""
+        self.chunks.append(text)
+        self.activity = None
+        self.version += 1
+
+    def set_activity(self, label: str | None) -> None:
+        """Show what a built-in tool is doing (None clears it)."""
+        self.activity = label
+        self.version += 1
+
+
+_running: dict[int, Generation] = {}
+
+
+def start(
+    generation: Generation, work: Callable[[Generation], Coroutine[Any, Any, None]]
+) -> Generation:
+    """Run `work(generation)` as a task registered under the generation's message id."""
+    _running[generation.message_id] = generation
+
+    async def run() -> None:
+        try:
+            await work(generation)
+        except Exception:
+            log.exception("Reply %s crashed", generation.message_id)
+        finally:
+            generation.finished = True
+            generation.version += 1
+            _running.pop(generation.message_id, None)
+
+    generation.task = asyncio.get_running_loop().create_task(
+        run(), name=f"reply-{generation.message_id}"
+    )
+    return generation
+
+
+def get(message_id: int) -> Generation | None:
+    """The running generation of this message, if any (callers check ownership)."""
+    return _running.get(message_id)
+
+
+def for_conversation(conversation_id: int) -> list[Generation]:
+    """The generations running in a conversation."""
+    return [g for g in _running.values() if g.conversation_id == conversation_id]
+
+
+def cancel(message_id: int) -> bool:
+    """Cancel a running generation; True when there was one to cancel."""
+    generation = _running.get(message_id)
+    if generation is None or generation.task is None or generation.task.done():
+        return False
+    generation.task.cancel()
+    return True
+
+
+def running_count() -> int:
+    """How many replies are being generated right now."""
+    return len(_running)
+
+
+async def wait(message_id: int) -> None:
+    """Wait until a generation has finished and been saved (no-op when none runs)."""
+    generation = _running.get(message_id)
+    if generation is not None and generation.task is not None:
+        await asyncio.wait({generation.task})

@@ -1,0 +1,87 @@
+"""A chat turn streams visibly in real headless Chromium and survives reloads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session
+
+from app.db import build_engine
+from models import Assistant
+from tests.e2e.conftest import ROOT, AppServer
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+ANSWER = ".chat-answer"
+
+
+def add_assistant(data_dir: Path) -> int:
+    """An assistant for the first user, written straight into the app's database."""
+    engine = build_engine(f"sqlite:///{data_dir / 'studio.db'}")
+    with Session(engine) as session:
+        assistant = Assistant(
+            owner_id=1, name="Otter helper", instructions="Be brief.", model="gpt-4.1-mini"
+        )
+        session.add(assistant)
+        session.commit()
+        assistant_id = assistant.id
+    engine.dispose()
+    return assistant_id
+
+
+def open_chat(app_server: AppServer, page: Page) -> None:
+    page.goto(f"{app_server.url}/register")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password", exact=True).fill("password123")
+    page.get_by_label("Confirm password").fill("password123")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Welcome, alice")).to_be_visible()
+    assistant_id = add_assistant(app_server.data_dir)
+    page.goto(f"{app_server.url}/chat/new?assistant={assistant_id}")
+    expect(page.get_by_text("Say hello to Otter helper")).to_be_visible()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_a_turn_streams_visibly_and_survives_reload(app_server: AppServer, page: Page) -> None:
+    open_chat(app_server, page)
+    send(page, "[[sim:tokens=150]] [[sim:tokens_per_s=40]]")
+    answer = page.locator(ANSWER).last
+    lengths: list[int] = []
+    for _ in range(8):
+        time.sleep(0.3)
+        lengths.append(len(answer.inner_text()))
+    assert lengths == sorted(lengths) and len(set(lengths)) >= 4, lengths
+    assert page.get_by_role("button", name="Send").is_disabled()
+
+    page.reload()  # mid-stream: the reply keeps going on the server and shows up again
+    expect(page.get_by_text("tokens ·")).to_be_visible(timeout=15_000)
+    final = page.locator(ANSWER).last.inner_text()
+    assert len(final.split()) == 150
+
+    page.reload()
+    expect(page.locator(ANSWER).last).to_have_text(final)
+    expect(page.get_by_label("Conversation cost")).to_contain_text("Total $")
+
+
+def test_screenshots_light_and_dark(app_server: AppServer, page: Page) -> None:
+    open_chat(app_server, page)
+    send(page, "Show me some code and a table please")
+    expect(page.get_by_text("tokens ·")).to_be_visible(timeout=15_000)
+    send(page, "echo: Thanks! **That** helps.")
+    expect(page.get_by_text("tokens ·").nth(1)).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("button", name="Copy code").first).to_be_attached()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.screenshot(path=str(SCREENSHOTS / "chat-light.png"), full_page=True)
+    page.get_by_role("button", name="Toggle dark mode").click()
+    time.sleep(0.5)
+    page.screenshot(path=str(SCREENSHOTS / "chat-dark.png"), full_page=True)

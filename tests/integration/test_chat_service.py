@@ -1,0 +1,244 @@
+"""The chat turn against the simulator with the real SDK, on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import select
+
+from app.config import get_settings
+from app.db import session_scope
+from models import Conversation, ConversationMessage, MessageRole, MessageStatus, User
+from services import chat, conversations, generation
+from services.accounts import create_user
+from services.assistants import AssistantInput, create_assistant
+from services.errors import NotFound
+from services.llm.simulator import SimulatorServer
+from tests.simulator_fixtures import TEST_API_KEY
+
+INSTRUCTIONS = "You are terse and helpful."
+
+
+@pytest.fixture
+def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    """Point the app's settings at the simulator (real SDK over HTTP)."""
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    return sim
+
+
+@pytest.fixture
+def owner(database: str, llm_env: SimulatorServer) -> User:
+    return create_user("alice", "password123")
+
+
+@pytest.fixture
+def conversation(owner: User) -> Conversation:
+    assistant = create_assistant(
+        owner, AssistantInput(name="Helper", instructions=INSTRUCTIONS, model="gpt-4.1-mini")
+    )
+    return conversations.create_conversation(owner, assistant.id)
+
+
+async def run_turn(turn: chat.Turn) -> ConversationMessage:
+    await generation.wait(turn.assistant_message_id)
+    with session_scope() as session:
+        return session.get(ConversationMessage, turn.assistant_message_id)
+
+
+def model_requests(sim: SimulatorServer) -> list[dict]:
+    return [r for r in sim.requests if r["path"] == "/v1/responses"]
+
+
+def add_history(conversation_id: int, count: int) -> None:
+    with session_scope() as session:
+        for index in range(count):
+            role = MessageRole.user if index % 2 == 0 else MessageRole.assistant
+            session.add(
+                ConversationMessage(conversation_id=conversation_id, role=role, content=f"m{index}")
+            )
+        stored = session.get(Conversation, conversation_id)
+        stored.message_count = count
+        session.add(stored)
+
+
+async def test_full_turn_persists_both_messages_with_usage_and_cost(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    turn = await chat.send(owner, conversation.id, "Explain streaming in a few words please")
+    reply = await run_turn(turn)
+    assert reply.status == MessageStatus.complete
+    assert reply.content.startswith("Here is a simulated answer")
+    assert reply.input_tokens > 0 and reply.output_tokens > 0
+    assert reply.cost_micros and reply.cost_micros > 0
+    assert reply.provider_response_id.startswith("resp_sim")
+    assert reply.model == "gpt-4.1-mini"
+    view = conversations.conversation_view(owner, conversation.id)
+    assert [m.role for m in view.messages] == [MessageRole.user, MessageRole.assistant]
+    assert view.messages[0].content == "Explain streaming in a few words please"
+    assert view.conversation.title == "Explain streaming in a few words please"
+    assert view.conversation.message_count == 2
+    assert view.conversation.cost_micros == reply.cost_micros
+    assert view.conversation.output_tokens == reply.output_tokens
+    body = model_requests(llm_env)[-1]["body"]
+    assert body["stream"] is True and "previous_response_id" not in body
+
+
+async def test_context_is_instructions_summary_and_last_messages(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    add_history(conversation.id, 30)
+    with session_scope() as session:
+        stored = session.get(Conversation, conversation.id)
+        stored.summary = "We talked about otters."
+        session.add(stored)
+    reply = await run_turn(await chat.send(owner, conversation.id, "and now?"))
+    assert reply.status == MessageStatus.complete
+    body = model_requests(llm_env)[-1]["body"]
+    limit = get_settings().context_messages
+    expected = [f"m{i}" for i in range(30 - (limit - 1), 30)] + ["and now?"]
+    assert [item["content"] for item in body["input"]] == expected
+    assert body["input"][-1]["role"] == "user" and body["input"][-2]["role"] == "assistant"
+    assert body["instructions"] == (
+        f"{INSTRUCTIONS}\n\n{chat.SUMMARY_HEADING}\nWe talked about otters."
+    )
+
+
+async def test_cap_splits_into_a_linked_conversation_with_a_summary(
+    owner: User,
+    conversation: Conversation,
+    llm_env: SimulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAX_MESSAGES_PER_CONVERSATION", "4")
+    get_settings.cache_clear()
+    for text in ("first question", "second question"):
+        await run_turn(await chat.send(owner, conversation.id, text))
+    turn = await chat.send(owner, conversation.id, "third question")
+    reply = await run_turn(turn)
+    assert turn.conversation_id != conversation.id
+    assert turn.notice and "continues here" in turn.notice
+    old = conversations.conversation_view(owner, conversation.id)
+    new = conversations.conversation_view(owner, turn.conversation_id)
+    assert old.conversation.continued_by_id == new.conversation.id
+    assert new.conversation.parent_id == old.conversation.id
+    assert new.parent_title == old.conversation.title
+    assert new.conversation.summary  # made by one model call
+    assert [m.content for m in new.messages][0] == "third question"
+    summary_calls = [r for r in model_requests(llm_env) if not r["body"].get("stream")]
+    assert len(summary_calls) == 1
+    assert "first question" in summary_calls[0]["body"]["input"]
+    carried = reply.tool_calls["carried"]
+    assert carried[0]["kind"] == "summary" and carried[0]["cost_micros"] > 0
+    assert new.conversation.cost_micros == reply.cost_micros  # the summary is counted
+    assert chat.SUMMARY_HEADING in model_requests(llm_env)[-1]["body"]["instructions"]
+    # Sending to the old conversation goes to its continuation.
+    again = await chat.send(owner, conversation.id, "fourth")
+    await run_turn(again)
+    assert again.conversation_id == new.conversation.id
+
+
+async def test_stop_mid_stream_keeps_partial_text_as_stopped(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    turn = await chat.send(owner, conversation.id, "[[sim:tokens=400]] [[sim:tokens_per_s=100]]")
+    running = generation.get(turn.assistant_message_id)
+    for _ in range(200):
+        if running.text:
+            break
+        await asyncio.sleep(0.01)
+    assert chat.stop(owner, turn.assistant_message_id)
+    reply = await run_turn(turn)
+    assert reply.status == MessageStatus.stopped
+    assert reply.error_category == "cancelled"
+    assert reply.content and len(reply.content.split()) < 400
+    assert reply.tool_calls.get("estimated") is True and reply.cost_micros > 0
+    await asyncio.sleep(0.1)
+    assert model_requests(llm_env)[-1]["disconnected"]
+
+
+@pytest.mark.parametrize("fault", ["error_midstream", "cut_midstream"])
+async def test_broken_stream_ends_failed_with_partial_text(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer, fault: str
+) -> None:
+    reply = await run_turn(
+        await chat.send(owner, conversation.id, f"[[sim:fault={fault}]] [[sim:tokens=40]]")
+    )
+    assert reply.status == MessageStatus.failed
+    assert reply.error_category == "stream_broken"
+    assert reply.content.startswith("the quick model")
+    assert "kept" in reply.error
+
+
+async def test_rate_limit_before_the_stream_is_retried(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    llm_env.configure(fail_next=[429])
+    reply = await run_turn(await chat.send(owner, conversation.id, "hello"))
+    assert reply.status == MessageStatus.complete
+    assert [r["status"] for r in model_requests(llm_env)] == [429, 200]
+
+
+async def test_regenerate_and_edit_replace_the_answer_and_keep_its_cost(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    first = await run_turn(await chat.send(owner, conversation.id, "echo: one"))
+    second = await run_turn(await chat.regenerate(owner, conversation.id))
+    assert second.content == "one"
+    assert second.tool_calls["carried"][0]["cost_micros"] == first.cost_micros
+    edited = await run_turn(await chat.edit_last(owner, conversation.id, "echo: two"))
+    view = conversations.conversation_view(owner, conversation.id)
+    assert [m.content for m in view.messages] == ["echo: two", "two"]
+    assert view.conversation.message_count == 2
+    own = [first.cost_micros, second.cost_micros - first.cost_micros]
+    assert edited.cost_micros > second.cost_micros  # carries both earlier answers
+    assert view.conversation.cost_micros == edited.cost_micros
+    assert sum(own) == second.cost_micros
+
+
+async def test_restart_recovery_closes_stale_streaming_rows(
+    owner: User, conversation: Conversation
+) -> None:
+    with session_scope() as session:
+        session.add(
+            ConversationMessage(
+                conversation_id=conversation.id,
+                role=MessageRole.assistant,
+                content="half an ans",
+                status=MessageStatus.streaming,
+            )
+        )
+    assert chat.recover_stale_replies() == 1
+    with session_scope() as session:
+        row = session.exec(select(ConversationMessage)).one()
+    assert row.status == MessageStatus.failed
+    assert row.content == "half an ans"
+    assert row.error_category == "stream_broken"
+    assert chat.recover_stale_replies() == 0
+
+
+async def test_another_user_cannot_send_or_stop(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    intruder = create_user("bob", "password123")
+    with pytest.raises(NotFound):
+        await chat.send(intruder, conversation.id, "hi")
+    with pytest.raises(NotFound):
+        await chat.regenerate(intruder, conversation.id)
+    with pytest.raises(NotFound):
+        chat.cost_preview(intruder, conversation.id)
+    turn = await chat.send(owner, conversation.id, "[[sim:tokens=50]] [[sim:tokens_per_s=200]]")
+    assert not chat.stop(intruder, turn.assistant_message_id)
+    reply = await run_turn(turn)
+    assert reply.status == MessageStatus.complete
+    assert model_requests(llm_env)[-1]["body"]["input"][-1]["content"].startswith("[[sim")
+
+
+async def test_cost_preview_grows_with_the_draft(owner: User, conversation: Conversation) -> None:
+    preview = chat.cost_preview(owner, conversation.id)
+    assert preview.messages_left == get_settings().max_messages_per_conversation
+    short, long = preview.estimate("hi"), preview.estimate("word " * 2000)
+    assert 0 < short < long

@@ -1,0 +1,127 @@
+"""The chat page through NiceGUI's simulated user, against the simulator (real SDK)."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+from sqlmodel import select
+
+from app.config import get_settings
+from app.db import session_scope
+from components.chat_composer import ENTER_SENDS_JS
+from models import Conversation
+from models import User as Account
+from services.assistants import AssistantInput, create_assistant
+from services.llm.simulator import SimulatorServer
+from tests.simulator_fixtures import TEST_API_KEY
+from tests.ui.helpers import log_out, register
+
+
+@pytest.fixture(autouse=True)
+def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    return sim
+
+
+def account(name: str) -> Account:
+    with session_scope() as session:
+        return session.exec(select(Account).where(Account.username == name)).one()
+
+
+async def open_new_chat(user: User, name: str = "alice") -> int:
+    """Register, create an assistant and open a new conversation with it."""
+    await register(user, name)
+    await user.should_see(f"Welcome, {name}", retries=20)
+    assistant = create_assistant(account(name), AssistantInput(name="Otter helper"))
+    await user.open(f"/chat/new?assistant={assistant.id}")
+    await user.should_see("Say hello to Otter helper", retries=20)
+    with session_scope() as session:
+        return session.exec(select(Conversation.id)).all()[-1]
+
+
+async def send(user: User, text: str) -> None:
+    user.find("Message").type(text)
+    user.find(kind=ui.button, content="Send").click()
+
+
+async def test_send_shows_the_streamed_answer_with_cost(user: User) -> None:
+    await open_new_chat(user)
+    await send(user, "echo: otters hold hands while sleeping")
+    await user.should_see("otters hold hands while sleeping", retries=50)
+    await user.should_see("tokens ·", retries=50)
+    await user.should_see("Regenerate", retries=20)
+    assert user.find("Message").elements.pop().value == ""
+
+
+async def test_enter_sends_and_shift_enter_does_not(user: User) -> None:
+    await open_new_chat(user)
+    textarea = user.find("Message").elements.pop()
+    listeners = [lis for lis in textarea._event_listeners.values() if lis.type == "keydown"]
+    assert listeners and listeners[0].js_handler == ENTER_SENDS_JS
+    assert "!e.shiftKey" in ENTER_SENDS_JS and "preventDefault" in ENTER_SENDS_JS
+    user.find("Message").type("echo: sent with enter").trigger("keydown")
+    await user.should_see("sent with enter", retries=50)
+    await user.should_see("tokens ·", retries=50)
+
+
+async def test_stop_keeps_partial_answer_and_offers_retry(user: User) -> None:
+    await open_new_chat(user)
+    await send(user, "[[sim:tokens=600]] [[sim:tokens_per_s=40]]")
+    await user.should_see(marker="streaming-answer", retries=20)
+    user.find(kind=ui.button, content="Stop").click()
+    await user.should_see("Stopped.", retries=50)
+    await user.should_see("Retry")
+
+
+async def test_failed_reply_then_retry_succeeds(user: User, llm_env: SimulatorServer) -> None:
+    await open_new_chat(user)
+    llm_env.configure(fail_next=[500, 500, 500])
+    await send(user, "echo: second time lucky")
+    await user.should_see("server error", retries=50)
+    user.find(kind=ui.button, content="Retry").click()
+    await user.should_see("tokens ·", retries=50)
+    await user.should_not_see("server error", retries=20)
+
+
+async def test_rename_delete_and_search(user: User) -> None:
+    conversation_id = await open_new_chat(user)
+    await send(user, "echo: planning a picnic")
+    await user.should_see("tokens ·", retries=50)
+    await user.open("/chat")
+    await user.should_see("echo: planning a picnic")
+    user.find(marker=f"rename-{conversation_id}").click()
+    user.find("Title").clear().type("Picnic plans").trigger("keydown.enter")
+    await user.should_see("Renamed", retries=20)
+    await user.open("/chat")
+    await user.should_see("Picnic plans")
+    user.find("Search conversations").type("nothing-like-this")
+    await user.should_see("No conversation matches", retries=20)
+    user.find("Search conversations").clear().type("PICNIC")  # message text and title
+    await user.should_see("Picnic plans", retries=20)
+    user.find(marker=f"delete-{conversation_id}").click()
+    user.find(kind=ui.button, content="Delete").click()
+    await user.should_see("Conversation deleted", retries=20)
+    await user.open("/chat")
+    await user.should_see("No conversations yet.")
+
+
+async def test_other_users_conversation_is_a_404_page(user: User) -> None:
+    conversation_id = await open_new_chat(user, "alice")
+    await log_out(user)
+    await register(user, "bob")
+    await user.should_see("Welcome, bob", retries=20)
+    await user.open(f"/chat/{conversation_id}")
+    await user.should_see("Page not found")
+    await user.should_not_see("Otter helper")
+
+
+async def test_empty_state_links_to_creating_an_assistant(user: User) -> None:
+    await register(user, "carol")
+    await user.should_see("Welcome, carol", retries=20)
+    await user.open("/chat")
+    await user.should_see("No assistants yet")
+    await user.should_see("Create your first assistant")
