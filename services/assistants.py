@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from app.config import Settings, get_settings
 from app.db import session_scope
-from models import TOOL_NAMES, Assistant, Conversation, FilePurpose, FileStatus, Role, StoredFile
-from models import User, utcnow
+from models import (
+    TOOL_NAMES,
+    Assistant,
+    Conversation,
+    FilePurpose,
+    FileStatus,
+    Role,
+    StoredFile,
+    User,
+    utcnow,
+)
 from services.errors import NotFound, PermissionDenied, ValidationError
 from services.llm.catalog import load_catalog
 
@@ -86,6 +96,53 @@ class AssistantSummary:
     is_mine: bool
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model the form offers: what it costs (None: unknown) and what it can do."""
+
+    id: str
+    label: str
+    prices: str | None
+    vision: bool
+    tools: tuple[str, ...]
+
+
+def _usd(price: Decimal) -> str:
+    return f"${price:,.2f}" if price == price.quantize(Decimal("0.01")) else f"${price.normalize()}"
+
+
+def model_choices(
+    current: str | None = None, settings: Settings | None = None
+) -> list[ModelChoice]:
+    """The catalog's models for the model select; `current` is kept if the catalog lacks it."""
+    settings = settings or get_settings()
+    no_tools = settings.llm_api == "chat_completions"
+    choices = [
+        ModelChoice(
+            id=model.id,
+            label=model.label,
+            prices=f"{_usd(model.input_price)} in / {_usd(model.output_price)} out per 1M tokens",
+            vision=model.vision,
+            tools=() if no_tools else tuple(t for t in TOOL_NAMES if t in model.tools),
+        )
+        for model in load_catalog(settings).models
+    ]
+    if current and all(choice.id != current for choice in choices):
+        choices.append(ModelChoice(current, current, None, False, () if no_tools else TOOL_NAMES))
+    return choices
+
+
+def tool_notes(settings: Settings | None = None) -> dict[str, str]:
+    """A one-line price note per built-in tool, from the catalog."""
+    prices = load_catalog(settings or get_settings()).tool_prices
+    return {
+        "web_search": f"{_usd(prices.web_search_per_1k_calls)} per 1,000 searches",
+        "file_search": f"{_usd(prices.file_search_per_1k_calls)} per 1,000 searches, "
+        f"storage {_usd(prices.file_storage_per_gb_day)} per GB per day",
+        "code_interpreter": f"{_usd(prices.code_interpreter_per_session)} per session",
+    }
+
+
 def tool_support(model_id: str, settings: Settings | None = None) -> dict[str, str | None]:
     """For each built-in tool: None when usable with this model and provider, else the reason."""
     settings = settings or get_settings()
@@ -153,15 +210,18 @@ def _can_edit(user: User, assistant: Assistant) -> bool:
     return assistant.owner_id == user.id or _is_admin(user)
 
 
-def _load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
+def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
+    """The assistant if `user` may see it, inside an open session; else NotFound."""
     assistant = session.get(Assistant, assistant_id)
     if not _visible(user, assistant):
         raise NotFound(NOT_FOUND)
     return assistant
 
 
-def _load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:
-    assistant = _load_for_use(session, user, assistant_id)
+def load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:
+    """The assistant if `user` may change it, inside an open session; else NotFound or
+    PermissionDenied."""
+    assistant = load_for_use(session, user, assistant_id)
     if not _can_edit(user, assistant):
         raise PermissionDenied("Only the owner or an admin can change this assistant.")
     return assistant
@@ -193,13 +253,13 @@ def create_assistant(user: User, data: AssistantInput) -> Assistant:
 def get_assistant_for_use(user: User, assistant_id: int) -> Assistant:
     """An assistant `user` may chat with (own, shared or admin), else NotFound."""
     with session_scope() as session:
-        return _load_for_use(session, user, assistant_id)
+        return load_for_use(session, user, assistant_id)
 
 
 def get_assistant_for_edit(user: User, assistant_id: int) -> Assistant:
     """An assistant `user` may change; PermissionDenied for a teammate's shared one."""
     with session_scope() as session:
-        return _load_for_edit(session, user, assistant_id)
+        return load_for_edit(session, user, assistant_id)
 
 
 def can_edit(user: User, assistant: Assistant) -> bool:
@@ -211,7 +271,7 @@ def update_assistant(user: User, assistant_id: int, data: AssistantInput) -> Ass
     """Save new settings (owner or admin only)."""
     clean = validate_input(data)
     with session_scope() as session:
-        assistant = _load_for_edit(session, user, assistant_id)
+        assistant = load_for_edit(session, user, assistant_id)
         _apply(assistant, clean)
         assistant.updated_at = utcnow()
         session.add(assistant)
@@ -231,7 +291,7 @@ def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
     Knowledge files are not copied: they live in the original's vector store.
     """
     with session_scope() as session:
-        source = _load_for_use(session, user, assistant_id)
+        source = load_for_use(session, user, assistant_id)
         copy = Assistant(
             owner_id=user.id,
             name=copy_name(source.name),
@@ -259,7 +319,7 @@ def delete_assistant(user: User, assistant_id: int) -> None:
     from services import knowledge  # knowledge imports this module
 
     with session_scope() as session:
-        assistant = _load_for_edit(session, user, assistant_id)
+        assistant = load_for_edit(session, user, assistant_id)
         upstream = knowledge.upstream_objects(session, assistant)
     knowledge.purge_upstream(upstream)
     with session_scope() as session:
@@ -270,7 +330,6 @@ def delete_assistant(user: User, assistant_id: int) -> None:
         )
         session.exec(sa.delete(StoredFile).where(StoredFile.assistant_id == assistant_id))
         session.exec(sa.delete(Assistant).where(Assistant.id == assistant_id))
-    knowledge.remove_local_files(upstream)
 
 
 def mark_used(assistant_id: int) -> None:

@@ -5,28 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 from nicegui.testing import User
 
-
-async def register(
-    user: User, name: str, password: str = "password123", confirm: str | None = None
-) -> None:
-    await user.open("/register")
-    user.find("Username").type(name)
-    user.find("Password").type(password)
-    user.find("Confirm password").type(confirm or password)
-    user.find(kind=ui.button, content="Create account").click()
-
-
-async def sign_in(user: User, name: str, password: str = "password123") -> None:
-    await user.open("/login")
-    user.find("Username").type(name)
-    user.find("Password").type(password)
-    user.find(kind=ui.button, content="Sign in").click()
-
-
-async def log_out(user: User) -> None:
-    user.find(marker="user-menu").click()
-    user.find("Log out").click()
-    await user.should_see("Welcome back", retries=20)
+from tests.ui.helpers import log_out, register, sign_in
 
 
 async def test_register_lands_on_dashboard(user: User) -> None:

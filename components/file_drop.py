@@ -1,0 +1,194 @@
+"""A drag-and-drop zone with a file picker, per-file upload progress and status chips.
+
+The browser shows each file's transfer progress (Quasar's uploader); once a file has arrived,
+`on_upload(name, data)` does the real work and returns the item to show. Items then carry a
+status chip (`uploading`, `processing`, `ready`, `failed (reason)`) that the owner updates with
+`set_items` (e.g. from a polling timer). Reused by knowledge files and chat attachments.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from nicegui import events, ui
+
+from services.errors import ServiceError
+
+ACTIVE_STATUSES = ("uploading", "processing")
+_CHIP_STYLE = {
+    "uploading": ("upload", "bg-sky-100 text-sky-800 dark:bg-sky-900/50 dark:text-sky-100"),
+    "processing": (
+        "hourglass_top",
+        "bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-100",
+    ),
+    "ready": (
+        "check_circle",
+        "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-100",
+    ),
+    "failed": ("error", "bg-red-100 text-red-800 dark:bg-red-900/40 dark:text-red-100"),
+}
+
+
+@dataclass(frozen=True)
+class DropItem:
+    """One file in the list; `key` identifies it for removal."""
+
+    key: str
+    name: str
+    size: int
+    status: str
+    error: str | None = None
+    local: bool = False  # only in this page (an upload in flight or a refused file)
+
+
+def format_size(size: int) -> str:
+    """A short human size: 812 B, 4.2 KB, 3.1 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def status_text(item: DropItem) -> str:
+    """The chip text: the status, with the reason when it failed."""
+    return f"failed ({item.error})" if item.status == "failed" and item.error else item.status
+
+
+class FileDrop:
+    """Drop zone + picker + list of files with status chips."""
+
+    def __init__(
+        self,
+        *,
+        on_upload: Callable[[str, bytes], Awaitable[DropItem]],
+        on_remove: Callable[[DropItem], Awaitable[None]] | None = None,
+        items: list[DropItem] | None = None,
+        label: str = "Drop files here or choose them",
+        hint: str = "",
+        accept: str = "",
+        max_file_bytes: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self._on_upload = on_upload
+        self._on_remove = on_remove
+        self._max_file_bytes = max_file_bytes
+        self._items: dict[str, DropItem] = {item.key: item for item in items or []}
+        self._read_only = read_only
+        with ui.column().classes("w-full gap-2") as self.root:
+            if not read_only:
+                self.upload = (
+                    ui.upload(
+                        label=label,
+                        multiple=True,
+                        auto_upload=True,
+                        max_file_size=max_file_bytes,
+                        on_upload=self._handle_upload,
+                        on_rejected=self._handle_rejected,
+                    )
+                    .props(f'flat bordered accept="{accept}" color="primary"')
+                    .classes(
+                        "w-full rounded-lg border-dashed border-2 border-slate-300 "
+                        "dark:border-slate-600 bg-slate-50 dark:bg-slate-900/40"
+                    )
+                )
+                self.upload.mark("file-drop")
+                if hint:
+                    ui.label(hint).classes("text-xs text-slate-500 dark:text-slate-400")
+            self.list = ui.column().classes("w-full gap-1")
+        self._render()
+
+    @property
+    def items(self) -> list[DropItem]:
+        """Every item shown, in order."""
+        return list(self._items.values())
+
+    @property
+    def waiting_for_server(self) -> bool:
+        """True while a stored file is still being processed (time to poll)."""
+        return any(
+            item.status in ACTIVE_STATUSES and not item.local for item in self._items.values()
+        )
+
+    def set_items(self, items: list[DropItem]) -> None:
+        """Show the owner's items; local ones (in flight, refused) stay and stand for theirs."""
+        local = {key: item for key, item in self._items.items() if item.local}
+        in_flight = {item.name for item in local.values() if item.status == "uploading"}
+        stored = {
+            item.key: item
+            for item in items
+            if not (item.status == "uploading" and item.name in in_flight)
+        }
+        self._items = stored | local
+        self._render()
+
+    def _render(self) -> None:
+        self.list.clear()
+        with self.list:
+            if not self._items:
+                ui.label("No files yet.").classes("text-sm text-slate-500 dark:text-slate-400")
+            for item in self._items.values():
+                self._row(item)
+
+    def _row(self, item: DropItem) -> None:
+        icon, style = _CHIP_STYLE.get(item.status, _CHIP_STYLE["failed"])
+        with ui.row().classes(
+            "w-full items-center gap-2 px-3 py-2 rounded-lg bg-[#fff] dark:bg-slate-800 "
+            "border border-slate-200 dark:border-slate-700 flex-nowrap"
+        ) as row:
+            ui.icon("description", size="sm").classes("text-slate-400 shrink-0")
+            with ui.column().classes("gap-0 min-w-0 grow"):
+                ui.label(item.name).classes("text-sm font-medium truncate max-w-full")
+                ui.label(format_size(item.size)).classes("text-xs text-slate-500")
+            with ui.row().classes(
+                f"items-center gap-1 px-2 py-0.5 rounded-full text-xs shrink min-w-0 {style}"
+            ) as chip:
+                if item.status in ACTIVE_STATUSES:
+                    ui.spinner(size="xs")
+                else:
+                    ui.icon(icon, size="xs")
+                ui.label(status_text(item)).classes("break-words")
+            chip.mark(f"status-{item.name}")
+            if not self._read_only and item.status != "uploading" and self._on_remove:
+                ui.button(icon="close", on_click=lambda _, it=item: self._remove(it)).props(
+                    f'flat round dense size=sm aria-label="Remove {item.name}"'
+                ).tooltip("Remove").mark(f"remove-{item.name}")
+        row.mark(f"file-{item.name}")
+
+    async def _remove(self, item: DropItem) -> None:
+        if not item.local and self._on_remove is not None:
+            try:
+                await self._on_remove(item)
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return
+        self._items.pop(item.key, None)
+        self._render()
+
+    async def _handle_upload(self, event: events.UploadEventArguments) -> None:
+        file = event.file
+        key = f"local-{uuid.uuid4().hex}"
+        size = file.size()
+        placeholder = DropItem(key, file.name or "file", size, "uploading", local=True)
+        self._items[key] = placeholder
+        self._render()
+        self.upload.run_method("removeUploadedFiles")
+        if self._max_file_bytes is not None and size > self._max_file_bytes:
+            limit = format_size(self._max_file_bytes)
+            self._items[key] = replace(placeholder, status="failed", error=f"larger than {limit}")
+            self._render()
+            return
+        try:
+            result = await self._on_upload(placeholder.name, await file.read())
+        except ServiceError as exc:
+            self._items[key] = replace(placeholder, status="failed", error=str(exc))
+        else:
+            self._items.pop(key, None)
+            self._items[result.key] = result
+        self._render()
+
+    def _handle_rejected(self) -> None:
+        limit = format_size(self._max_file_bytes) if self._max_file_bytes else "the limit"
+        ui.notify(f"Some files were not uploaded: each file must be at most {limit}.")

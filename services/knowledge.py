@@ -1,0 +1,394 @@
+"""Knowledge files of an assistant: the provider's Files API (purpose "assistants") and one
+vector store per assistant, created on the first upload.
+
+Life of a file: `add_file` checks it (name, size, count, type by content), records it as
+`uploading`, uploads it and attaches it to the store (`processing`); `refresh_statuses` polls
+the provider until it is `ready` or `failed (reason)`. Whatever fails, nothing is left behind
+upstream: a file that was uploaded but could not be indexed is detached and deleted.
+DB work runs in worker threads; provider calls use the openai SDK's async client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import openai
+import sqlalchemy as sa
+from openai import AsyncOpenAI
+from sqlmodel import Session, func, select
+
+from app.config import Settings, get_settings
+from app.db import session_scope
+from models import Assistant, FilePurpose, FileStatus, StoredFile, User
+from services import uploads
+from services.assistants import load_for_edit, load_for_use
+from services.errors import NotFound, ServiceError
+from services.llm.errors import map_exception
+from services.llm.factory import make_active_client
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR = 500
+LOST_UPSTREAM = "The provider no longer has this file. Remove it and upload it again."
+
+
+@dataclass(frozen=True)
+class KnowledgeFile:
+    """A knowledge file as the edit page shows it."""
+
+    id: str
+    name: str
+    size: int
+    mime: str
+    status: FileStatus
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UpstreamObjects:
+    """What an assistant owns at the provider: its vector store and uploaded files."""
+
+    vector_store_id: str | None
+    file_ids: list[str]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    row_id: str
+    name: str
+    mime: str
+
+
+def _view(row: StoredFile) -> KnowledgeFile:
+    return KnowledgeFile(
+        id=row.id,
+        name=row.name,
+        size=row.size,
+        mime=row.mime,
+        status=FileStatus(row.status),
+        error=row.error,
+        created_at=row.created_at,
+    )
+
+
+def _rows(session: Session, assistant_id: int) -> list[StoredFile]:
+    return list(
+        session.exec(
+            select(StoredFile)
+            .where(
+                StoredFile.assistant_id == assistant_id,
+                StoredFile.purpose == FilePurpose.knowledge,
+            )
+            .order_by(StoredFile.created_at, StoredFile.id)
+        ).all()
+    )
+
+
+def list_files(user: User, assistant_id: int) -> list[KnowledgeFile]:
+    """The knowledge files of an assistant the user can see, oldest first."""
+    with session_scope() as session:
+        load_for_use(session, user, assistant_id)
+        return [_view(row) for row in _rows(session, assistant_id)]
+
+
+def count_files(session: Session, assistant_id: int) -> int:
+    """Knowledge files that count against the per-assistant limit (failed ones do not)."""
+    return session.exec(
+        select(func.count())
+        .select_from(StoredFile)
+        .where(
+            StoredFile.assistant_id == assistant_id,
+            StoredFile.purpose == FilePurpose.knowledge,
+            StoredFile.status != FileStatus.failed,
+        )
+    ).one()
+
+
+def _prepare(user: User, assistant_id: int, name: str, data: bytes) -> _Prepared:
+    clean = uploads.sanitize_filename(name)
+    uploads.check_size(clean, len(data))
+    mime = uploads.sniff_document(data, clean)
+    with session_scope() as session:
+        load_for_edit(session, user, assistant_id)
+        uploads.check_count(count_files(session, assistant_id))
+        row = StoredFile(
+            owner_id=user.id,
+            name=clean,
+            size=len(data),
+            mime=mime,
+            purpose=FilePurpose.knowledge,
+            status=FileStatus.uploading,
+            assistant_id=assistant_id,
+        )
+        session.add(row)
+        session.flush()
+        return _Prepared(row_id=row.id, name=clean, mime=mime)
+
+
+def _update(row_id: str, **values: Any) -> bool:
+    """Update a file row; False when it was removed meanwhile."""
+    with session_scope() as session:
+        result = session.exec(sa.update(StoredFile).where(StoredFile.id == row_id).values(**values))
+        return result.rowcount > 0
+
+
+def _get_row(row_id: str) -> StoredFile | None:
+    with session_scope() as session:
+        return session.get(StoredFile, row_id)
+
+
+def _store_id(assistant_id: int) -> str | None:
+    with session_scope() as session:
+        assistant = session.get(Assistant, assistant_id)
+        if assistant is None:
+            raise NotFound("The assistant was deleted.")
+        return assistant.vector_store_id
+
+
+def _claim_store(assistant_id: int, expected: str | None, store_id: str) -> bool:
+    """Record a new vector store unless another upload recorded one first (any process)."""
+    with session_scope() as session:
+        result = session.exec(
+            sa.update(Assistant)
+            .where(Assistant.id == assistant_id)
+            .where(
+                Assistant.vector_store_id.is_(None)
+                if expected is None
+                else Assistant.vector_store_id == expected
+            )
+            .values(vector_store_id=store_id)
+        )
+        return result.rowcount > 0
+
+
+async def _ensure_vector_store(client: AsyncOpenAI, assistant_id: int) -> str:
+    """The assistant's vector store, created on first use (or when the provider lost it)."""
+    current = await asyncio.to_thread(_store_id, assistant_id)
+    if current:
+        try:
+            await client.vector_stores.retrieve(current)
+            return current
+        except openai.NotFoundError:
+            log.warning("Vector store %s vanished upstream; creating a new one", current)
+    store = await client.vector_stores.create(
+        name=f"assistant-{assistant_id}", metadata={"assistant_id": str(assistant_id)}
+    )
+    if await asyncio.to_thread(_claim_store, assistant_id, current, store.id):
+        return store.id
+    await _ignore_missing(client.vector_stores.delete(store.id))
+    winner = await asyncio.to_thread(_store_id, assistant_id)
+    if not winner:
+        raise NotFound("The assistant was deleted.")
+    return winner
+
+
+async def _ignore_missing(call: Coroutine[Any, Any, Any]) -> None:
+    """Await a provider delete; an object that is already gone is fine."""
+    with contextlib.suppress(openai.NotFoundError):
+        await call
+
+
+async def _delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+    if store_id:
+        await _ignore_missing(client.vector_stores.files.delete(file_id, vector_store_id=store_id))
+    await _ignore_missing(client.files.delete(file_id))
+
+
+async def _cleanup_quietly(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+    """Best effort after a failure: the original error is what the user needs to see."""
+    try:
+        await _delete_upstream_file(client, store_id, file_id)
+    except openai.APIError as exc:
+        log.error("Could not delete orphan file %s upstream: %s", file_id, exc)
+
+
+def _friendly(exc: BaseException) -> str:
+    if isinstance(exc, ServiceError):
+        return str(exc)
+    if isinstance(exc, asyncio.CancelledError):
+        return "The upload was interrupted."
+    if isinstance(exc, openai.OpenAIError):
+        return map_exception(exc).message[:MAX_ERROR]
+    log.exception("Knowledge upload failed", exc_info=exc)
+    return "The upload failed unexpectedly."
+
+
+def _status_of(store_file: Any) -> tuple[FileStatus, str | None]:
+    """Our status for a provider vector-store file."""
+    if store_file.status == "completed":
+        return FileStatus.ready, None
+    if store_file.status == "in_progress":
+        return FileStatus.processing, None
+    if store_file.status == "cancelled":
+        return FileStatus.failed, "Indexing was cancelled by the provider."
+    error = store_file.last_error.message if store_file.last_error else "Indexing failed."
+    return FileStatus.failed, error[:MAX_ERROR]
+
+
+async def add_file(
+    user: User, assistant_id: int, name: str, data: bytes, settings: Settings | None = None
+) -> KnowledgeFile:
+    """Check, upload and attach one knowledge file; returns it `processing` (or `failed`).
+
+    Invalid files raise ValidationError and leave no trace. A provider failure returns the file
+    as `failed` with the reason, after deleting whatever had been uploaded.
+    """
+    prepared = await asyncio.to_thread(_prepare, user, assistant_id, name, data)
+    file_id: str | None = None
+    store_id: str | None = None
+    async with make_active_client(settings or get_settings()) as client:
+        try:
+            uploaded = await client.files.create(
+                file=(prepared.name, data, prepared.mime), purpose="assistants"
+            )
+            file_id = uploaded.id
+            if not await asyncio.to_thread(_update, prepared.row_id, provider_file_id=file_id):
+                raise NotFound("The file was removed.")
+            store_id = await _ensure_vector_store(client, assistant_id)
+            attached = await client.vector_stores.files.create(
+                vector_store_id=store_id, file_id=file_id
+            )
+            status, error = _status_of(attached)
+            if status == FileStatus.failed:
+                await _cleanup_quietly(client, store_id, file_id)
+        except (Exception, asyncio.CancelledError) as exc:
+            if file_id:
+                await _cleanup_quietly(client, store_id, file_id)
+            await asyncio.to_thread(
+                _update, prepared.row_id, status=FileStatus.failed, error=_friendly(exc)
+            )
+            if isinstance(exc, asyncio.CancelledError | NotFound):
+                raise
+            return _view(await asyncio.to_thread(_get_row, prepared.row_id))
+    await asyncio.to_thread(_update, prepared.row_id, status=status, error=error)
+    row = await asyncio.to_thread(_get_row, prepared.row_id)
+    if row is None:
+        raise NotFound("The file was removed.")
+    return _view(row)
+
+
+def _poll_targets(user: User, assistant_id: int) -> tuple[str | None, list[StoredFile]]:
+    with session_scope() as session:
+        assistant = load_for_use(session, user, assistant_id)
+        pending = [row for row in _rows(session, assistant_id) if row.status == "processing"]
+        return assistant.vector_store_id, pending
+
+
+async def refresh_statuses(
+    user: User, assistant_id: int, settings: Settings | None = None
+) -> list[KnowledgeFile]:
+    """Ask the provider about every `processing` file, record the outcome, return the list."""
+    store_id, pending = await asyncio.to_thread(_poll_targets, user, assistant_id)
+    if pending:
+        async with make_active_client(settings or get_settings()) as client:
+            await asyncio.gather(*(_poll_one(client, store_id, row) for row in pending))
+    return await asyncio.to_thread(list_files, user, assistant_id)
+
+
+async def _poll_one(client: AsyncOpenAI, store_id: str | None, row: StoredFile) -> None:
+    if not store_id or not row.provider_file_id:
+        await asyncio.to_thread(_update, row.id, status=FileStatus.failed, error=LOST_UPSTREAM)
+        return
+    try:
+        store_file = await client.vector_stores.files.retrieve(
+            row.provider_file_id, vector_store_id=store_id
+        )
+    except openai.NotFoundError:
+        await asyncio.to_thread(_update, row.id, status=FileStatus.failed, error=LOST_UPSTREAM)
+        await _cleanup_quietly(client, store_id, row.provider_file_id)
+        return
+    except openai.APIError as exc:  # transient: keep polling
+        log.warning("Could not poll knowledge file %s: %s", row.id, exc)
+        return
+    status, error = _status_of(store_file)
+    if status == FileStatus.processing:
+        return
+    if status == FileStatus.failed:
+        await _cleanup_quietly(client, store_id, row.provider_file_id)
+    await asyncio.to_thread(_update, row.id, status=status, error=error)
+
+
+def _removal_target(user: User, assistant_id: int, file_id: str) -> tuple[str | None, str | None]:
+    with session_scope() as session:
+        assistant = load_for_edit(session, user, assistant_id)
+        row = session.get(StoredFile, file_id)
+        if row is None or row.assistant_id != assistant_id or row.purpose != "knowledge":
+            raise NotFound("This file does not exist.")
+        return assistant.vector_store_id, row.provider_file_id
+
+
+def _delete_row(file_id: str) -> None:
+    with session_scope() as session:
+        session.exec(sa.delete(StoredFile).where(StoredFile.id == file_id))
+
+
+async def remove_file(
+    user: User, assistant_id: int, file_id: str, settings: Settings | None = None
+) -> None:
+    """Detach a knowledge file from the vector store, delete it upstream, then forget it."""
+    store_id, provider_file_id = await asyncio.to_thread(
+        _removal_target, user, assistant_id, file_id
+    )
+    if provider_file_id:
+        try:
+            async with make_active_client(settings or get_settings()) as client:
+                await _delete_upstream_file(client, store_id, provider_file_id)
+        except openai.OpenAIError as exc:
+            raise ServiceError(
+                f"Could not delete the file at the provider: {map_exception(exc).message}"
+            ) from exc
+    await asyncio.to_thread(_delete_row, file_id)
+
+
+def upstream_objects(session: Session, assistant: Assistant) -> UpstreamObjects:
+    """The vector store and provider files an assistant owns (for deleting it)."""
+    file_ids = session.exec(
+        select(StoredFile.provider_file_id).where(
+            StoredFile.assistant_id == assistant.id, StoredFile.provider_file_id.is_not(None)
+        )
+    ).all()
+    return UpstreamObjects(vector_store_id=assistant.vector_store_id, file_ids=list(file_ids))
+
+
+async def _purge(objects: UpstreamObjects, settings: Settings) -> None:
+    async with make_active_client(settings) as client:
+        for file_id in objects.file_ids:
+            await _delete_upstream_file(client, None, file_id)
+        if objects.vector_store_id:
+            await _ignore_missing(client.vector_stores.delete(objects.vector_store_id))
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to the end from blocking code (a worker thread, or a test)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+def purge_upstream(objects: UpstreamObjects, settings: Settings | None = None) -> None:
+    """Delete an assistant's files and vector store at the provider (blocking).
+
+    Already-deleted objects are fine; any other provider error raises ServiceError so the
+    caller keeps its records and the user can try again.
+    """
+    if not objects.vector_store_id and not objects.file_ids:
+        return
+    try:
+        _run(_purge(objects, settings or get_settings()))
+    except openai.OpenAIError as exc:
+        raise ServiceError(
+            "Could not delete the assistant's knowledge files at the provider "
+            f"({map_exception(exc).message}). The assistant was kept; try again."
+        ) from exc

@@ -1,0 +1,110 @@
+"""Build an assistant with File search, drop a knowledge file and watch it turn ready, in real
+headless Chromium against the real app (demo mode: the app's own simulator). Also writes the
+light and dark screenshots of the list and the form to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, ROOT, AppServer
+
+pytestmark = pytest.mark.browser
+
+DOC_SHOTS = ROOT / "docs" / "screenshots"
+DROP_FILE_JS = """() => {
+  const data = new DataTransfer();
+  data.items.add(new File(['# Travel policy\\nBook economy for flights under 6 hours.'],
+                          'travel-policy.md', {type: 'text/markdown'}));
+  return data;
+}"""
+
+
+def shoot(page: Page, name: str) -> None:
+    """Keep a screenshot with the test artifacts and, for the docs, in docs/screenshots."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(1, 790)  # no hover tooltips in the picture
+    page.wait_for_timeout(400)  # let transitions settle
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.screenshot(path=str(DOC_SHOTS / name), full_page=True)
+
+
+def toggle_dark(page: Page, dark: bool) -> None:
+    page.get_by_role("button", name="Toggle dark mode").click()
+    body = page.locator("body")
+    expect(body).to_have_class(re.compile(r"body--dark" if dark else r"body--light"))
+
+
+def create(page: Page, url: str, name: str, description: str, file_search: bool = False) -> None:
+    page.goto(f"{url}/assistants/new")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Description").fill(description)
+    page.get_by_label("Instructions").fill(f"You are {name}. Answer briefly and cite sources.")
+    if file_search:
+        page.get_by_role("switch", name="File search").click()
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/assistants/\d+$"))
+
+
+def test_file_search_assistant_with_a_dropped_file(app_server: AppServer, page: Page) -> None:
+    url = app_server.url
+    page.goto(f"{url}/register")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password", exact=True).fill("password123")
+    page.get_by_label("Confirm password").fill("password123")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Welcome, alice")).to_be_visible()
+
+    page.goto(f"{url}/assistants")
+    expect(page.get_by_text("No assistants yet")).to_be_visible()
+
+    # Validation comes back from the server, next to the field.
+    page.goto(f"{url}/assistants/new")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Give the assistant a name.")).to_be_visible()
+
+    create(page, url, "Travel desk", "Answers questions about the travel policy", file_search=True)
+    expect(page.get_by_text("Knowledge files")).to_be_visible()
+    data = page.evaluate_handle(DROP_FILE_JS)
+    page.locator(".q-uploader").dispatch_event("dragover", {"dataTransfer": data})
+    page.locator(".q-uploader__dnd").dispatch_event("drop", {"dataTransfer": data})
+    expect(page.get_by_text("travel-policy.md").last).to_be_visible()
+    expect(page.get_by_text("ready", exact=True)).to_be_visible(timeout=15_000)
+    shoot(page, "assistant-form-light.png")
+    toggle_dark(page, dark=True)
+    shoot(page, "assistant-form-dark.png")
+
+    # Unsaved changes: the browser asks before leaving through the navigation.
+    page.get_by_label("Name").fill("Travel desk (draft)")
+    dialogs: list[str] = []
+
+    def stay(dialog) -> None:  # noqa: ANN001
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"]
+    assert re.search(r"/assistants/\d+$", page.url)
+    page.remove_listener("dialog", stay)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+
+    create(page, url, "Code reviewer", "Reviews pull requests for bugs and style")
+    create(page, url, "Release notes", "Turns merged changes into friendly release notes")
+    page.goto(f"{url}/assistants")
+    card = page.locator(".q-card", has_text="Travel desk (draft)")
+    expect(card.get_by_text("1 file")).to_be_visible()
+    expect(page.get_by_text("Code reviewer", exact=True)).to_be_visible()
+    shoot(page, "assistants-list-dark.png")
+    toggle_dark(page, dark=False)
+    shoot(page, "assistants-list-light.png")
+
+    page.get_by_role("searchbox", name="Search").fill("release")
+    expect(page.get_by_text("Code reviewer", exact=True)).to_be_hidden()
+    expect(page.get_by_text("Release notes", exact=True)).to_be_visible()

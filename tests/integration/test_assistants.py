@@ -1,0 +1,269 @@
+"""Assistant service on SQLite and MariaDB: CRUD, validation, sharing and the IDOR rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import db
+from models import (
+    Assistant,
+    Conversation,
+    FilePurpose,
+    FileStatus,
+    Role,
+    StoredFile,
+    User,
+    utcnow,
+)
+from services import accounts
+from services import assistants as svc
+from services.assistants import AssistantInput
+from services.errors import NotFound, PermissionDenied, ValidationError
+
+
+@pytest.fixture
+def people(database: str) -> tuple[User, User, User]:
+    """An admin (first user) and two members."""
+    admin = accounts.create_user("root", "password123")
+    alice = accounts.create_user("alice", "password123")
+    bob = accounts.create_user("bob", "password123")
+    assert admin.role == Role.admin and alice.role == bob.role == Role.member
+    return admin, alice, bob
+
+
+def make(user: User, name: str = "Helper", **fields: object) -> int:
+    return svc.create_assistant(user, AssistantInput(name=name, **fields)).id
+
+
+def test_create_update_and_read_back(people: tuple[User, User, User]) -> None:
+    _, alice, _ = people
+    created = svc.create_assistant(
+        alice,
+        AssistantInput(
+            name="  Writer  ",
+            description="Edits prose",
+            instructions="Be brief. " * 3000,
+            model="gpt-4o",
+            temperature=0.7,
+            top_p=0.9,
+            tools=["file_search", "web_search"],
+        ),
+    )
+    assert created.id and created.owner_id == alice.id and created.name == "Writer"
+    assert created.tools == ["web_search", "file_search"]  # canonical order
+    assert not created.shared and created.model == "gpt-4o"
+    assert created.model == "gpt-4o" and svc.AssistantInput(name="x").model == "gpt-4.1-mini"
+
+    updated = svc.update_assistant(
+        alice, created.id, AssistantInput(name="Editor", model="gpt-4.1", shared=True)
+    )
+    again = svc.get_assistant_for_edit(alice, created.id)
+    assert (again.name, again.model, again.shared, again.tools) == ("Editor", "gpt-4.1", True, [])
+    assert again.temperature is None and updated.updated_at >= created.updated_at
+    assert len(again.instructions) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"description": "d" * 501}, "description"),
+        ({"instructions": "i" * 32_001}, "instructions"),
+        ({"model": ""}, "model"),
+        ({"temperature": 2.1}, "temperature"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"tools": ["image_generation"]}, "tools"),
+    ],
+)
+def test_validation_errors_name_the_field(
+    people: tuple[User, User, User], fields: dict, field: str
+) -> None:
+    _, alice, _ = people
+    values = {"name": "Valid"} | fields
+    with pytest.raises(ValidationError) as caught:
+        svc.create_assistant(alice, AssistantInput(**values))
+    assert caught.value.field == field and str(caught.value)
+    assert svc.list_assistants(alice) == []
+
+
+def test_limits_are_inclusive(people: tuple[User, User, User]) -> None:
+    _, alice, _ = people
+    made = svc.create_assistant(
+        alice,
+        AssistantInput(
+            name="n" * 100,
+            description="d" * 500,
+            instructions="i" * 32_000,
+            temperature=2,
+            top_p=0,
+        ),
+    )
+    assert len(svc.get_assistant_for_use(alice, made.id).instructions) == 32_000
+
+
+def test_tools_the_provider_lacks_are_refused(
+    people: tuple[User, User, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, alice, _ = people
+    monkeypatch.setenv("LLM_API", "chat_completions")
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    support = svc.tool_support("gpt-4.1-mini")
+    assert all("Chat Completions" in reason for reason in support.values())
+    with pytest.raises(ValidationError) as caught:
+        make(alice, tools=["web_search"])
+    assert caught.value.field == "tools"
+    assert make(alice, tools=[])  # without tools it is fine
+    assert svc.tool_support("my-own-model", get_settings())["web_search"]
+
+
+def test_sharing_rules(people: tuple[User, User, User]) -> None:
+    admin, alice, bob = people
+    shared = make(alice, "Shared one", shared=True)
+    private = make(alice, "Private one")
+
+    assert svc.get_assistant_for_use(bob, shared).name == "Shared one"
+    with pytest.raises(PermissionDenied):
+        svc.get_assistant_for_edit(bob, shared)
+    with pytest.raises(PermissionDenied):
+        svc.update_assistant(bob, shared, AssistantInput(name="Hijacked"))
+    with pytest.raises(PermissionDenied):
+        svc.delete_assistant(bob, shared)
+
+    # Admins can use and edit anything, even private assistants.
+    assert svc.get_assistant_for_use(admin, private).id == private
+    svc.update_assistant(admin, private, AssistantInput(name="Renamed by admin"))
+    assert svc.get_assistant_for_edit(alice, private).name == "Renamed by admin"
+
+    names = {s.name: s for s in svc.list_assistants(bob)}
+    assert set(names) == {"Shared one"}
+    assert not names["Shared one"].can_edit and not names["Shared one"].is_mine
+    assert names["Shared one"].owner_name == "alice"
+    assert all(s.can_edit for s in svc.list_assistants(alice))
+    assert {s.name for s in svc.list_assistants(admin)} == {"Shared one"}
+
+
+ServiceCall = Callable[[User, int], object]
+IDOR_CALLS: dict[str, ServiceCall] = {
+    "read": svc.get_assistant_for_use,
+    "edit": svc.get_assistant_for_edit,
+    "update": lambda user, aid: svc.update_assistant(user, aid, AssistantInput(name="Mine now")),
+    "duplicate": svc.duplicate_assistant,
+    "delete": svc.delete_assistant,
+}
+
+
+@pytest.mark.parametrize("call", IDOR_CALLS.values(), ids=IDOR_CALLS.keys())
+def test_idor_private_assistant_is_not_found(
+    people: tuple[User, User, User], call: ServiceCall
+) -> None:
+    _, alice, bob = people
+    private = make(alice, "Diary", instructions="secret")
+    with pytest.raises(NotFound) as foreign:
+        call(bob, private)
+    with pytest.raises(NotFound) as missing:
+        call(bob, private + 1000)
+    assert str(foreign.value) == str(missing.value)  # existence is never leaked
+    assert svc.get_assistant_for_use(alice, private).name == "Diary"
+    assert [s.name for s in svc.list_assistants(bob)] == []
+
+
+def test_duplicate_makes_a_private_copy(people: tuple[User, User, User]) -> None:
+    _, alice, bob = people
+    source = make(alice, "x" * 100, shared=True, tools=["web_search"], temperature=0.3)
+    copy = svc.duplicate_assistant(bob, source)
+    assert copy.owner_id == bob.id and not copy.shared and copy.id != source
+    assert copy.name == ("Copy of " + "x" * 100)[:100]
+    assert copy.tools == ["web_search"] and copy.temperature == 0.3
+    assert copy.vector_store_id is None
+    assert svc.get_assistant_for_edit(bob, copy.id).id == copy.id
+
+
+def test_delete_keeps_conversations_readable(people: tuple[User, User, User]) -> None:
+    _, alice, bob = people
+    aid = make(alice, "Doomed", shared=True)
+    with db.session_scope() as session:
+        session.add(Conversation(owner_id=bob.id, assistant_id=aid, title="Bob's chat"))
+        session.add(
+            StoredFile(
+                owner_id=alice.id,
+                name="notes.txt",
+                purpose=FilePurpose.knowledge,
+                status=FileStatus.failed,
+                assistant_id=aid,
+            )
+        )
+    svc.delete_assistant(alice, aid)
+    with pytest.raises(NotFound):
+        svc.get_assistant_for_use(alice, aid)
+    with db.session_scope() as session:
+        chat = session.exec(sa.select(Conversation)).scalars().one()
+        files = session.exec(sa.select(StoredFile)).scalars().all()
+    assert chat.title == "Bob's chat" and chat.assistant_id is None
+    assert files == []
+
+
+def test_list_counts_search_and_sort(people: tuple[User, User, User]) -> None:
+    _, alice, bob = people
+    alpha = make(alice, "Alpha", description="Writes 100% _literal_ text")
+    beta = make(alice, "beta", description="Plans trips", tools=["file_search"])
+    make(bob, "Gamma", shared=True)
+    make(bob, "Bob's private")
+    with db.session_scope() as session:
+        for _ in range(3):
+            session.add(Conversation(owner_id=alice.id, assistant_id=beta))
+        for status in (FileStatus.ready, FileStatus.processing, FileStatus.failed):
+            session.add(
+                StoredFile(
+                    owner_id=alice.id,
+                    name="f.md",
+                    purpose=FilePurpose.knowledge,
+                    status=status,
+                    assistant_id=beta,
+                )
+            )
+        # MariaDB DATETIME keeps whole seconds: make the others clearly older.
+        hour_ago = utcnow() - timedelta(hours=1)
+        session.exec(sa.update(Assistant).values(updated_at=hour_ago))
+    svc.mark_used(alpha)
+
+    rows = svc.list_assistants(alice)
+    assert [r.name for r in rows][0] == "Alpha"  # just used
+    assert {r.name for r in rows} == {"Alpha", "beta", "Gamma"}
+    by_name = {r.name: r for r in rows}
+    assert (by_name["beta"].conversations, by_name["beta"].knowledge_files) == (3, 2)
+    assert by_name["Alpha"].last_used_at is not None and by_name["beta"].last_used_at is None
+    assert by_name["beta"].model_label == "GPT-4.1 mini" and by_name["beta"].tools == [
+        "file_search"
+    ]
+    assert [r.name for r in svc.list_assistants(alice, sort="name")] == ["Alpha", "beta", "Gamma"]
+    assert [r.name for r in svc.list_assistants(alice, query="TRIPS")] == ["beta"]
+    assert [r.name for r in svc.list_assistants(alice, query="100%")] == ["Alpha"]
+    assert [r.name for r in svc.list_assistants(alice, query="_lit")] == ["Alpha"]
+    assert svc.list_assistants(alice, query="a%s") == []  # % is literal, not a wildcard
+    with pytest.raises(ValidationError):
+        svc.list_assistants(alice, sort="size")
+
+
+def test_list_is_one_query(people: tuple[User, User, User]) -> None:
+    _, alice, _ = people
+    for index in range(8):
+        make(alice, f"A{index}")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(db.get_engine(), "before_cursor_execute", count)
+    try:
+        assert len(svc.list_assistants(alice)) == 8
+    finally:
+        sa.event.remove(db.get_engine(), "before_cursor_execute", count)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
