@@ -4,6 +4,7 @@ from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.password_reset import PasswordResetToken
 from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
 
@@ -17,6 +18,7 @@ __all__ = [
     "FileStatus",
     "MessageRole",
     "MessageStatus",
+    "PasswordResetToken",
     "Role",
     "StoredFile",
     "User",

@@ -52,7 +52,31 @@ class ConversationMessage(SQLModel, table=True):
     """One message with its status, usage and cost (integer micro-dollars)."""
 
     __tablename__ = "conversation_message"
-    __table_args__ = (sa.Index("ix_message_conversation_id", "conversation_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_message_conversation_id", "conversation_id", "id"),
+        # Cover the usage aggregates (dashboard, budgets): index-only scans per conversation.
+        sa.Index(
+            "ix_message_usage",
+            "conversation_id",
+            "created_at",
+            "role",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "cost_micros",
+        ),
+        # The same for the team-wide aggregates, which filter on time only.
+        sa.Index(
+            "ix_message_team_usage",
+            "created_at",
+            "role",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "cost_micros",
+            "conversation_id",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")

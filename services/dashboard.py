@@ -1,13 +1,21 @@
-"""Figures for the dashboard, computed in the database."""
+"""Figures for the dashboard and the admin's team usage, computed in the database."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import func, select
+import sqlalchemy as sa
+from sqlmodel import func, or_, select
 
 from app.db import session_scope
-from models import Assistant, Conversation
+from models import Assistant, Conversation, User
+from services import usage
+from services.permissions import require_admin
+from services.usage import BudgetStatus, DailyModelUsage, GroupUsage, MonthTotals
+
+RECENT_LIMIT = 6
+TOP_ASSISTANTS_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -16,6 +24,56 @@ class Counts:
 
     assistants: int
     conversations: int
+
+
+@dataclass(frozen=True)
+class RecentConversation:
+    """A conversation to continue in one click."""
+
+    id: int
+    title: str
+    assistant_name: str
+    updated_at: datetime
+    message_count: int
+
+
+@dataclass(frozen=True)
+class TopAssistant:
+    """An assistant the user talks to often."""
+
+    id: int
+    name: str
+    model: str
+    conversations: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the dashboard at `/` shows for one user."""
+
+    counts: Counts
+    month: MonthTotals
+    budget: BudgetStatus
+    daily: list[DailyModelUsage]
+    by_assistant: list[GroupUsage]
+    recent: list[RecentConversation]
+    top_assistants: list[TopAssistant]
+
+    @property
+    def is_empty(self) -> bool:
+        """True for a new user with nothing to chart yet."""
+        return not self.daily and self.month.this.messages == 0
+
+
+@dataclass(frozen=True)
+class TeamUsage:
+    """The whole team's usage for the admin page."""
+
+    month: MonthTotals
+    daily: list[DailyModelUsage]
+    by_user: list[GroupUsage]
+    by_assistant: list[GroupUsage]
+    by_model: list[GroupUsage]
 
 
 def counts_for(user_id: int) -> Counts:
@@ -28,3 +86,69 @@ def counts_for(user_id: int) -> Counts:
             select(func.count()).select_from(Conversation).where(Conversation.owner_id == user_id)
         ).one()
     return Counts(assistants=assistants, conversations=conversations)
+
+
+def recent_conversations(user: User, limit: int = RECENT_LIMIT) -> list[RecentConversation]:
+    """The user's most recently active conversations (uses the (owner, updated_at) index)."""
+    query = (
+        select(
+            Conversation.id,
+            Conversation.title,
+            Assistant.name,
+            Conversation.updated_at,
+            Conversation.message_count,
+        )
+        .outerjoin(Assistant, Assistant.id == Conversation.assistant_id)
+        .where(Conversation.owner_id == user.id, Conversation.continued_by_id.is_(None))
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(limit)
+    )
+    with session_scope() as session:
+        return [
+            RecentConversation(cid, title, name or "Deleted assistant", updated, count)
+            for cid, title, name, updated, count in session.exec(query)
+        ]
+
+
+def top_assistants(user: User, limit: int = TOP_ASSISTANTS_LIMIT) -> list[TopAssistant]:
+    """The assistants the user has most conversations with (only ones they may still use)."""
+    count = func.count(Conversation.id)
+    query = (
+        select(Assistant.id, Assistant.name, Assistant.model, count)
+        .join(Conversation, Conversation.assistant_id == Assistant.id)
+        .where(
+            Conversation.owner_id == user.id,
+            or_(Assistant.owner_id == user.id, Assistant.shared == sa.true()),
+        )
+        .group_by(Assistant.id, Assistant.name, Assistant.model)
+        .order_by(count.desc(), Assistant.id)
+        .limit(limit)
+    )
+    with session_scope() as session:
+        return [TopAssistant(*row) for row in session.exec(query)]
+
+
+def dashboard_for(user: User, now: datetime | None = None) -> Dashboard:
+    """The user's dashboard: counts, this month vs last, budget, charts and shortcuts."""
+    return Dashboard(
+        counts=counts_for(user.id),
+        month=usage.month_totals(user, now=now),
+        budget=usage.budget_status(user, now=now),
+        daily=usage.daily_usage(user, now=now),
+        by_assistant=usage.usage_by_assistant(user, since=usage.chart_start(now)),
+        recent=recent_conversations(user),
+        top_assistants=top_assistants(user),
+    )
+
+
+def team_usage(admin: User, now: datetime | None = None) -> TeamUsage:
+    """The whole team's usage over the last 30 days (admins only: PermissionDenied otherwise)."""
+    require_admin(admin)
+    since = usage.chart_start(now)
+    return TeamUsage(
+        month=usage.month_totals(admin, everyone=True, now=now),
+        daily=usage.daily_usage(admin, everyone=True, now=now),
+        by_user=usage.usage_by_user(admin, since),
+        by_assistant=usage.usage_by_assistant(admin, everyone=True, since=since),
+        by_model=usage.usage_by_model(admin, everyone=True, since=since),
+    )

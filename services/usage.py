@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 
 from app.config import get_settings
 from app.db import session_scope
-from models import Assistant, Conversation, ConversationMessage, MessageRole, Role, User
-from services.errors import BudgetExceeded, PermissionDenied
+from models import Assistant, Conversation, ConversationMessage, MessageRole, User
+from services.errors import BudgetExceeded
+from services.permissions import require_admin
 from services.pricing import MICROS_PER_USD, format_usd
 
 WARN_FRACTION = 0.8
@@ -86,14 +87,6 @@ def _scoped(query: sa.Select, actor: User, everyone: bool) -> sa.Select:
         require_admin(actor)
         return query
     return query.where(Conversation.owner_id == actor.id)
-
-
-def require_admin(actor: User) -> None:
-    """PermissionDenied unless the (fresh) acting user is an active admin."""
-    with session_scope() as session:
-        fresh = session.get(User, actor.id)
-    if fresh is None or not fresh.is_active or fresh.role != Role.admin:
-        raise PermissionDenied("Only administrators can do that.")
 
 
 def _between(query: sa.Select, start: datetime, end: datetime) -> sa.Select:
@@ -237,7 +230,8 @@ def _grouped(
         ]
 
 
-def _default_since(now: datetime | None) -> datetime:
+def chart_start(now: datetime | None = None) -> datetime:
+    """The first instant of the charts' 30-day window."""
     return _day_start(chart_days(now)[0])
 
 
@@ -251,7 +245,7 @@ def usage_by_assistant(
         everyone,
         sa.func.coalesce(Conversation.assistant_id, 0),
         name,
-        since or _default_since(None),
+        since or chart_start(),
         lambda q: q.outerjoin(Assistant, Assistant.id == Conversation.assistant_id),
     )
 
@@ -261,7 +255,7 @@ def usage_by_model(
 ) -> list[GroupUsage]:
     """Replies, tokens and cost per model since `since` (default: the last 30 days)."""
     model = sa.func.coalesce(Message.model, UNKNOWN_MODEL)
-    return _grouped(actor, everyone, model, model, since or _default_since(None))
+    return _grouped(actor, everyone, model, model, since or chart_start())
 
 
 def usage_by_user(actor: User, since: datetime | None = None) -> list[GroupUsage]:
@@ -271,7 +265,7 @@ def usage_by_user(actor: User, since: datetime | None = None) -> list[GroupUsage
         True,
         Conversation.owner_id,
         User.username,
-        since or _default_since(None),
+        since or chart_start(),
         lambda q: q.join(User, User.id == Conversation.owner_id),
     )
 
@@ -396,12 +390,14 @@ def check_budget(
         if status.used_micros >= status.budget_micros or (
             status.used_micros + estimate > status.budget_micros
         ):
-            whose = "your" if status.scope == "user" else "this assistant's"
+            whose, who = ("your", "an administrator")
+            if status.scope == "assistant":
+                whose, who = ("this assistant's", "its owner")
             raise BudgetExceeded(
                 f"Sending is paused: this message (about {format_usd(estimate)}) would pass "
                 f"{whose} monthly budget ({format_usd(status.used_micros)} of "
-                f"{format_usd(status.budget_micros)} used). It resets on the 1st; an "
-                "administrator can raise it."
+                f"{format_usd(status.budget_micros)} used). It resets on the 1st; {who} "
+                "can raise it."
             )
     return _tightest(statuses)
 

@@ -1,0 +1,107 @@
+"""Public password reset pages: `/forgot-password` and `/reset-password?token=...`."""
+
+from __future__ import annotations
+
+from nicegui import run, ui
+
+from app.auth_guard import sign_out
+from components.auth_card import FormMessage, auth_card
+from services import password_reset
+from services.errors import RateLimited, ValidationError
+
+
+def request_base_url() -> str:
+    """The base URL the browser used (links fall back to it when PUBLIC_URL is unset)."""
+    return str(ui.context.client.request.base_url)
+
+
+@ui.page("/forgot-password")
+async def forgot_password_page() -> None:
+    """Ask for a reset link by username or email; the answer never reveals an account."""
+    ui.page_title("Forgot password · Assistant Studio")
+    base_url = request_base_url()
+    with auth_card("Forgot your password?", "We send a link to reset it."):
+        identifier = (
+            ui.input("Username or email").props("autofocus autocomplete=username").classes("w-full")
+        )
+        message = FormMessage()
+        answer = ui.label().classes("text-sm text-emerald-700 dark:text-emerald-300")
+        answer.set_visibility(False)
+
+        async def submit() -> None:
+            if not button.enabled:
+                return
+            message.clear()
+            if not identifier.value.strip():
+                identifier.error = "Enter your username or email."
+                return
+            identifier.error = None
+            button.disable()
+            try:
+                text = await run.io_bound(
+                    password_reset.request_reset,
+                    identifier.value,
+                    base_url,
+                    ui.context.client.ip or "",
+                )
+            except RateLimited as exc:
+                message.show(str(exc))
+                button.enable()
+                return
+            answer.set_text(text)
+            answer.set_visibility(True)
+            button.enable()
+
+        identifier.on("keydown.enter", submit)
+        button = ui.button("Send reset link", on_click=submit).props("unelevated").classes("w-full")
+        ui.link("Back to sign in", "/login").classes("text-sm")
+
+
+@ui.page("/reset-password")
+async def reset_password_page(token: str = "") -> None:
+    """Choose a new password with a valid link; every session ends."""
+    ui.page_title("Reset password · Assistant Studio")
+    valid = bool(token) and await run.io_bound(password_reset.token_is_valid, token)
+    with auth_card("Choose a new password"):
+        if not valid:
+            ui.label(password_reset.INVALID_LINK).classes("text-slate-600 dark:text-slate-300")
+            ui.link("Ask for a new link", "/forgot-password")
+            return
+        password = (
+            ui.input("New password", password=True, password_toggle_button=True)
+            .props("autofocus autocomplete=new-password")
+            .classes("w-full")
+        )
+        confirm = (
+            ui.input("Confirm new password", password=True)
+            .props("autocomplete=new-password")
+            .classes("w-full")
+        )
+        message = FormMessage()
+
+        async def submit() -> None:
+            if not button.enabled:
+                return
+            password.error = confirm.error = None
+            message.clear()
+            button.disable()
+            try:
+                await run.io_bound(
+                    password_reset.reset_password, token, password.value, confirm.value
+                )
+            except ValidationError as exc:
+                target = {"password": password, "confirm": confirm}.get(exc.field or "")
+                if target is not None:
+                    target.error = str(exc)
+                else:
+                    message.show(str(exc))
+                button.enable()
+                return
+            sign_out()
+            ui.notify("Password changed. Sign in with your new password.", type="positive")
+            ui.navigate.to("/login")
+
+        confirm.on("keydown.enter", submit)
+        button = (
+            ui.button("Set new password", on_click=submit).props("unelevated").classes("w-full")
+        )

@@ -1,0 +1,165 @@
+"""The profile at `/profile`: username, email, password, theme, account deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import run, ui
+
+from app.auth_guard import require_user, sign_in, sign_out
+from components.auth_card import FormMessage
+from models import User
+from pages.shell import shell
+from services import profile
+from services.accounts import set_theme
+from services.errors import ServiceError, ValidationError
+
+SECTION = "w-full p-5 gap-3 dark:bg-slate-800 shadow-sm"
+HINT = "text-sm text-slate-500 dark:text-slate-400"
+
+
+def _section(title: str, hint: str = "") -> ui.card:
+    card = ui.card().classes(SECTION)
+    with card:
+        ui.label(title).classes("text-lg font-medium")
+        if hint:
+            ui.label(hint).classes(HINT)
+    return card
+
+
+async def _submit(
+    button: ui.button,
+    fields: dict[str, ui.input],
+    message: FormMessage,
+    action: Callable[[], Awaitable[None]],
+) -> None:
+    """Run a form action once at a time, showing field or form errors inline."""
+    if not button.enabled:
+        return
+    for element in fields.values():
+        element.error = None
+    message.clear()
+    button.disable()
+    button.props("loading")
+    try:
+        await action()
+    except ValidationError as exc:
+        target = fields.get(exc.field or "")
+        if target is not None:
+            target.error = str(exc)
+        else:
+            message.show(str(exc))
+    except ServiceError as exc:
+        message.show(str(exc))
+    finally:
+        button.enable()
+        button.props(remove="loading")
+
+
+def _account_section(user: User) -> None:
+    with _section("Account", "Your username signs you in; the email receives reset links."):
+        username = ui.input("Username", value=user.username).props("autocomplete=username")
+        email = ui.input("Email", value=user.email or "", placeholder="optional").props(
+            "type=email autocomplete=email"
+        )
+        for element in (username, email):
+            element.classes("w-full max-w-md")
+        message = FormMessage()
+
+        async def save() -> None:
+            if username.value.strip().lower() != user.username:
+                await run.io_bound(profile.change_username, user, username.value)
+            if (email.value or "").strip() != (user.email or ""):
+                await run.io_bound(profile.change_email, user, email.value)
+            ui.notify("Profile saved", type="positive")
+            ui.navigate.reload()
+
+        fields = {"username": username, "email": email}
+        button = ui.button(
+            "Save profile", on_click=lambda: _submit(button, fields, message, save)
+        ).props("unelevated no-caps")
+
+
+def _password_section(user: User) -> None:
+    with _section("Password", "Changing it signs you out everywhere else; you stay signed in."):
+        current = ui.input("Current password", password=True).props("autocomplete=current-password")
+        new = ui.input("New password", password=True, password_toggle_button=True).props(
+            "autocomplete=new-password"
+        )
+        confirm = ui.input("Confirm new password", password=True).props("autocomplete=new-password")
+        for element in (current, new, confirm):
+            element.classes("w-full max-w-md")
+        message = FormMessage()
+
+        async def change() -> None:
+            token = await run.io_bound(
+                profile.change_password, user, current.value, new.value, confirm.value
+            )
+            sign_in(token)
+            for element in (current, new, confirm):
+                element.value = ""
+            ui.notify("Password changed. Other sessions were signed out.", type="positive")
+
+        fields = {"current": current, "password": new, "confirm": confirm}
+        button = ui.button(
+            "Change password", on_click=lambda: _submit(button, fields, message, change)
+        ).props("unelevated no-caps")
+
+
+def _theme_section(user: User) -> None:
+    with _section("Appearance"):
+
+        async def choose(event) -> None:  # noqa: ANN001
+            await run.io_bound(set_theme, user.id, event.value)
+            ui.dark_mode({"auto": None, "light": False, "dark": True}[event.value])
+            ui.notify("Theme saved", type="positive")
+
+        ui.toggle(
+            {"auto": "Match system", "light": "Light", "dark": "Dark"},
+            value=user.theme,
+            on_change=choose,
+        ).props('no-caps aria-label="Theme"')
+
+
+def _delete_section(user: User) -> None:
+    with _section(
+        "Delete account",
+        "Deletes your conversations, assistants and files (also at the model provider) and "
+        "signs you out. This cannot be undone.",
+    ).classes("border border-rose-200 dark:border-rose-900"):
+        ui.button("Delete my account", icon="delete_forever", on_click=lambda: dialog.open()).props(
+            "outline color=negative no-caps"
+        )
+        with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-md"):
+            ui.label("Delete your account?").classes("text-lg font-medium")
+            ui.label(f"Type your username, {user.username}, to confirm.").classes(HINT)
+            confirm = ui.input("Type your username to confirm").classes("w-full")
+            message = FormMessage()
+
+            async def delete() -> None:
+                await run.io_bound(profile.delete_account, user, confirm.value)
+                sign_out()
+                dialog.close()
+                ui.navigate.to("/login")
+
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
+                button = ui.button(
+                    "Delete forever",
+                    on_click=lambda: _submit(button, {"confirm": confirm}, message, delete),
+                ).props("unelevated color=negative no-caps")
+
+
+@ui.page("/profile")
+async def profile_page() -> None:
+    """Change username, email, password and theme, or delete the account."""
+    user = await require_user()
+    if user is None:
+        return
+    with shell(user, "Profile"):
+        ui.label("Profile").classes("text-2xl font-semibold")
+        with ui.column().classes("w-full max-w-3xl gap-4"):
+            _account_section(user)
+            _password_section(user)
+            _theme_section(user)
+            _delete_section(user)

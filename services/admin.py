@@ -1,0 +1,183 @@
+"""Team administration: users, roles, budgets, disabling, registration mode, reset links.
+
+Blocking: run off the event loop. Every function re-reads the acting user and raises
+PermissionDenied unless they are an active admin, so no page (or stale page) can bypass it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlmodel import Session, select
+
+from app.db import session_scope
+from models import AppSetting, Role, User, utcnow
+from services import accounts, password_reset, usage
+from services.accounts import REGISTRATION_MODE_KEY, RegistrationMode
+from services.errors import NotFound, PermissionDenied, ValidationError
+from services.permissions import other_active_admins, require_admin
+from services.pricing import MICROS_PER_USD
+
+log = logging.getLogger(__name__)
+
+LAST_ADMIN = "The team needs at least one active administrator."
+MAX_BUDGET_USD = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """One line of the users table."""
+
+    id: int
+    username: str
+    email: str | None
+    role: Role
+    is_active: bool
+    created_at: datetime
+    last_active_at: datetime | None
+    month_tokens: int
+    month_cost_micros: int
+    budget_micros: int | None
+    uses_default_budget: bool
+
+
+def list_users(actor: User) -> list[UserRow]:
+    """Every account with this month's tokens and cost and its effective budget."""
+    require_admin(actor)
+    spend = usage.month_usage_per_user(actor)
+    default = usage.default_budget_micros()
+    with session_scope() as session:
+        users = session.exec(select(User).order_by(User.username)).all()
+    return [
+        UserRow(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            role=user.role,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            last_active_at=user.last_active_at,
+            month_tokens=spend.get(user.id, usage.Totals()).tokens,
+            month_cost_micros=spend.get(user.id, usage.Totals()).cost_micros,
+            budget_micros=user.monthly_budget_micros
+            if user.monthly_budget_micros is not None
+            else default,
+            uses_default_budget=user.monthly_budget_micros is None,
+        )
+        for user in users
+    ]
+
+
+def _target(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+def _guard_last_admin(session: Session, user: User) -> None:
+    if user.role == Role.admin and user.is_active and other_active_admins(session, user.id) == 0:
+        raise PermissionDenied(LAST_ADMIN)
+
+
+def set_role(actor: User, user_id: int, role: Role | str) -> User:
+    """Make a user admin or member; open pages of that user reload with the new rights."""
+    require_admin(actor)
+    new_role = Role(role)
+    with session_scope() as session:
+        user = _target(session, user_id)
+        if new_role != Role.admin:
+            _guard_last_admin(session, user)
+        user.role = new_role
+        user.updated_at = utcnow()
+        session.add(user)
+    log.info("Admin %s set the role of user %s to %s", actor.id, user_id, new_role)
+    return user
+
+
+def parse_budget_usd(text: str | float | Decimal | None) -> int | None:
+    """A dollar amount as micro-dollars; empty means None (unlimited / team default)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        amount = Decimal(str(text).strip().lstrip("$"))
+    except InvalidOperation as exc:
+        raise ValidationError("Enter an amount in dollars, like 25 or 12.50.", "budget") from exc
+    if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET_USD:
+        raise ValidationError("Enter an amount between 0 and 1,000,000 dollars.", "budget")
+    return int((amount * MICROS_PER_USD).to_integral_value())
+
+
+def set_budget(actor: User, user_id: int, budget_usd: str | float | Decimal | None) -> User:
+    """Set a user's monthly budget in dollars; empty = the team default (or unlimited)."""
+    require_admin(actor)
+    micros = parse_budget_usd(budget_usd)
+    with session_scope() as session:
+        user = _target(session, user_id)
+        user.monthly_budget_micros = micros
+        user.updated_at = utcnow()
+        session.add(user)
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Enable or disable an account; disabling signs the user out everywhere at once."""
+    require_admin(actor)
+    with session_scope() as session:
+        user = _target(session, user_id)
+        if not active:
+            _guard_last_admin(session, user)
+            user.token_version += 1
+        user.is_active = active
+        user.updated_at = utcnow()
+        session.add(user)
+    log.info("Admin %s %s user %s", actor.id, "enabled" if active else "disabled", user_id)
+    return user
+
+
+def registration_mode(actor: User) -> RegistrationMode:
+    """Who may sign up now."""
+    require_admin(actor)
+    return accounts.registration_mode()
+
+
+def set_registration_mode(actor: User, mode: RegistrationMode | str) -> RegistrationMode:
+    """Open sign-up, invite-only (admins create accounts) or closed."""
+    require_admin(actor)
+    try:
+        new_mode = RegistrationMode(mode)
+    except ValueError as exc:
+        raise ValidationError("Unknown registration mode.", "mode") from exc
+    with session_scope() as session:
+        row = session.get(AppSetting, REGISTRATION_MODE_KEY) or AppSetting(
+            key=REGISTRATION_MODE_KEY
+        )
+        row.value = new_mode.value
+        row.updated_at = utcnow()
+        session.add(row)
+    return new_mode
+
+
+def create_account(
+    actor: User, username: str, password: str, email: str | None = None, role: Role = Role.member
+) -> User:
+    """Create an account for a teammate (any registration mode; invite-only relies on it)."""
+    require_admin(actor)
+    user = accounts.create_user(username, password, email=email)
+    if role != user.role:
+        return set_role(actor, user.id, role)
+    return user
+
+
+def issue_reset_link(actor: User, user_id: int, base_url: str) -> str:
+    """A single-use, one-hour password reset link for a user, to pass on by hand."""
+    require_admin(actor)
+    with session_scope() as session:
+        user = _target(session, user_id)
+        if not user.is_active:
+            raise ValidationError("Enable the account first.")
+    log.info("Admin %s issued a password reset link for user %s", actor.id, user_id)
+    return password_reset.reset_link(password_reset.create_token(user_id), base_url)

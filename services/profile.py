@@ -1,0 +1,202 @@
+"""The signed-in user's own account: username, email, password, theme, deletion.
+
+Blocking: run off the event loop. Each function acts on the acting user only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+import openai
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.db import session_scope
+from models import (
+    Assistant,
+    Conversation,
+    ConversationMessage,
+    PasswordResetToken,
+    Role,
+    StoredFile,
+    User,
+    utcnow,
+)
+from services.accounts import (
+    session_token,
+    validate_email,
+    validate_new_password,
+    validate_username,
+)
+from services.auth import hash_password, verify_password
+from services.errors import AuthError, PermissionDenied, ValidationError
+from services.file_store import stored_path
+from services.llm.factory import make_active_client
+from services.permissions import other_active_admins
+
+log = logging.getLogger(__name__)
+
+LAST_ADMIN = "You are the last administrator. Make someone else an administrator first."
+
+
+def _load(session: Session, user: User) -> User:
+    fresh = session.get(User, user.id)
+    if fresh is None or not fresh.is_active:
+        raise AuthError("Your session has ended. Sign in again.")
+    return fresh
+
+
+def change_username(user: User, username: str) -> User:
+    """Rename the account (usernames are unique, case-insensitively)."""
+    name = validate_username(username)
+    with session_scope() as session:
+        fresh = _load(session, user)
+        taken = session.exec(select(User.id).where(User.username == name, User.id != fresh.id))
+        if taken.first() is not None:
+            raise ValidationError("That username is taken.", "username")
+        fresh.username = name
+        fresh.updated_at = utcnow()
+        session.add(fresh)
+        try:
+            session.flush()
+        except sa.exc.IntegrityError as exc:
+            raise ValidationError("That username is taken.", "username") from exc
+        return fresh
+
+
+def change_email(user: User, email: str | None) -> User:
+    """Set or clear the email address (used for password reset links)."""
+    mail = validate_email(email)
+    with session_scope() as session:
+        fresh = _load(session, user)
+        fresh.email = mail
+        fresh.updated_at = utcnow()
+        session.add(fresh)
+        return fresh
+
+
+def change_password(user: User, current: str, new: str, confirm: str | None = None) -> str:
+    """Change the password; every other session ends. Returns a fresh token for this one."""
+    validate_new_password(new, confirm)
+    rounds = get_settings().bcrypt_rounds
+    with session_scope() as session:
+        fresh = _load(session, user)
+        ok, _ = verify_password(current, fresh.password_hash, rounds)
+        if not ok:
+            raise ValidationError("Your current password is not correct.", "current")
+        fresh.password_hash = hash_password(new, rounds)
+        fresh.token_version += 1
+        fresh.updated_at = utcnow()
+        session.add(fresh)
+    return session_token(fresh)
+
+
+@dataclass
+class _Upstream:
+    file_ids: list[str] = field(default_factory=list)
+    vector_store_ids: list[str] = field(default_factory=list)
+
+
+def _upstream_objects(session: Session, user_id: int, assistant_ids: list[int]) -> _Upstream:
+    files = session.exec(
+        select(StoredFile.provider_file_id).where(
+            StoredFile.owner_id == user_id, StoredFile.provider_file_id.is_not(None)
+        )
+    ).all()
+    stores = session.exec(
+        select(Assistant.vector_store_id).where(
+            Assistant.id.in_(assistant_ids), Assistant.vector_store_id.is_not(None)
+        )
+    ).all()
+    conversation_stores = session.exec(
+        select(Conversation.vector_store_id).where(
+            Conversation.owner_id == user_id, Conversation.vector_store_id.is_not(None)
+        )
+    ).all()
+    return _Upstream(list(files), list(stores) + list(conversation_stores))
+
+
+async def _purge(objects: _Upstream) -> None:
+    async with make_active_client(get_settings()) as client:
+        for file_id in objects.file_ids:
+            try:
+                await client.files.delete(file_id)
+            except openai.OpenAIError as exc:
+                log.warning("Account deletion: could not delete provider file %s: %s", file_id, exc)
+        for store_id in objects.vector_store_ids:
+            try:
+                await client.vector_stores.delete(store_id)
+            except openai.OpenAIError as exc:
+                log.warning("Account deletion: could not delete vector store %s: %s", store_id, exc)
+
+
+def purge_upstream(objects: _Upstream) -> None:
+    """Delete provider files and vector stores, best effort (failures are logged, not raised)."""
+    if not objects.file_ids and not objects.vector_store_ids:
+        return
+    try:
+        asyncio.run(_purge(objects))
+    except (openai.OpenAIError, RuntimeError) as exc:
+        log.warning("Account deletion: provider cleanup skipped: %s", exc)
+
+
+def delete_account(user: User, confirm_username: str) -> None:
+    """Delete the account with its conversations, assistants, files and sessions.
+
+    The user confirms by typing their username. The last active admin cannot delete
+    themselves. Conversations of teammates with this user's shared assistants are kept,
+    marked as with a deleted assistant. Provider copies are deleted best effort.
+    """
+    with session_scope() as session:
+        fresh = _load(session, user)
+        if confirm_username.strip().lower() != fresh.username:
+            raise ValidationError("Type your username exactly to confirm.", "confirm")
+        if fresh.role == Role.admin and other_active_admins(session, fresh.id) == 0:
+            raise PermissionDenied(LAST_ADMIN)
+        assistant_ids = list(
+            session.exec(select(Assistant.id).where(Assistant.owner_id == fresh.id))
+        )
+        upstream = _upstream_objects(session, fresh.id, assistant_ids)
+        files = session.exec(select(StoredFile).where(StoredFile.owner_id == fresh.id)).all()
+        paths = [stored_path(row, thumbnail) for row in files for thumbnail in (False, True)]
+        _delete_rows(session, fresh.id, assistant_ids)
+    for path in paths:
+        if path is not None:
+            with suppress(FileNotFoundError):
+                path.unlink()
+    purge_upstream(upstream)
+    log.info("Account %s deleted", user.id)
+
+
+def _delete_rows(session: Session, user_id: int, assistant_ids: list[int]) -> None:
+    owned = select(Conversation.id).where(Conversation.owner_id == user_id)
+    session.exec(sa.delete(StoredFile).where(StoredFile.owner_id == user_id))
+    # Teammates' files and conversations that point at this user's things lose the link only.
+    session.exec(
+        sa.update(StoredFile)
+        .where(
+            sa.or_(
+                StoredFile.conversation_id.in_(owned), StoredFile.assistant_id.in_(assistant_ids)
+            )
+        )
+        .values(conversation_id=None, assistant_id=None, message_id=None)
+    )
+    session.exec(
+        sa.update(Conversation)
+        .where(Conversation.assistant_id.in_(assistant_ids), Conversation.owner_id != user_id)
+        .values(assistant_id=None)
+    )
+    session.exec(
+        sa.update(Conversation).where(Conversation.owner_id == user_id).values(parent_id=None)
+    )
+    session.exec(
+        sa.delete(ConversationMessage).where(ConversationMessage.conversation_id.in_(owned))
+    )
+    session.exec(sa.delete(Conversation).where(Conversation.owner_id == user_id))
+    session.exec(sa.delete(Assistant).where(Assistant.owner_id == user_id))
+    session.exec(sa.delete(PasswordResetToken).where(PasswordResetToken.user_id == user_id))
+    session.exec(sa.delete(User).where(User.id == user_id))

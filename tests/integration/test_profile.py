@@ -1,0 +1,134 @@
+"""Profile changes and account deletion, on SQLite and MariaDB."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from app.db import session_scope
+from models import Assistant, Conversation, ConversationMessage, StoredFile, User
+from services import accounts, admin, profile
+from services.errors import PermissionDenied, ValidationError
+from services.llm.simulator import SimulatorServer
+from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
+
+
+@pytest.fixture
+def pair(database: str) -> tuple[User, User]:
+    return accounts.create_user("alice", "password123"), accounts.create_user("bob", "password123")
+
+
+def count(model: type) -> int:
+    with session_scope() as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_change_username_is_unique_case_insensitive(pair) -> None:
+    alice, _ = pair
+    with pytest.raises(ValidationError, match="taken"):
+        profile.change_username(alice, "BOB")
+    assert profile.change_username(alice, "Alice2").username == "alice2"
+    assert accounts.authenticate("alice2", "password123").id == alice.id
+
+
+def test_change_email_validates(pair) -> None:
+    alice, _ = pair
+    with pytest.raises(ValidationError):
+        profile.change_email(alice, "not-an-email")
+    assert profile.change_email(alice, " a@example.com ").email == "a@example.com"
+    assert profile.change_email(alice, "").email is None
+
+
+def test_change_password_needs_current_and_ends_other_sessions(pair) -> None:
+    alice, _ = pair
+    other_tab = accounts.session_token(alice)
+    with pytest.raises(ValidationError, match="current password"):
+        profile.change_password(alice, "wrong-password", "new-password-1", "new-password-1")
+    with pytest.raises(ValidationError, match="do not match"):
+        profile.change_password(alice, "password123", "new-password-1", "other")
+    fresh = profile.change_password(alice, "password123", "new-password-1", "new-password-1")
+    assert accounts.user_for_token(other_tab) is None
+    assert accounts.user_for_token(fresh).id == alice.id
+    assert accounts.authenticate("alice", "new-password-1").id == alice.id
+
+
+def test_theme(pair) -> None:
+    alice, _ = pair
+    accounts.set_theme(alice.id, "dark")
+    with session_scope() as session:
+        assert session.get(User, alice.id).theme == "dark"
+
+
+def test_delete_needs_username_and_keeps_the_last_admin(pair) -> None:
+    alice, bob = pair
+    with pytest.raises(ValidationError, match="Type your username"):
+        profile.delete_account(bob, "alice")
+    with pytest.raises(PermissionDenied, match="last administrator"):
+        profile.delete_account(alice, "alice")
+    admin.set_role(alice, bob.id, "admin")
+    profile.delete_account(alice, "ALICE")
+    assert count(User) == 1
+
+
+def test_delete_removes_everything_of_the_user_only(pair, isolated_settings) -> None:
+    alice, bob = pair
+    shared = add_assistant(bob, "Bob's shared", shared=True)
+    bobs_own = add_assistant(bob, "Bob's private")
+    alices = add_assistant(alice, "Alice's")
+    bob_chat = add_conversation(bob, bobs_own)
+    add_reply(bob_chat, at(2026, 3, 1), 10)
+    add_reply(add_conversation(alice, shared), at(2026, 3, 1), 10)  # alice uses bob's assistant
+    add_reply(add_conversation(alice, alices), at(2026, 3, 1), 10)
+    stored = isolated_settings / "files" / "ab" / ("ab" * 16)
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"data")
+    with session_scope() as session:
+        session.add(
+            StoredFile(
+                id="ab" * 16,
+                owner_id=bob.id,
+                name="notes.txt",
+                purpose="attachment",
+                storage_path=f"files/ab/{'ab' * 16}",
+                conversation_id=bob_chat,
+            )
+        )
+    old_token = accounts.session_token(bob)
+    profile.delete_account(bob, "bob")
+    assert not stored.exists()
+    assert accounts.user_for_token(old_token) is None
+    with session_scope() as session:
+        assert [a.name for a in session.exec(select(Assistant))] == ["Alice's"]
+        conversations = session.exec(select(Conversation)).all()
+        assert {c.owner_id for c in conversations} == {alice.id}
+        assert sorted(c.assistant_id or 0 for c in conversations) == [0, alices.id]
+    assert count(ConversationMessage) == 4 and count(StoredFile) == 0
+
+
+def test_delete_also_deletes_provider_files(
+    pair, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openai
+
+    from app.config import get_settings
+    from tests.simulator_fixtures import TEST_API_KEY
+
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    get_settings.cache_clear()
+    _, bob = pair
+    client = openai.OpenAI(api_key=TEST_API_KEY, base_url=sim.base_url)
+    uploaded = client.files.create(file=("a.txt", b"hello"), purpose="assistants")
+    store = client.vector_stores.create(name="bob")
+    add_assistant(bob, "With knowledge", vector_store_id=store.id)
+    with session_scope() as session:
+        session.add(
+            StoredFile(
+                owner_id=bob.id, name="a.txt", purpose="knowledge", provider_file_id=uploaded.id
+            )
+        )
+    profile.delete_account(bob, "bob")
+    with pytest.raises(openai.NotFoundError):
+        client.files.retrieve(uploaded.id)
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.retrieve(store.id)

@@ -1,0 +1,69 @@
+"""Seeding helpers for the usage, budget, profile and admin tests (real rows, real database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.db import session_scope
+from models import Assistant, Conversation, ConversationMessage, MessageRole, User
+
+
+def add_assistant(owner: User, name: str = "Helper", **fields: object) -> Assistant:
+    """An assistant owned by `owner`."""
+    with session_scope() as session:
+        assistant = Assistant(owner_id=owner.id, name=name, model="gpt-4.1-mini", **fields)
+        session.add(assistant)
+        session.flush()
+        return assistant
+
+
+def add_conversation(owner: User, assistant: Assistant | None, title: str = "Chat") -> int:
+    """A conversation id owned by `owner`."""
+    with session_scope() as session:
+        conversation = Conversation(
+            owner_id=owner.id, assistant_id=assistant.id if assistant else None, title=title
+        )
+        session.add(conversation)
+        session.flush()
+        return conversation.id
+
+
+def add_reply(
+    conversation_id: int,
+    when: datetime,
+    cost: int | None,
+    model: str = "gpt-4.1-mini",
+    input_tokens: int = 100,
+    output_tokens: int = 50,
+) -> None:
+    """A user message and an assistant reply at `when` with the given cost and tokens."""
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        conversation.message_count += 2
+        conversation.updated_at = max(conversation.updated_at, when)
+        session.add(conversation)
+        session.add(
+            ConversationMessage(
+                conversation_id=conversation_id,
+                role=MessageRole.user,
+                content="question",
+                created_at=when,
+            )
+        )
+        session.add(
+            ConversationMessage(
+                conversation_id=conversation_id,
+                role=MessageRole.assistant,
+                content="answer",
+                model=model,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_micros=cost,
+                created_at=when,
+            )
+        )
+
+
+def at(year: int, month: int, day: int, hour: int = 12) -> datetime:
+    """A UTC moment."""
+    return datetime(year, month, day, hour, tzinfo=UTC)
