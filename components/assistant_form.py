@@ -110,6 +110,7 @@ class AssistantForm:
             "model": self.model,
             "temperature": self.temperature,
             "top_p": self.top_p,
+            "monthly_budget": self.monthly_budget,
         }
         for element in [*self.fields.values(), *self.tools.values(), self.shared]:
             if self.read_only:
@@ -169,6 +170,14 @@ class AssistantForm:
                     .props("outlined clearable hint='Sample from the top share of tokens'")
                     .classes("w-full")
                 )
+                self.monthly_budget = (
+                    ui.input("Monthly budget (USD)", value=initial.monthly_budget_usd)
+                    .props(
+                        "outlined clearable inputmode=decimal prefix=$ "
+                        "hint='Team-wide spend with this assistant per month; empty = no cap'"
+                    )
+                    .classes("w-full")
+                )
 
     def _tools_card(self, initial: AssistantInput, notes: dict[str, str]) -> None:
         with ui.card().classes(CARD):
@@ -210,6 +219,7 @@ class AssistantForm:
             top_p=self.top_p.value,
             tools=[tool for tool, switch in self.tools.items() if switch.value],
             shared=bool(self.shared.value),
+            monthly_budget_usd=self.monthly_budget.value or "",
         )
 
     @property
@@ -259,7 +269,7 @@ class AssistantForm:
         """Put a server-side validation message next to its field (or under the form)."""
         if field in self.fields:
             self.fields[field].error = message
-            if field in ("temperature", "top_p"):
+            if field in ("temperature", "top_p", "monthly_budget"):
                 ui.notify(message, type="warning")
         elif field == "tools":
             self.tools_error.set_text(message)

@@ -127,7 +127,7 @@ def _shortcuts(board: Dashboard) -> None:
                     ui.button(
                         "Chat",
                         icon="add_comment",
-                        on_click=lambda a=assistant: ui.navigate.to(f"/chat?assistant={a.id}"),
+                        on_click=lambda a=assistant: ui.navigate.to(f"/chat/new?assistant={a.id}"),
                     ).props(f'flat dense no-caps aria-label="Chat with {assistant.name}"')
 
 

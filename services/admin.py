@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlmodel import Session, select
 
@@ -19,12 +19,11 @@ from services import accounts, password_reset, usage
 from services.accounts import REGISTRATION_MODE_KEY, RegistrationMode
 from services.errors import NotFound, PermissionDenied, ValidationError
 from services.permissions import other_active_admins, require_admin
-from services.pricing import MICROS_PER_USD
+from services.pricing import parse_usd
 
 log = logging.getLogger(__name__)
 
 LAST_ADMIN = "The team needs at least one active administrator."
-MAX_BUDGET_USD = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -98,23 +97,10 @@ def set_role(actor: User, user_id: int, role: Role | str) -> User:
     return user
 
 
-def parse_budget_usd(text: str | float | Decimal | None) -> int | None:
-    """A dollar amount as micro-dollars; empty means None (unlimited / team default)."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        return None
-    try:
-        amount = Decimal(str(text).strip().lstrip("$"))
-    except InvalidOperation as exc:
-        raise ValidationError("Enter an amount in dollars, like 25 or 12.50.", "budget") from exc
-    if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET_USD:
-        raise ValidationError("Enter an amount between 0 and 1,000,000 dollars.", "budget")
-    return int((amount * MICROS_PER_USD).to_integral_value())
-
-
 def set_budget(actor: User, user_id: int, budget_usd: str | float | Decimal | None) -> User:
     """Set a user's monthly budget in dollars; empty = the team default (or unlimited)."""
     require_admin(actor)
-    micros = parse_budget_usd(budget_usd)
+    micros = parse_usd(budget_usd, "budget")
     with session_scope() as session:
         user = _target(session, user_id)
         user.monthly_budget_micros = micros

@@ -29,6 +29,7 @@ from models import (
 )
 from services.errors import NotFound, PermissionDenied, ValidationError
 from services.llm.catalog import load_catalog
+from services.pricing import MICROS_PER_USD, parse_usd
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -59,6 +60,7 @@ class AssistantInput:
     top_p: float | None = None
     tools: list[str] = field(default_factory=list)
     shared: bool = False
+    monthly_budget_usd: str = ""
 
     @classmethod
     def from_assistant(cls, assistant: Assistant) -> AssistantInput:
@@ -72,7 +74,16 @@ class AssistantInput:
             top_p=assistant.top_p,
             tools=list(assistant.tools or []),
             shared=assistant.shared,
+            monthly_budget_usd=budget_text(assistant.monthly_budget_micros),
         )
+
+
+def budget_text(micros: int | None) -> str:
+    """A stored budget as the dollars a person typed ("" = no budget)."""
+    if micros is None:
+        return ""
+    text = f"{Decimal(micros) / MICROS_PER_USD:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,7 @@ def validate_input(data: AssistantInput) -> AssistantInput:
         top_p=data.top_p,
         tools=tools,
         shared=bool(data.shared),
+        monthly_budget_usd=budget_text(parse_usd(data.monthly_budget_usd, "monthly_budget")),
     )
 
 
@@ -236,6 +248,7 @@ def _apply(assistant: Assistant, data: AssistantInput) -> None:
     assistant.top_p = data.top_p
     assistant.tools = list(data.tools)
     assistant.shared = data.shared
+    assistant.monthly_budget_micros = parse_usd(data.monthly_budget_usd, "monthly_budget")
 
 
 def create_assistant(user: User, data: AssistantInput) -> Assistant:

@@ -6,8 +6,9 @@ A price per 1M tokens in USD is also the price per token in micro-dollars, so co
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from services.errors import ValidationError
 from services.llm.base import Usage
 from services.llm.catalog import ModelInfo, ToolPrices
 
@@ -74,3 +75,19 @@ def format_usd(micros: int | None) -> str:
 
 def _round(micros: Decimal) -> int:
     return int(micros.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+MAX_BUDGET_USD = Decimal(1_000_000)
+
+
+def parse_usd(text: str | float | Decimal | None, field: str = "budget") -> int | None:
+    """A dollar amount typed by a person as micro-dollars; empty means None (no budget)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    try:
+        amount = Decimal(str(text).strip().lstrip("$").replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValidationError("Enter an amount in dollars, like 25 or 12.50.", field) from exc
+    if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET_USD:
+        raise ValidationError("Enter an amount between 0 and 1,000,000 dollars.", field)
+    return int((amount * MICROS_PER_USD).to_integral_value())

@@ -267,3 +267,25 @@ def test_list_is_one_query(people: tuple[User, User, User]) -> None:
     finally:
         sa.event.remove(db.get_engine(), "before_cursor_execute", count)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "micros", "shown"),
+    [("25", 25_000_000, "25"), ("$12.50", 12_500_000, "12.5"), ("0", 0, "0"), ("", None, "")],
+)
+def test_assistant_budget_is_stored_in_micros(
+    people: tuple[User, User, User], typed: str, micros: int | None, shown: str
+) -> None:
+    _, alice, _ = people
+    assistant_id = make(alice, monthly_budget_usd=typed)
+    stored = svc.get_assistant_for_edit(alice, assistant_id)
+    assert stored.monthly_budget_micros == micros
+    assert AssistantInput.from_assistant(stored).monthly_budget_usd == shown
+
+
+@pytest.mark.parametrize("typed", ["lots", "-5", "2000000"])
+def test_assistant_budget_must_be_an_amount(people: tuple[User, User, User], typed: str) -> None:
+    _, alice, _ = people
+    with pytest.raises(ValidationError) as info:
+        make(alice, monthly_budget_usd=typed)
+    assert info.value.field == "monthly_budget"

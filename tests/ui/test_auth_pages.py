@@ -10,13 +10,13 @@ from tests.ui.helpers import log_out, register, sign_in
 
 async def test_register_lands_on_dashboard(user: User) -> None:
     await register(user, "alice")
-    await user.should_see("Welcome, alice")
+    await user.should_see("Welcome, alice", retries=30)
     await user.should_see("Admin")  # the first account is the administrator
 
 
 async def test_duplicate_username_is_refused_inline(user: User) -> None:
     await register(user, "alice")
-    await user.should_see("Welcome, alice")
+    await user.should_see("Welcome, alice", retries=30)
     await log_out(user)
     await user.should_see("Sign in", retries=20)
     await register(user, "ALICE")
@@ -36,7 +36,7 @@ async def test_short_password_and_empty_username(user: User) -> None:
 
 async def test_wrong_password_does_not_reveal_the_account(user: User) -> None:
     await register(user, "carol")
-    await user.should_see("Welcome, carol")
+    await user.should_see("Welcome, carol", retries=30)
     await log_out(user)
     await sign_in(user, "carol", "wrong-password")
     await user.should_see("Wrong username or password.")
@@ -46,7 +46,7 @@ async def test_wrong_password_does_not_reveal_the_account(user: User) -> None:
 
 async def test_guard_redirects_and_returns_to_next(user: User) -> None:
     await register(user, "dave")
-    await user.should_see("Welcome, dave")
+    await user.should_see("Welcome, dave", retries=30)
     await log_out(user)
     await user.should_see("Sign in", retries=20)
     response = await user.http_client.get("/?tab=usage")
@@ -62,18 +62,18 @@ async def test_guard_redirects_and_returns_to_next(user: User) -> None:
 
 async def test_next_only_follows_local_paths(user: User) -> None:
     await register(user, "erin")
-    await user.should_see("Welcome, erin")
+    await user.should_see("Welcome, erin", retries=30)
     await log_out(user)
     await user.open("/login?next=https://evil.example/")
     user.find("Username").type("erin")
     user.find("Password").type("password123")
     user.find(kind=ui.button, content="Sign in").click()
-    await user.should_see("Welcome, erin")
+    await user.should_see("Welcome, erin", retries=30)
 
 
 async def test_logout_then_back_cannot_reach_a_page(user: User) -> None:
     await register(user, "frank")
-    await user.should_see("Welcome, frank")
+    await user.should_see("Welcome, frank", retries=30)
     await log_out(user)
     await user.should_see("Sign in", retries=20)
     await user.open("/")
@@ -83,7 +83,7 @@ async def test_logout_then_back_cannot_reach_a_page(user: User) -> None:
 
 async def test_unknown_url_shows_friendly_404(user: User) -> None:
     await register(user, "gina")
-    await user.should_see("Welcome, gina")
+    await user.should_see("Welcome, gina", retries=30)
     response = await user.http_client.get("/no/such/page")
     assert response.status_code == 404
     assert "Page not found" in response.text
@@ -91,10 +91,10 @@ async def test_unknown_url_shows_friendly_404(user: User) -> None:
 
 async def test_enter_submits_sign_in(user: User) -> None:
     await register(user, "hank")
-    await user.should_see("Welcome, hank")
+    await user.should_see("Welcome, hank", retries=30)
     await log_out(user)
     await user.open("/login")
     user.find("Username").type("hank")
     user.find("Password").type("password123").trigger("keydown.enter")
-    await user.should_see("Welcome, hank")
+    await user.should_see("Welcome, hank", retries=30)
     assert user.find(ui.header)
