@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from models.base import utcnow
+from models.base import timestamp_field
 
 
 class AppSetting(SQLModel, table=True):
@@ -16,4 +16,4 @@ class AppSetting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="", max_length=255)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = timestamp_field()

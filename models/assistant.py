@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from models.base import created_field, json_field, text_field, utcnow
+from models.base import json_field, optional_time_field, text_field, timestamp_field
 
 TOOL_NAMES = ("web_search", "file_search", "code_interpreter")
 
@@ -26,6 +26,6 @@ class Assistant(SQLModel, table=True):
     vector_store_id: str | None = Field(default=None, max_length=100)
     shared: bool = Field(default=False, index=True)
     monthly_budget_micros: int | None = Field(default=None)
-    last_used_at: datetime | None = Field(default=None)
-    created_at: datetime = created_field()
-    updated_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = optional_time_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -7,7 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -29,6 +32,22 @@ def json_field(default_factory: Any = list) -> Any:
     return Field(default_factory=default_factory, sa_type=sa.JSON)
 
 
-def created_field() -> Any:
-    """A creation timestamp (UTC)."""
-    return Field(default_factory=utcnow, nullable=False)
+class UTCTimestamp(UTCDateTime):
+    """A UTC datetime kept to the microsecond everywhere (MySQL's plain DATETIME drops them)."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return super().load_dialect_impl(dialect)
+
+
+def timestamp_field(index: bool = False) -> Any:
+    """A timestamp that defaults to now (UTC, microseconds)."""
+    return Field(default_factory=utcnow, nullable=False, index=index, sa_type=UTCTimestamp)
+
+
+def optional_time_field() -> Any:
+    """A timestamp that may be empty (UTC, microseconds)."""
+    return Field(default=None, sa_type=UTCTimestamp)

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.base import created_field, json_field, text_field, utcnow
+from models.base import json_field, text_field, timestamp_field
 
 
 class MessageRole(StrEnum):
@@ -44,8 +44,8 @@ class Conversation(SQLModel, table=True):
     input_tokens: int = Field(default=0)
     output_tokens: int = Field(default=0)
     cost_micros: int = Field(default=0)
-    created_at: datetime = created_field()
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class ConversationMessage(SQLModel, table=True):
@@ -95,5 +95,5 @@ class ConversationMessage(SQLModel, table=True):
     cost_micros: int | None = Field(default=None)
     model: str | None = Field(default=None, max_length=100)
     provider_response_id: str | None = Field(default=None, max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = timestamp_field(index=True)
+    updated_at: datetime = timestamp_field()

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from models.base import created_field
+from models.base import UTCTimestamp, optional_time_field, timestamp_field
 
 
 class PasswordResetToken(SQLModel, table=True):
@@ -17,6 +17,6 @@ class PasswordResetToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
-    expires_at: datetime
-    used_at: datetime | None = Field(default=None)
-    created_at: datetime = created_field()
+    expires_at: datetime = Field(sa_type=UTCTimestamp)
+    used_at: datetime | None = optional_time_field()
+    created_at: datetime = timestamp_field()

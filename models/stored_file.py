@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from sqlmodel import Field, SQLModel
 
-from models.base import created_field
+from models.base import timestamp_field
 
 
 class FilePurpose(StrEnum):
@@ -55,4 +55,4 @@ class StoredFile(SQLModel, table=True):
     assistant_id: int | None = Field(default=None, foreign_key="assistant.id", index=True)
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     message_id: int | None = Field(default=None, index=True)
-    created_at: datetime = created_field()
+    created_at: datetime = timestamp_field()

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
-from models.base import created_field, utcnow
+from models.base import optional_time_field, timestamp_field
 
 
 class Role(StrEnum):
@@ -29,6 +29,6 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     monthly_budget_micros: int | None = Field(default=None)
     theme: str = Field(default="auto", max_length=8)
-    last_active_at: datetime | None = Field(default=None)
-    created_at: datetime = created_field()
-    updated_at: datetime = Field(default_factory=utcnow)
+    last_active_at: datetime | None = optional_time_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

@@ -141,3 +141,16 @@ def test_downgrade_to_base_and_back(database: str) -> None:
     assert "user" not in sa.inspect(db.get_engine()).get_table_names()
     command.upgrade(config, "head")
     assert "user" in sa.inspect(db.get_engine()).get_table_names()
+
+
+def test_timestamps_keep_microseconds(database: str) -> None:
+    from models import utcnow
+
+    user = accounts.create_user("timer", "password123")
+    moment = utcnow().replace(microsecond=123456)
+    with db.session_scope() as session:
+        stored = session.get(type(user), user.id)
+        stored.last_active_at = moment
+        session.add(stored)
+    with db.session_scope() as session:
+        assert session.get(type(user), user.id).last_active_at == moment
