@@ -26,7 +26,7 @@ from sqlmodel import Session, func, select
 
 from app.config import Settings, get_settings
 from app.db import session_scope
-from models import Assistant, FilePurpose, FileStatus, StoredFile, User
+from models import Assistant, Conversation, FilePurpose, FileStatus, StoredFile, User
 from services import uploads
 from services.assistants import load_for_edit, load_for_use
 from services.errors import NotFound, ServiceError
@@ -145,83 +145,91 @@ def _get_row(row_id: str) -> StoredFile | None:
         return session.get(StoredFile, row_id)
 
 
-def _store_id(assistant_id: int) -> str | None:
+# The tables that own a vector store (column `vector_store_id`).
+StoreOwner = type[Assistant] | type[Conversation]
+
+
+def _store_id(table: StoreOwner, row_id: int) -> str | None:
     with session_scope() as session:
-        assistant = session.get(Assistant, assistant_id)
-        if assistant is None:
-            raise NotFound("The assistant was deleted.")
-        return assistant.vector_store_id
+        row = session.get(table, row_id)
+        if row is None:
+            raise NotFound(f"The {table.__tablename__} was deleted.")
+        return row.vector_store_id
 
 
-def _claim_store(assistant_id: int, expected: str | None, store_id: str) -> bool:
+def _claim_store(table: StoreOwner, row_id: int, expected: str | None, store_id: str) -> bool:
     """Record a new vector store unless another upload recorded one first (any process)."""
     with session_scope() as session:
         result = session.exec(
-            sa.update(Assistant)
-            .where(Assistant.id == assistant_id)
+            sa.update(table)
+            .where(table.id == row_id)
             .where(
-                Assistant.vector_store_id.is_(None)
+                table.vector_store_id.is_(None)
                 if expected is None
-                else Assistant.vector_store_id == expected
+                else table.vector_store_id == expected
             )
             .values(vector_store_id=store_id)
         )
         return result.rowcount > 0
 
 
-async def _ensure_vector_store(client: AsyncOpenAI, assistant_id: int) -> str:
-    """The assistant's vector store, created on first use (or when the provider lost it)."""
-    current = await asyncio.to_thread(_store_id, assistant_id)
+async def ensure_vector_store(client: AsyncOpenAI, table: StoreOwner, row_id: int) -> str:
+    """The vector store of an assistant or a conversation, created on first use (or when the
+    provider lost it); concurrent first uploads agree on one store."""
+    current = await asyncio.to_thread(_store_id, table, row_id)
     if current:
         try:
             await client.vector_stores.retrieve(current)
             return current
         except openai.NotFoundError:
             log.warning("Vector store %s vanished upstream; creating a new one", current)
+    kind = table.__tablename__
     store = await client.vector_stores.create(
-        name=f"assistant-{assistant_id}", metadata={"assistant_id": str(assistant_id)}
+        name=f"{kind}-{row_id}", metadata={f"{kind}_id": str(row_id)}
     )
-    if await asyncio.to_thread(_claim_store, assistant_id, current, store.id):
+    if await asyncio.to_thread(_claim_store, table, row_id, current, store.id):
         return store.id
-    await _ignore_missing(client.vector_stores.delete(store.id))
-    winner = await asyncio.to_thread(_store_id, assistant_id)
+    await ignore_missing(client.vector_stores.delete(store.id))
+    winner = await asyncio.to_thread(_store_id, table, row_id)
     if not winner:
-        raise NotFound("The assistant was deleted.")
+        raise NotFound(f"The {kind} was deleted.")
     return winner
 
 
-async def _ignore_missing(call: Coroutine[Any, Any, Any]) -> None:
+async def ignore_missing(call: Coroutine[Any, Any, Any]) -> None:
     """Await a provider delete; an object that is already gone is fine."""
     with contextlib.suppress(openai.NotFoundError):
         await call
 
 
-async def _delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+async def delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+    """Detach a file from its vector store (if any) and delete it at the provider."""
     if store_id:
-        await _ignore_missing(client.vector_stores.files.delete(file_id, vector_store_id=store_id))
-    await _ignore_missing(client.files.delete(file_id))
+        await ignore_missing(client.vector_stores.files.delete(file_id, vector_store_id=store_id))
+    await ignore_missing(client.files.delete(file_id))
 
 
-async def _cleanup_quietly(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+async def cleanup_quietly(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
     """Best effort after a failure: the original error is what the user needs to see."""
     try:
-        await _delete_upstream_file(client, store_id, file_id)
+        await delete_upstream_file(client, store_id, file_id)
     except openai.APIError as exc:
         log.error("Could not delete orphan file %s upstream: %s", file_id, exc)
 
 
-def _friendly(exc: BaseException) -> str:
+def upload_error_message(exc: BaseException) -> str:
+    """What to tell the user about a failed upload (never a stack trace or the key)."""
     if isinstance(exc, ServiceError):
         return str(exc)
     if isinstance(exc, asyncio.CancelledError):
         return "The upload was interrupted."
     if isinstance(exc, openai.OpenAIError):
         return map_exception(exc).message[:MAX_ERROR]
-    log.exception("Knowledge upload failed", exc_info=exc)
+    log.exception("Upload failed", exc_info=exc)
     return "The upload failed unexpectedly."
 
 
-def _status_of(store_file: Any) -> tuple[FileStatus, str | None]:
+def vector_file_status(store_file: Any) -> tuple[FileStatus, str | None]:
     """Our status for a provider vector-store file."""
     if store_file.status == "completed":
         return FileStatus.ready, None
@@ -252,18 +260,18 @@ async def add_file(
             file_id = uploaded.id
             if not await asyncio.to_thread(_update, prepared.row_id, provider_file_id=file_id):
                 raise NotFound("The file was removed.")
-            store_id = await _ensure_vector_store(client, assistant_id)
+            store_id = await ensure_vector_store(client, Assistant, assistant_id)
             attached = await client.vector_stores.files.create(
                 vector_store_id=store_id, file_id=file_id
             )
-            status, error = _status_of(attached)
+            status, error = vector_file_status(attached)
             if status == FileStatus.failed:
-                await _cleanup_quietly(client, store_id, file_id)
+                await cleanup_quietly(client, store_id, file_id)
         except (Exception, asyncio.CancelledError) as exc:
             if file_id:
-                await _cleanup_quietly(client, store_id, file_id)
+                await cleanup_quietly(client, store_id, file_id)
             await asyncio.to_thread(
-                _update, prepared.row_id, status=FileStatus.failed, error=_friendly(exc)
+                _update, prepared.row_id, status=FileStatus.failed, error=upload_error_message(exc)
             )
             if isinstance(exc, asyncio.CancelledError | NotFound):
                 raise
@@ -303,16 +311,16 @@ async def _poll_one(client: AsyncOpenAI, store_id: str | None, row: StoredFile) 
         )
     except openai.NotFoundError:
         await asyncio.to_thread(_update, row.id, status=FileStatus.failed, error=LOST_UPSTREAM)
-        await _cleanup_quietly(client, store_id, row.provider_file_id)
+        await cleanup_quietly(client, store_id, row.provider_file_id)
         return
     except openai.APIError as exc:  # transient: keep polling
         log.warning("Could not poll knowledge file %s: %s", row.id, exc)
         return
-    status, error = _status_of(store_file)
+    status, error = vector_file_status(store_file)
     if status == FileStatus.processing:
         return
     if status == FileStatus.failed:
-        await _cleanup_quietly(client, store_id, row.provider_file_id)
+        await cleanup_quietly(client, store_id, row.provider_file_id)
     await asyncio.to_thread(_update, row.id, status=status, error=error)
 
 
@@ -340,7 +348,7 @@ async def remove_file(
     if provider_file_id:
         try:
             async with make_active_client(settings or get_settings()) as client:
-                await _delete_upstream_file(client, store_id, provider_file_id)
+                await delete_upstream_file(client, store_id, provider_file_id)
         except openai.OpenAIError as exc:
             raise ServiceError(
                 f"Could not delete the file at the provider: {map_exception(exc).message}"
@@ -361,9 +369,9 @@ def upstream_objects(session: Session, assistant: Assistant) -> UpstreamObjects:
 async def _purge(objects: UpstreamObjects, settings: Settings) -> None:
     async with make_active_client(settings) as client:
         for file_id in objects.file_ids:
-            await _delete_upstream_file(client, None, file_id)
+            await delete_upstream_file(client, None, file_id)
         if objects.vector_store_id:
-            await _ignore_missing(client.vector_stores.delete(objects.vector_store_id))
+            await ignore_missing(client.vector_stores.delete(objects.vector_store_id))
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -1,0 +1,436 @@
+"""Files and images in chat: composer attachments, what a turn sends, files the model makes.
+
+Where each type goes (see docs/files.md):
+- an image (PNG/JPEG/WebP/GIF by content) is re-encoded and kept with a thumbnail
+  (`file_store.store_image`); the turn sends it as an `input_image` data URL. Only models the
+  catalog marks `vision` may receive images: others are refused with a ValidationError.
+- a CSV is uploaded to the Files API (purpose `user_data`) and sent as an `input_file` part;
+- any other document is uploaded (purpose `assistants`) and indexed into the conversation's
+  vector store (`Conversation.vector_store_id`, created on the first document); every later
+  turn of that conversation then runs `file_search` over it (and the assistant's own store),
+  even when the assistant itself has no file_search tool.
+
+An attachment is pending (composer) until `send` links it to the user's message. A refused
+file leaves nothing (no row, no bytes, nothing upstream); an upstream failure deletes what was
+uploaded and the local copy, then raises ServiceError with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import openai
+from openai import AsyncOpenAI
+from sqlmodel import Session, select
+
+from app.config import Settings, get_settings
+from app.db import session_scope
+from models import (
+    Conversation,
+    ConversationMessage,
+    FilePurpose,
+    FileStatus,
+    StoredFile,
+    User,
+)
+from services import file_store, knowledge, uploads
+from services.assistants import load_for_use
+from services.conversations import owned_conversation
+from services.errors import NotFound, ServiceError, ValidationError
+from services.images import IMAGE_MIMES
+from services.llm.catalog import load_catalog
+from services.llm.factory import make_active_client
+
+log = logging.getLogger(__name__)
+
+MAX_PER_MESSAGE = 10
+INDEX_TIMEOUT_SECONDS = 120.0
+INPUT_FILE_MIMES = frozenset({"text/csv"})  # not a file_search type: sent as input_file
+IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "webp", "gif"})
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+NOT_SENT = "This attachment was already sent and cannot be removed."
+INTERRUPTED = "the upload did not finish; remove it and attach the file again."
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A composer attachment as the chip shows it."""
+
+    id: str
+    name: str
+    size: int
+    mime: str
+    status: FileStatus
+    error: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        """Shown with a thumbnail; sent as an image part."""
+        return self.mime in IMAGE_MIMES
+
+
+def _view(row: StoredFile) -> Attachment:
+    return Attachment(row.id, row.name, row.size, row.mime, FileStatus(row.status), row.error)
+
+
+def looks_like_image(data: bytes, name: str) -> bool:
+    """An image by its bytes (PNG, JPEG, GIF, WebP magic) or by its extension."""
+    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return True
+    return uploads.extension(name) in IMAGE_EXTENSIONS
+
+
+def model_sees_images(model: str, settings: Settings | None = None) -> bool:
+    """Whether the catalog says this model accepts image input (unknown models: no)."""
+    info = load_catalog(settings or get_settings()).get(model)
+    return bool(info and info.vision)
+
+
+def no_vision_message(model: str) -> str:
+    """Why images cannot be sent to `model` (shown on the disabled button and on refusal)."""
+    return f"{model} cannot see images. Use an assistant with a vision model to send images."
+
+
+def conversation_model(user: User, conversation_id: int) -> str:
+    """The model of the conversation's assistant (NotFound if either is not the user's)."""
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        if conversation.assistant_id is None:
+            raise NotFound("This conversation's assistant was deleted.")
+        return load_for_use(session, user, conversation.assistant_id).model
+
+
+def pending(user: User, conversation_id: int) -> list[Attachment]:
+    """Attachments added to the composer of this conversation and not sent yet."""
+    with session_scope() as session:
+        owned_conversation(session, user, conversation_id)
+        rows = session.exec(
+            select(StoredFile)
+            .where(StoredFile.owner_id == user.id)
+            .where(StoredFile.conversation_id == conversation_id)
+            .where(StoredFile.message_id.is_(None))
+            .where(StoredFile.purpose.in_([FilePurpose.attachment, FilePurpose.image]))
+            .order_by(StoredFile.created_at, StoredFile.id)
+        )
+        return [_pending_view(row) for row in rows]
+
+
+def _pending_view(row: StoredFile) -> Attachment:
+    """An upload cut short (restart, closed tab) shows as failed, so it cannot block Send."""
+    if row.status == FileStatus.uploading:
+        return replace(_view(row), status=FileStatus.failed, error=INTERRUPTED)
+    return _view(row)
+
+
+# ---------------------------------------------------------------- adding and removing
+
+
+async def add(
+    user: User, conversation_id: int, name: str, data: bytes, settings: Settings | None = None
+) -> Attachment:
+    """Check and keep one composer attachment; documents are uploaded and indexed upstream.
+
+    Returns the attachment `ready` (images, CSV) or `processing` (a document being indexed:
+    call `wait_until_ready`). Raises ValidationError for an oversize, empty or unsupported
+    file and for an image when the model has no vision; nothing is stored then.
+    """
+    settings = settings or get_settings()
+    clean = uploads.sanitize_filename(name)
+    uploads.check_size(clean, len(data), settings)
+    model = await asyncio.to_thread(conversation_model, user, conversation_id)
+    if looks_like_image(data, clean):
+        if not model_sees_images(model, settings):
+            raise ValidationError(no_vision_message(model), "file")
+        row = await asyncio.to_thread(
+            file_store.store_image, user, data, clean, conversation_id=conversation_id
+        )
+        return _view(row)
+    row = await asyncio.to_thread(file_store.store_attachment, user, data, clean, conversation_id)
+    return await _upload_document(user, row, data, settings)
+
+
+async def _upload_document(
+    user: User, row: StoredFile, data: bytes, settings: Settings
+) -> Attachment:
+    """Files API (+ the conversation's vector store); on failure nothing stays anywhere."""
+    file_id: str | None = None
+    store_id: str | None = None
+    try:
+        async with make_active_client(settings) as client:
+            try:
+                indexed = row.mime not in INPUT_FILE_MIMES
+                uploaded = await client.files.create(
+                    file=(row.name, data, row.mime),
+                    purpose="assistants" if indexed else "user_data",
+                )
+                file_id = uploaded.id
+                status = FileStatus.ready
+                if indexed:
+                    store_id = await knowledge.ensure_vector_store(
+                        client, Conversation, row.conversation_id
+                    )
+                    attached = await client.vector_stores.files.create(
+                        vector_store_id=store_id, file_id=file_id
+                    )
+                    status, error = knowledge.vector_file_status(attached)
+                    if status == FileStatus.failed:
+                        raise ServiceError(f"{row.name} could not be indexed: {error}")
+                return _view(
+                    await asyncio.to_thread(
+                        _update, row.id, provider_file_id=file_id, status=status
+                    )
+                )
+            except (Exception, asyncio.CancelledError):
+                if file_id:
+                    await knowledge.cleanup_quietly(client, store_id, file_id)
+                raise
+    except (Exception, asyncio.CancelledError) as exc:
+        await asyncio.to_thread(_forget, row.id)
+        if isinstance(exc, asyncio.CancelledError | ServiceError):
+            raise
+        raise ServiceError(
+            f"{row.name} could not be uploaded: {knowledge.upload_error_message(exc)}"
+        ) from exc
+
+
+def _update(file_id: str, **values: object) -> StoredFile:
+    with session_scope() as session:
+        row = session.get(StoredFile, file_id)
+        if row is None:
+            raise NotFound("The attachment was removed.")
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.add(row)
+        session.flush()
+        return row
+
+
+def _forget(file_id: str) -> None:
+    """Remove a local row and its bytes (after an upstream failure)."""
+    with session_scope() as session:
+        row = session.get(StoredFile, file_id)
+        if row is None:
+            return
+        owner = session.get(User, row.owner_id)
+    file_store.delete_file(owner, file_id)
+
+
+def _upstream_target(file_id: str) -> tuple[str | None, str | None]:
+    """(vector store id, provider file id) of an attachment."""
+    with session_scope() as session:
+        row = session.get(StoredFile, file_id)
+        if row is None or not row.provider_file_id:
+            return None, None
+        conversation = session.get(Conversation, row.conversation_id or 0)
+        indexed = row.mime not in INPUT_FILE_MIMES
+        store = conversation.vector_store_id if conversation and indexed else None
+        return store, row.provider_file_id
+
+
+async def wait_until_ready(
+    user: User, file_id: str, settings: Settings | None = None, timeout: float | None = None
+) -> Attachment:
+    """Poll the provider until a `processing` document is indexed; returns it `ready`.
+
+    Indexing that fails or takes longer than `timeout` (INDEX_TIMEOUT_SECONDS) removes the
+    file upstream and here, and raises ServiceError with the reason.
+    """
+    row = await asyncio.to_thread(_own_pending, user, file_id)
+    if row.status != FileStatus.processing:
+        return _view(row)
+    store_id, provider_id = await asyncio.to_thread(_upstream_target, file_id)
+    deadline = time.monotonic() + (timeout or INDEX_TIMEOUT_SECONDS)
+    delay = 0.05
+    async with make_active_client(settings or get_settings()) as client:
+        while True:
+            try:
+                found = await client.vector_stores.files.retrieve(
+                    provider_id, vector_store_id=store_id
+                )
+                status, error = knowledge.vector_file_status(found)
+            except openai.NotFoundError:
+                status, error = FileStatus.failed, knowledge.LOST_UPSTREAM
+            except openai.APIError as exc:  # transient: keep polling until the deadline
+                log.warning("Could not poll attachment %s: %s", file_id, exc)
+                status, error = FileStatus.processing, None
+            if status == FileStatus.processing and time.monotonic() > deadline:
+                status, error = FileStatus.failed, "indexing took too long."
+            if status != FileStatus.processing:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        if status == FileStatus.failed:
+            await knowledge.cleanup_quietly(client, store_id, provider_id)
+    if status == FileStatus.failed:
+        await asyncio.to_thread(_forget, file_id)
+        raise ServiceError(f"{row.name} could not be indexed: {error}")
+    return _view(await asyncio.to_thread(_update, file_id, status=status))
+
+
+def _own_pending(user: User, file_id: str) -> StoredFile:
+    with session_scope() as session:
+        row = session.get(StoredFile, file_id)
+        if row is None or row.owner_id != user.id or row.purpose not in _ATTACHMENT_PURPOSES:
+            raise NotFound("Attachment not found")
+        return row
+
+
+_ATTACHMENT_PURPOSES = (FilePurpose.attachment, FilePurpose.image)
+
+
+async def remove(user: User, file_id: str, settings: Settings | None = None) -> None:
+    """Take an unsent attachment out of the composer: upstream copies first, then ours."""
+    row = await asyncio.to_thread(_own_pending, user, file_id)
+    if row.message_id is not None:
+        raise ValidationError(NOT_SENT, "file")
+    store_id, provider_id = await asyncio.to_thread(_upstream_target, file_id)
+    if provider_id:
+        try:
+            async with make_active_client(settings or get_settings()) as client:
+                await knowledge.delete_upstream_file(client, store_id, provider_id)
+        except openai.OpenAIError as exc:
+            raise ServiceError(
+                f"Could not delete {row.name} at the provider; try again "
+                f"({knowledge.upload_error_message(exc)})."
+            ) from exc
+    await asyncio.to_thread(file_store.delete_file, user, file_id)
+
+
+# ---------------------------------------------------------------- the turn
+
+
+def for_turn(session: Session, user: User, model: str, ids: list[str]) -> list[StoredFile]:
+    """The attachments a new message may carry: the user's own, unsent and ready.
+
+    Raises NotFound for an id that is not the user's, ValidationError for one still being
+    uploaded or already sent, for too many, and for images when `model` has no vision.
+    """
+    if len(ids) > MAX_PER_MESSAGE:
+        raise ValidationError(f"Attach at most {MAX_PER_MESSAGE} files per message.", "file")
+    files: list[StoredFile] = []
+    for file_id in dict.fromkeys(ids):
+        row = session.get(StoredFile, file_id) if isinstance(file_id, str) else None
+        if row is None or row.owner_id != user.id or row.purpose not in _ATTACHMENT_PURPOSES:
+            raise NotFound("Attachment not found")
+        if row.message_id is not None:
+            raise ValidationError(f"{row.name} was already sent.", "file")
+        if row.status != FileStatus.ready:
+            raise ValidationError(f"{row.name} is not ready yet; wait a moment.", "file")
+        if row.mime in IMAGE_MIMES and not model_sees_images(model):
+            raise ValidationError(no_vision_message(model), "file")
+        files.append(row)
+    return files
+
+
+def context_parts(
+    session: Session, user: User, message: ConversationMessage, vision: bool
+) -> tuple[list[str], list[str]]:
+    """A message's attachments as model input: (image data URLs, input_file ids).
+
+    Indexed documents add no part (the conversation's vector store serves them); images are
+    left out for a model without vision (its assistant may have changed model since).
+    """
+    images: list[str] = []
+    files: list[str] = []
+    for item in message.attachments or []:
+        row = session.get(StoredFile, item.get("id"))
+        if row is None or row.owner_id != user.id:
+            continue
+        if row.mime in IMAGE_MIMES:
+            path = file_store.stored_path(row)
+            if vision and path is not None:
+                data = base64.b64encode(path.read_bytes()).decode()
+                images.append(f"data:{row.mime};base64,{data}")
+        elif row.provider_file_id and row.mime in INPUT_FILE_MIMES:
+            files.append(row.provider_file_id)
+    return images, files
+
+
+def turn_tools(tools: list[str], conversation: Conversation) -> list[str]:
+    """The assistant's tools, plus file_search once the conversation has its own documents."""
+    if conversation.vector_store_id and "file_search" not in tools:
+        return [*tools, "file_search"]
+    return list(tools)
+
+
+# ---------------------------------------------------------------- files the model makes
+
+
+async def keep_generated_files(
+    owner_id: int,
+    conversation_id: int,
+    message_id: int,
+    generated: list[dict],
+    citations: list[dict],
+    settings: Settings | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """Fetch the files a reply produced (code interpreter) and keep them with the message.
+
+    Images are re-encoded like uploads; other files are kept as downloads. Returns the
+    generated entries and citations with `stored_file_id` added where the file was kept; a
+    file that cannot be fetched is logged and left without one (the answer still saves).
+    """
+    kept: dict[str, str] = {}
+    async with make_active_client(settings or get_settings()) as client:
+        for entry in generated:
+            try:
+                data = await _fetch(client, entry)
+                row = await asyncio.to_thread(
+                    _keep, owner_id, conversation_id, message_id, entry, data
+                )
+            except (openai.OpenAIError, ServiceError) as exc:
+                log.warning("Could not keep generated file %s: %s", entry.get("file_id"), exc)
+                continue
+            kept[entry["file_id"]] = row.id
+    return (
+        [_with_stored(entry, kept) for entry in generated],
+        [_with_stored(citation, kept) for citation in citations],
+    )
+
+
+def _with_stored(item: dict, kept: dict[str, str]) -> dict:
+    stored = kept.get(item.get("file_id") or "")
+    return {**item, "stored_file_id": stored} if stored else item
+
+
+async def _fetch(client: AsyncOpenAI, entry: dict) -> bytes:
+    if entry.get("container_id"):
+        response = await client.containers.files.content.retrieve(
+            entry["file_id"], container_id=entry["container_id"]
+        )
+    else:
+        response = await client.files.content(entry["file_id"])
+    return response.read()
+
+
+def _keep(
+    owner_id: int, conversation_id: int, message_id: int, entry: dict, data: bytes
+) -> StoredFile:
+    with session_scope() as session:
+        user = session.get(User, owner_id)
+    if user is None:
+        raise NotFound("The user was deleted.")
+    name = entry.get("filename") or "file"
+    if looks_like_image(data, name):
+        return file_store.store_image(
+            user,
+            data,
+            name,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            purpose=FilePurpose.generated,
+        )
+    uploads.check_size(name, len(data))
+    return file_store.store_file(
+        user,
+        data,
+        name,
+        "application/octet-stream",
+        FilePurpose.generated,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
