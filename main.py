@@ -1,8 +1,9 @@
 """Entry point: `uv run main.py` serves Assistant Studio."""
 
-from nicegui import ui
+from nicegui import app, ui
 
 from app.config import get_settings
+from app.gc_tuning import tune_gc
 from app.startup import setup
 
 
@@ -10,6 +11,7 @@ def main() -> None:
     """Build the app and serve it with the configured settings."""
     settings = get_settings()
     setup()
+    app.on_startup(tune_gc)
     ui.run(
         host=settings.host,
         port=settings.port,
@@ -23,6 +25,9 @@ def main() -> None:
         reload=False,
         show=False,
         show_welcome_message=False,
+        # Chat deltas are small: compressing every websocket message costs more CPU than it
+        # saves bytes (docs/performance.md).
+        ws_per_message_deflate=False,
     )
 
 

@@ -132,7 +132,10 @@ class Browser:
         query = ast.literal_eval(QUERY_RE.search(response.text).group(1))
         self.page = Page(json.loads(raw), query)
         query.update(tab_id=str(uuid.uuid4()), document_id=str(uuid.uuid4()))
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # Browsers always offer permessage-deflate; aiohttp does not unless asked.
+        self.sio = socketio.AsyncClient(
+            reconnection=False, websocket_extra_options={"compress": 15}
+        )
         self.sio.on("*", self._on_message)
         cookies = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         params = "&".join(
@@ -204,6 +207,18 @@ class Browser:
         await self.http.aclose()
 
 
+_client_lag_worst = 0.0
+
+
+async def _loop_lag() -> None:
+    """Worst overshoot of a 5 ms sleep on the load client's own loop (is the client keeping up?)."""
+    global _client_lag_worst
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(0.005)
+        _client_lag_worst = max(_client_lag_worst, time.perf_counter() - before - 0.005)
+
+
 def _prepare_database(users: int) -> list[int]:
     """Users, one shared assistant and one conversation each, through the services."""
     from app import db
@@ -233,7 +248,12 @@ def _persisted(tokens: int) -> int:
         ).one()
 
 
-async def run(users: int, tokens: int, rate: float) -> None:
+def _pin(pid: int, cpus: set[int] | None) -> None:
+    if cpus is not None:
+        os.sched_setaffinity(pid, cpus)
+
+
+async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="chat-load-"))
     os.environ.update(
         DATA_DIR=str(workdir),
@@ -248,6 +268,12 @@ async def run(users: int, tokens: int, rate: float) -> None:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
+    # Server on core 0, everything that plays the outside world (simulator, browsers) on the
+    # other cores, as in a deployment where the model provider and the users are elsewhere.
+    server_cpus = {0} if pin and os.cpu_count() > 1 else None
+    load_cpus = set(range(1, os.cpu_count())) if server_cpus else None
+    _pin(simulator.pid, load_cpus)
+    _pin(0, load_cpus)
     lag_file = workdir / "loop_lag"
     server = None
     try:
@@ -261,6 +287,7 @@ async def run(users: int, tokens: int, rate: float) -> None:
             "OPENAI_API_KEY": "sk-bench",
             "OPENAI_BASE_URL": f"{sim_url}/v1",
             "LOOP_LAG_FILE": str(lag_file),
+            "GC_LOG_FILE": str(workdir / "gc_log"),
             "LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(
@@ -270,9 +297,11 @@ async def run(users: int, tokens: int, rate: float) -> None:
             stdout=(workdir / "server.log").open("w"),
             stderr=subprocess.STDOUT,
         )
+        _pin(server.pid, server_cpus)
         base = f"http://127.0.0.1:{app_port}"
         _wait_http(f"{base}/health", server)
         process = psutil.Process(server.pid)
+        helpers = [psutil.Process(simulator.pid), psutil.Process()]
         warmup = Browser(base)
         await warmup.sign_in(f"user{users:03d}")
         await warmup.open(f"/chat/{conversation_ids[-1]}")
@@ -295,7 +324,32 @@ async def run(users: int, tokens: int, rate: float) -> None:
             browser.received_bytes = 0
 
         cpu_before = sum(process.cpu_times()[:2])
+        helper_before = [sum(p.cpu_times()[:2]) for p in helpers]
+        machine_before = psutil.cpu_times()
         start = time.time()
+        spy = (
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(server.pid),
+                    "-o",
+                    profile,
+                    "-f",
+                    "raw",
+                    "-r",
+                    "200",
+                    "-d",
+                    str(int(tokens / rate + 3)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if profile
+            else None
+        )
+        client_lag = asyncio.get_running_loop().create_task(_loop_lag())
 
         async def send(index: int, browser: Browser) -> None:
             await asyncio.sleep(random.uniform(0, 1))
@@ -311,6 +365,16 @@ async def run(users: int, tokens: int, rate: float) -> None:
         await asyncio.sleep(0.5)
         cpu = sum(process.cpu_times()[:2]) - cpu_before
         elapsed = time.time() - start
+        sim_cpu, client_cpu = (
+            sum(p.cpu_times()[:2]) - before
+            for p, before in zip(helpers, helper_before, strict=True)
+        )
+        client_lag.cancel()
+        machine = psutil.cpu_times()
+        machine_busy = sum(
+            getattr(machine, k) - getattr(machine_before, k) for k in ("user", "system", "nice")
+        )
+        others = machine_busy - cpu - sim_cpu - client_cpu
 
         requests = httpx.get(f"{sim_url}/_sim/requests").json()
         scheduled = {}
@@ -358,6 +422,33 @@ async def run(users: int, tokens: int, rate: float) -> None:
             f"longest event-loop block while streaming: {lag * 1000:.0f} ms "
             f"(whole run incl. sign-ins and first page loads: {lag_all * 1000:.0f} ms)"
         )
+        print(
+            f"load side: simulator {sim_cpu / elapsed:.0%} of a core, load client "
+            f"{client_cpu / elapsed:.0%} of a core, client loop worst lag "
+            f"{_client_lag_worst * 1000:.0f} ms; other processes on the machine "
+            f"{max(others, 0) / elapsed:.0%} of a core (should be ~0 for a clean run)"
+        )
+        print(
+            "event-loop block per second while streaming (ms): "
+            + " ".join(f"{w * 1000:.0f}" for t, w in windows if start <= t <= time.time())
+        )
+        pauses = [
+            (int(gen), float(pause))
+            for t, gen, pause in (
+                line.split() for line in (workdir / "gc_log").read_text().splitlines()
+            )
+            if start <= float(t) <= time.time()
+        ]
+        print(
+            "garbage collections while streaming: "
+            + ", ".join(
+                f"gen{g} x{sum(1 for x, _ in pauses if x == g)} "
+                f"(worst {max((p for x, p in pauses if x == g), default=0) * 1000:.0f} ms)"
+                for g in (0, 1, 2)
+            )
+        )
+        if spy is not None:
+            spy.wait()
         for browser in browsers:
             await browser.close()
     finally:
@@ -375,8 +466,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the server to core 0 and the simulator and clients to the others",
+    )
+    parser.add_argument("--profile", help="py-spy the server while streaming into this file")
     args = parser.parse_args()
-    asyncio.run(run(args.users, args.tokens, args.rate))
+    asyncio.run(run(args.users, args.tokens, args.rate, args.pin, args.profile))
 
 
 if __name__ == "__main__":

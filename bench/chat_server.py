@@ -2,12 +2,14 @@
 
 The probe sleeps 5 ms in a loop on the app's event loop and records the worst overshoot,
 which is the longest time the loop was blocked; every second it appends
-"<unix time> <worst overshoot in that second>" to $LOOP_LAG_FILE.
+"<unix time> <worst overshoot in that second>" to $LOOP_LAG_FILE. With $GC_LOG_FILE, every
+garbage collection is logged with its generation and pause.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import threading
@@ -51,8 +53,29 @@ def _stack_watch(loop_thread: int, path: Path) -> None:
             time.sleep(STACK_AFTER_SECONDS)
 
 
+_gc_started = 0.0
+
+
+def _gc_timer(path: Path):  # noqa: ANN202
+    """A gc callback appending "<unix time> <generation> <pause seconds>" per collection."""
+    out = path.open("a", buffering=1)
+
+    def on_gc(phase: str, info: dict) -> None:
+        global _gc_started
+        if phase == "start":
+            _gc_started = time.perf_counter()
+        else:
+            out.write(
+                f"{time.time():.3f} {info['generation']} {time.perf_counter() - _gc_started:.6f}\n"
+            )
+
+    return on_gc
+
+
 def _start_probes() -> None:
     asyncio.get_running_loop().create_task(_probe())
+    if gc_log := os.environ.get("GC_LOG_FILE"):
+        gc.callbacks.append(_gc_timer(Path(gc_log)))
     if stacks := os.environ.get("LOOP_STACKS_FILE"):
         args = (threading.get_ident(), Path(stacks))
         threading.Thread(target=_stack_watch, args=args, daemon=True).start()

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.chat_attachments import AttachCallbacks, ChatAttachments
 from services.pricing import format_usd
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
@@ -25,6 +26,7 @@ class ChatComposer:
         on_stop: Callable[[], Awaitable[None] | None],
         estimate: Callable[[str], int | None],
         messages_left: int,
+        attach: AttachCallbacks | None = None,
     ) -> None:
         self.estimate = estimate
         self.messages_left = messages_left
@@ -36,13 +38,18 @@ class ChatComposer:
                 ui.label("Editing your last message; sending replaces its answer.")
                 ui.button("Cancel edit", on_click=self.cancel_edit).props("flat dense no-caps")
             self.edit_bar.visible = False
-            with ui.row().classes("w-full items-end gap-2 no-wrap"):
+            self.attachments = ChatAttachments(attach, self._refresh_send) if attach else None
+            with ui.row().classes("w-full items-end gap-1 sm:gap-2 no-wrap"):
+                if self.attachments is not None:
+                    self.attachments.buttons()
                 self.textarea = (
                     ui.textarea(label="Message", on_change=self._refresh_hint)
                     .props("autogrow outlined dense rows=1 maxlength=32000")
                     .classes("flex-1 rounded max-h-72 overflow-auto")
                 )
                 self.textarea.on("keydown", on_send, js_handler=ENTER_SENDS_JS)
+                if self.attachments is not None:
+                    self.attachments.accept_paste(self.textarea)
                 self.send_button = ui.button("Send", icon="send", on_click=on_send).props(
                     "unelevated no-caps"
                 )
@@ -72,10 +79,23 @@ class ChatComposer:
         if self.hint.text != text:
             self.hint.text = text
 
+    @property
+    def attachment_ids(self) -> list[str]:
+        """The attachments ready to go with the next message."""
+        return self.attachments.ready_ids if self.attachments is not None else []
+
+    @property
+    def attachments_ready(self) -> bool:
+        """No attachment is still uploading or being processed."""
+        return self.attachments is None or self.attachments.all_ready
+
+    def _refresh_send(self) -> None:
+        self.send_button.set_enabled(not self.busy and self.attachments_ready)
+
     def set_busy(self, busy: bool) -> None:
-        """While a reply streams: Send disabled, Stop shown."""
+        """While a reply streams: Send disabled, Stop shown (Send also waits for uploads)."""
         self.busy = busy
-        self.send_button.set_enabled(not busy)
+        self._refresh_send()
         self.stop_button.visible = busy
 
     def show_error(self, message: str | None) -> None:
@@ -87,6 +107,8 @@ class ChatComposer:
         """Clear after a successful send."""
         self.messages_left = messages_left
         self.textarea.value = ""
+        if self.attachments is not None and not self.editing:
+            self.attachments.clear_sent()
         self.show_error(None)
         self.cancel_edit()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -52,6 +53,7 @@ class ConversationList:
     ) -> None:
         self.active_id = active_id
         self.actions = actions
+        self.rows: dict[int, tuple[ui.row, ConversationItem]] = {}
         with ui.column().classes("w-full md:w-72 shrink-0 gap-2") as self.root:
             new_chat_picker(assistants, actions.on_new)
             self.search = (
@@ -65,6 +67,7 @@ class ConversationList:
     def show(self, groups: list[tuple[str, list[ConversationItem]]], query: str = "") -> None:
         """Draw the grouped items (or the empty state)."""
         self.items.clear()
+        self.rows.clear()
         with self.items:
             if not groups:
                 ui.label(
@@ -90,7 +93,15 @@ class ConversationList:
         )
         self._row_content(row, item)
 
+    def retitle(self, conversation_id: int, title: str) -> None:
+        """Show a conversation's new title (redraws that one item, if it is listed)."""
+        if conversation_id in self.rows:
+            row, item = self.rows[conversation_id]
+            if item.title != title:
+                self._row_content(row, dataclasses.replace(item, title=title))
+
     def _row_content(self, row: ui.row, item: ConversationItem) -> None:
+        self.rows[item.id] = (row, item)
         row.clear()
         with row:
             with ui.link(target=f"/chat/{item.id}").classes(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import orjson
 from nicegui import ui
 
+from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
 from models import ConversationMessage, MessageRole, MessageStatus
 from services.rendering import render_citations, render_markdown
@@ -107,8 +108,7 @@ def _user_bubble(message: ConversationMessage, actions: MessageActions) -> None:
             "dark:bg-indigo-500 shadow-sm"
         ):
             ui.label(message.content).classes("whitespace-pre-wrap break-words")
-            for item in message.attachments or []:
-                ui.label(f"📎 {item.get('name', 'file')}").classes("text-xs opacity-80")
+            sent_attachments(message.attachments or [])
         with ui.row().classes("gap-0 text-slate-500"):
             _icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
             if actions.on_edit:
@@ -129,6 +129,7 @@ def _assistant_bubble(
                 markdown_html(message.content, message.citations)
             elif message.status == MessageStatus.complete:
                 ui.label("(empty reply)").classes("italic text-slate-500")
+            generated_files(message.tool_calls)
         if message.status in (MessageStatus.failed, MessageStatus.stopped):
             _problem(message, actions)
         if message.status != MessageStatus.streaming:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from nicegui import run, ui
 
 from app.auth_guard import require_user
+from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
 from components.chat_message import MessageActions, StreamingAnswer, message_bubble
 from components.layout import not_found_view
 from models import ConversationMessage, MessageRole, MessageStatus, User
+from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import shell
 from services import chat, conversations, generation
 from services.assistants import list_assistants
@@ -82,7 +84,8 @@ class ChatView:
         user: User,
         view: conversations.ConversationView,
         preview: chat.CostPreview,
-        on_title: Callable[[], Awaitable[None]],
+        on_title: Callable[[int, str], None],
+        attach: AttachCallbacks | None = None,
     ) -> None:
         self.user = user
         self.on_title = on_title
@@ -106,7 +109,7 @@ class ChatView:
                 self._add(message)
         if view.assistant is not None and view.conversation.continued_by_id is None:
             self.composer = ChatComposer(
-                self.send, self.stop, preview.estimate, preview.messages_left
+                self.send, self.stop, preview.estimate, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
         self.timer = ui.timer(FLUSH_SECONDS, self.flush, active=bool(self.live))
@@ -126,6 +129,7 @@ class ChatView:
                 "text-sm font-medium px-2 py-1 rounded-lg bg-slate-100 dark:bg-slate-800"
             )
             self.total.props('aria-label="Conversation cost"')
+            conversation_tools(self.user, conversation.id)
         if view.parent_title:
             with ui.row().classes("text-sm text-slate-500 items-center gap-1"):
                 ui.icon("history", size="xs")
@@ -197,20 +201,18 @@ class ChatView:
 
     async def _finished(self, message_id: int) -> None:
         try:
-            message = await run.io_bound(conversations.get_message, self.user, message_id)
+            message, conversation, preview = await run.io_bound(
+                chat.reply_outcome, self.user, message_id
+            )
         except NotFound:
             return
         self.messages = [message if m.id == message_id else m for m in self.messages]
         self._redraw(message)
-        conversation = await run.io_bound(
-            conversations.get_conversation, self.user, self.conversation_id
-        )
         self.total.text = f"Total {format_usd(conversation.cost_micros)}"
         if self.title.text != conversation.title:
             self.title.text = conversation.title
-            await self.on_title()
-        if self.composer is not None:
-            preview = await run.io_bound(chat.cost_preview, self.user, self.conversation_id)
+            self.on_title(conversation.id, conversation.title)
+        if self.composer is not None and preview is not None:
             self.composer.estimate = preview.estimate
             self.composer.messages_left = preview.messages_left
 
@@ -225,14 +227,15 @@ class ChatView:
         if composer is None:
             return
         text = composer.text
-        if composer.busy or not text.strip():
+        files = composer.attachment_ids
+        if composer.busy or not composer.attachments_ready or not (text.strip() or files):
             return
         composer.set_busy(True)
         try:
             if composer.editing:
                 turn = await chat.edit_last(self.user, self.conversation_id, text)
             else:
-                turn = await chat.send(self.user, self.conversation_id, text)
+                turn = await chat.send(self.user, self.conversation_id, text, files)
         except ServiceError as exc:
             composer.show_error(str(exc))
             composer.set_busy(False)
@@ -261,18 +264,15 @@ class ChatView:
         if self.empty is not None:
             self.empty.delete()
             self.empty = None
+        question = turn.question or await run.io_bound(
+            conversations.get_message, self.user, turn.user_message_id
+        )
         if replaced:
             old = self.messages.pop()  # the replaced answer
             self.slots.pop(old.id).delete()
-            question = await run.io_bound(
-                conversations.get_message, self.user, turn.user_message_id
-            )
             self.messages[-1] = question
             self._redraw(question)
         else:
-            question = await run.io_bound(
-                conversations.get_message, self.user, turn.user_message_id
-            )
             self.messages.append(question)
             with self.column:
                 self._add(question)
@@ -302,8 +302,8 @@ class ChatView:
 
 def _chat_layout(
     user: User, assistants: list, active_id: int | None, groups: list
-) -> tuple[ui.column, Callable[[], Awaitable[None]]]:
-    """The two-column layout; returns the right column and a function redrawing the list."""
+) -> tuple[ui.column, Callable[[int, str], None]]:
+    """The two-column layout; returns the right column and a function retitling a list item."""
     ui.add_css(CHAT_CSS)
     ui.add_body_html(COPY_CODE_JS)
     with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
@@ -343,10 +343,7 @@ def _chat_layout(
         chat_list.show(groups)
         right = ui.column().classes("flex-1 min-w-0 gap-3")
 
-    async def redraw_list() -> None:
-        await on_search(chat_list.search.value or "")
-
-    return right, redraw_list
+    return right, chat_list.retitle
 
 
 @ui.page("/chat")
@@ -406,12 +403,15 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
         preview = chat.CostPreview(0, None, 0)
     assistants = await run.io_bound(_assistant_options, user)
     groups = await run.io_bound(_list_data, user, "")
+    attach = await attach_callbacks(user, conversation_id)
     with shell(user, "Chat"):
-        right, redraw_list = _chat_layout(user, assistants, conversation_id, groups)
+        right, retitle = _chat_layout(user, assistants, conversation_id, groups)
         with right:
             if continued:
                 ui.label(
                     "This conversation reached its message limit, so it continues here "
                     "with a summary of the earlier one."
                 ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
-            ChatView(user, view, preview, redraw_list)
+            chat_view = ChatView(user, view, preview, retitle, attach)
+        if chat_view.composer is not None and chat_view.composer.attachments is not None:
+            chat_view.composer.attachments.accept_drop(right)  # drop files on the conversation

@@ -14,11 +14,9 @@ the breakdown in `tool_calls["carried"]`, so per-message usage sums stay right.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -31,12 +29,12 @@ from models import (
     ConversationMessage,
     MessageRole,
     MessageStatus,
-    StoredFile,
     User,
     utcnow,
 )
+from services import attachments as chat_files
 from services import generation
-from services.assistants import load_for_use, mark_used
+from services.assistants import load_for_use
 from services.conversations import (
     DEFAULT_TITLE,
     context_messages,
@@ -92,6 +90,7 @@ class Turn:
     assistant_message_id: int
     notice: str | None = None
     warning: str | None = None
+    question: ConversationMessage | None = None  # the saved user message, to draw it at once
 
 
 @dataclass(frozen=True)
@@ -158,15 +157,15 @@ async def send(
         raise ValidationError(
             f"That message is too long (over {MAX_MESSAGE_CHARS:,} characters).", "message"
         )
-    target_id, warning, split = await asyncio.to_thread(_check_send, user, conversation_id, text)
-    notice = None
-    carried: list[dict] = []
-    if split:
+    job, target_id, warning = await asyncio.to_thread(
+        _check_and_begin, user, conversation_id, text, attachments
+    )
+    if job is None:  # the cap forces a split (rare): summarize, then save the turn there
         target_id, carried = await _split(user, target_id)
         notice = "This conversation reached its message limit, so it continues here with a summary."
-    job = await asyncio.to_thread(
-        _begin_turn, user, target_id, text, attachments, carried, notice, warning
-    )
+        job = await asyncio.to_thread(
+            _begin_turn, user, target_id, text, attachments, carried, notice, warning
+        )
     _start(job, user)
     return job.turn
 
@@ -209,13 +208,35 @@ def cost_preview(user: User, conversation_id: int) -> CostPreview:
     """What the next turn's context weighs, to preview its cost as the user types."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
-        assistant = _assistant_of(session, user, conversation)
-        history = context_messages(session, conversation.id)[1:]  # room for the new message
-        tokens = estimate_tokens(_instructions(assistant, conversation)) + sum(
-            estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in history
-        )
-        left = get_settings().max_messages_per_conversation - conversation.message_count
-        return CostPreview(tokens, load_catalog(get_settings()).get(assistant.model), left)
+        return _cost_preview(session, conversation, _assistant_of(session, user, conversation))
+
+
+def _cost_preview(
+    session: Session, conversation: Conversation, assistant: Assistant
+) -> CostPreview:
+    history = context_messages(session, conversation.id)[1:]  # room for the new message
+    tokens = estimate_tokens(_instructions(assistant, conversation)) + sum(
+        estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in history
+    )
+    left = get_settings().max_messages_per_conversation - conversation.message_count
+    return CostPreview(tokens, load_catalog(get_settings()).get(assistant.model), left)
+
+
+def reply_outcome(
+    user: User, message_id: int
+) -> tuple[ConversationMessage, Conversation, CostPreview | None]:
+    """After a reply ended, in one read: the saved message, its conversation (totals, title)
+    and the next turn's cost preview (None when the assistant is gone)."""
+    with session_scope() as session:
+        message = session.get(ConversationMessage, message_id)
+        if message is None:
+            raise NotFound("Message not found")
+        conversation = owned_conversation(session, user, message.conversation_id)
+        try:
+            assistant = _assistant_of(session, user, conversation)
+        except NotFound:
+            return message, conversation, None
+        return message, conversation, _cost_preview(session, conversation, assistant)
 
 
 def recover_stale_replies() -> int:
@@ -252,6 +273,17 @@ def _assistant_of(session: Session, user: User, conversation: Conversation) -> A
         raise NotFound("This assistant is no longer available; start a new chat.") from None
 
 
+def _check_and_begin(
+    user: User, conversation_id: int, text: str, attachments: list[str]
+) -> tuple[_Job | None, int, str | None]:
+    """The checks and, unless the cap forces a split (job None), the turn's rows: one hop to
+    a worker thread per send instead of two."""
+    target_id, warning, split = _check_send(user, conversation_id, text)
+    if split:
+        return None, target_id, warning
+    return _begin_turn(user, target_id, text, attachments, [], None, warning), target_id, warning
+
+
 def _check_send(user: User, conversation_id: int, text: str) -> tuple[int, str | None, bool]:
     """(target conversation, budget warning, whether the cap forces a split)."""
     with session_scope() as session:
@@ -260,7 +292,7 @@ def _check_send(user: User, conversation_id: int, text: str) -> tuple[int, str |
         assistant = _assistant_of(session, user, conversation)
         if _has_running_reply(conversation.id):
             raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
-    preview = cost_preview(user, conversation.id)
+        preview = _cost_preview(session, conversation, assistant)
     status = check_budget(user, assistant, preview.estimate(text) or 0)
     split = conversation.message_count + 2 > get_settings().max_messages_per_conversation
     return conversation.id, status.warning, split
@@ -357,7 +389,7 @@ def _begin_turn(
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         assistant = _assistant_of(session, user, conversation)
-        files = _attachments(session, user, attachments)
+        files = chat_files.for_turn(session, user, assistant.model, attachments)
         user_message = ConversationMessage(
             conversation_id=conversation.id,
             role=MessageRole.user,
@@ -377,9 +409,10 @@ def _begin_turn(
             stored.conversation_id = conversation.id
             stored.message_id = user_message.id
             session.add(stored)
-        turn = Turn(conversation.id, user_message.id, reply.id, notice, warning)
+        assistant.last_used_at = utcnow()  # what `mark_used` does, in this transaction
+        session.add(assistant)
+        turn = Turn(conversation.id, user_message.id, reply.id, notice, warning, user_message)
         request = _request(session, user, assistant, conversation, reply.id)
-    mark_used(assistant.id)
     return _Job(turn, request, carried)
 
 
@@ -412,7 +445,7 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
         touch(conversation)
         session.add(conversation)
         session.flush()
-        turn = Turn(conversation.id, question.id, reply.id)
+        turn = Turn(conversation.id, question.id, reply.id, question=question)
         request = _request(session, user, assistant, conversation, reply.id)
     return _Job(turn, request, carried)
 
@@ -454,51 +487,21 @@ def _request(
 ) -> ReplyRequest:
     """Instructions + carried summary + the last CONTEXT_MESSAGES messages, nothing else."""
     messages = []
+    vision = chat_files.model_sees_images(assistant.model)
     for message in context_messages(session, conversation.id, exclude_id=reply_id):
-        images, files = _attachment_parts(session, user, message)
+        images, files = chat_files.context_parts(session, user, message, vision)
         messages.append(ContextMessage(message.role.value, message.content, images, files))
     vector_stores = [v for v in (assistant.vector_store_id, conversation.vector_store_id) if v]
     return ReplyRequest(
         model=assistant.model,
         instructions=_instructions(assistant, conversation),
         messages=messages,
-        tools=list(assistant.tools or []),
+        tools=chat_files.turn_tools(list(assistant.tools or []), conversation),
         vector_store_ids=vector_stores,
         temperature=assistant.temperature,
         top_p=assistant.top_p,
         max_output_tokens=get_settings().max_output_tokens,
     )
-
-
-def _attachments(session: Session, user: User, ids: list[str]) -> list[StoredFile]:
-    """The user's own stored files among `ids` (others are NotFound, never attached)."""
-    files = []
-    for file_id in ids:
-        stored = session.get(StoredFile, file_id)
-        if stored is None or stored.owner_id != user.id:
-            raise NotFound("Attachment not found")
-        files.append(stored)
-    return files
-
-
-def _attachment_parts(
-    session: Session, user: User, message: ConversationMessage
-) -> tuple[list[str], list[str]]:
-    """The hook from a message's attachments to the model input: (image URLs, file ids)."""
-    images: list[str] = []
-    files: list[str] = []
-    for item in message.attachments or []:
-        stored = session.get(StoredFile, item.get("id"))
-        if stored is None or stored.owner_id != user.id:
-            continue
-        if stored.mime.startswith("image/") and stored.storage_path:
-            path = Path(stored.storage_path)
-            if path.is_file():
-                data = base64.b64encode(path.read_bytes()).decode()
-                images.append(f"data:{stored.mime};base64,{data}")
-        elif stored.provider_file_id:
-            files.append(stored.provider_file_id)
-    return images, files
 
 
 # ---------------------------------------------------------------- streaming
@@ -507,6 +510,51 @@ def _attachment_parts(
 def _start(job: _Job, user: User) -> None:
     running = Generation(job.turn.assistant_message_id, job.turn.conversation_id, user.id)
     generation.start(running, lambda g: _stream(job, g))
+    _ensure_checkpoints()
+
+
+# Partial text is saved every few seconds, all streaming replies in one transaction, so a
+# crash keeps what had streamed when start-up recovery closes the row.
+CHECKPOINT_SECONDS = 3.0
+_checkpoints: asyncio.Task | None = None
+
+
+def _ensure_checkpoints() -> None:
+    global _checkpoints
+    loop = asyncio.get_running_loop()
+    if _checkpoints is None or _checkpoints.done() or _checkpoints.get_loop() is not loop:
+        _checkpoints = loop.create_task(_checkpoint_loop(), name="reply-checkpoints")
+
+
+async def _checkpoint_loop() -> None:
+    saved: dict[int, int] = {}  # message id -> length of the text saved
+    while generation.running_count():
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        texts = {
+            g.message_id: g.text
+            for g in generation.running()
+            if not g.finished and len(g.text) != saved.get(g.message_id, 0)
+        }
+        if texts:
+            try:
+                await asyncio.to_thread(_save_partial, texts)
+            except Exception:  # a missed checkpoint only weakens crash recovery
+                log.exception("Saving partial replies failed")
+                continue
+            saved = {k: v for k, v in saved.items() if generation.get(k) is not None}
+            saved.update((k, len(v)) for k, v in texts.items())
+
+
+def _save_partial(texts: dict[int, str]) -> None:
+    """Store the text so far of replies still `streaming` (a finished one is left alone)."""
+    with session_scope() as session:
+        session.connection().execute(
+            sa.update(ConversationMessage.__table__)
+            .where(ConversationMessage.__table__.c.id == sa.bindparam("message_id"))
+            .where(ConversationMessage.__table__.c.status == MessageStatus.streaming.name)
+            .values(content=sa.bindparam("text")),
+            [{"message_id": k, "text": v} for k, v in texts.items()],
+        )
 
 
 async def _stream(job: _Job, running: Generation) -> None:
@@ -522,7 +570,26 @@ async def _stream(job: _Job, running: Generation) -> None:
     except Exception:  # a bug must not leave the row streaming
         log.exception("Reply %s failed unexpectedly", running.message_id)
         outcome.error = ReplyError(ErrorCategory.stream_broken, "The reply failed unexpectedly.")
+    if outcome.generated and outcome.error is None:
+        await _keep_generated(job, running, outcome)
     await asyncio.to_thread(_finish, job, running.text, outcome)
+
+
+async def _keep_generated(job: _Job, running: Generation, outcome: _Outcome) -> None:
+    """Fetch and keep the files the reply produced before saving it (a Stop skips them)."""
+    running.set_activity("Saving generated files")
+    try:
+        outcome.generated, outcome.citations = await chat_files.keep_generated_files(
+            running.owner_id,
+            job.turn.conversation_id,
+            job.turn.assistant_message_id,
+            outcome.generated,
+            outcome.citations,
+        )
+    except asyncio.CancelledError:
+        log.info("Reply %s stopped while saving its generated files", running.message_id)
+    except Exception:  # the answer itself must still be saved
+        log.exception("Reply %s: generated files not kept", running.message_id)
 
 
 class _Outcome:

@@ -99,6 +99,11 @@ def cancel(message_id: int) -> bool:
     return True
 
 
+def running() -> list[Generation]:
+    """Every generation in progress."""
+    return list(_running.values())
+
+
 def running_count() -> int:
     """How many replies are being generated right now."""
     return len(_running)

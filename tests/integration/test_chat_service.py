@@ -160,6 +160,22 @@ async def test_stop_mid_stream_keeps_partial_text_as_stopped(
     assert model_requests(llm_env)[-1]["disconnected"]
 
 
+async def test_partial_text_is_saved_while_streaming(
+    owner: User, conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chat, "CHECKPOINT_SECONDS", 0.2)
+    turn = await chat.send(owner, conversation.id, "[[sim:tokens=60]] [[sim:tokens_per_s=50]]")
+    saved = ""
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        saved = conversations.get_message(owner, turn.assistant_message_id).content
+        if saved:
+            break
+    assert saved and generation.get(turn.assistant_message_id) is not None  # still streaming
+    reply = await run_turn(turn)
+    assert reply.status == MessageStatus.complete and len(reply.content.split()) == 60
+
+
 @pytest.mark.parametrize("fault", ["error_midstream", "cut_midstream"])
 async def test_broken_stream_ends_failed_with_partial_text(
     owner: User, conversation: Conversation, llm_env: SimulatorServer, fault: str
