@@ -21,7 +21,8 @@ from app.auth_guard import TOKEN_KEY
 from models import StoredFile, User
 from services.accounts import user_for_token
 from services.errors import NotFound
-from services.file_store import get_file_for_user, stored_path
+from services.file_paths import stored_path
+from services.file_store import get_file_for_user
 from services.images import IMAGE_MIMES, THUMBNAIL_MIME
 
 FILE_HEADERS = {

@@ -30,6 +30,7 @@ from models import (
 from services.errors import NotFound, PermissionDenied, ValidationError
 from services.llm.catalog import load_catalog
 from services.pricing import MICROS_PER_USD, parse_usd
+from services.upstream import purge_upstream
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -334,7 +335,7 @@ def delete_assistant(user: User, assistant_id: int) -> None:
     with session_scope() as session:
         assistant = load_for_edit(session, user, assistant_id)
         upstream = knowledge.upstream_objects(session, assistant)
-    knowledge.purge_upstream(upstream)
+    purge_upstream(upstream, "assistant", best_effort=False)
     with session_scope() as session:
         session.exec(
             sa.update(Conversation)

@@ -37,13 +37,14 @@ from models import (
     StoredFile,
     User,
 )
-from services import file_store, knowledge, uploads
+from services import file_paths, file_store, knowledge, uploads
 from services.assistants import load_for_use
 from services.conversations import owned_conversation
 from services.errors import NotFound, ServiceError, ValidationError
 from services.images import IMAGE_MIMES
 from services.llm.catalog import load_catalog
 from services.llm.factory import make_active_client
+from services.upstream import delete_upstream_file
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +292,7 @@ async def remove(user: User, file_id: str, settings: Settings | None = None) -> 
     if provider_id:
         try:
             async with make_active_client(settings or get_settings()) as client:
-                await knowledge.delete_upstream_file(client, store_id, provider_id)
+                await delete_upstream_file(client, store_id, provider_id)
         except openai.OpenAIError as exc:
             raise ServiceError(
                 f"Could not delete {row.name} at the provider; try again "
@@ -341,7 +342,7 @@ def context_parts(
         if row is None or row.owner_id != user.id:
             continue
         if row.mime in IMAGE_MIMES:
-            path = file_store.stored_path(row)
+            path = file_paths.stored_path(row)
             if vision and path is not None:
                 data = base64.b64encode(path.read_bytes()).decode()
                 images.append(f"data:{row.mime};base64,{data}")

@@ -26,6 +26,8 @@ from models import (
 )
 from services.assistants import get_assistant_for_use
 from services.errors import NotFound, ValidationError
+from services.file_paths import discard_bytes
+from services.upstream import UpstreamObjects, purge_upstream
 
 TITLE_MAX = 200
 TITLE_WORDS = 8
@@ -204,9 +206,19 @@ def rename_conversation(user: User, conversation_id: int, title: str) -> Convers
 
 
 def delete_conversation(user: User, conversation_id: int) -> None:
-    """Delete a conversation and its messages; links from its neighbours are cleared."""
+    """Delete a conversation, its messages and its files (here and, best effort, upstream).
+
+    Links from its neighbours (continued from / continued in) are cleared.
+    """
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
+        files = list(
+            session.exec(select(StoredFile).where(StoredFile.conversation_id == conversation.id))
+        )
+        upstream = UpstreamObjects(
+            file_ids=[row.provider_file_id for row in files if row.provider_file_id],
+            vector_store_ids=[conversation.vector_store_id] if conversation.vector_store_id else [],
+        )
         session.execute(
             sa.update(Conversation)
             .where(Conversation.parent_id == conversation.id)
@@ -217,17 +229,15 @@ def delete_conversation(user: User, conversation_id: int) -> None:
             .where(Conversation.continued_by_id == conversation.id)
             .values(continued_by_id=None)
         )
-        session.execute(
-            sa.update(StoredFile)
-            .where(StoredFile.conversation_id == conversation.id)
-            .values(conversation_id=None, message_id=None)
-        )
+        session.execute(sa.delete(StoredFile).where(StoredFile.conversation_id == conversation.id))
         session.execute(
             sa.delete(ConversationMessage).where(
                 ConversationMessage.conversation_id == conversation.id
             )
         )
         session.delete(conversation)
+    discard_bytes(files)
+    purge_upstream(upstream, "conversation", best_effort=True)
 
 
 def title_from(text: str) -> str:

@@ -11,15 +11,10 @@ NotFound, exactly as for a file that does not exist. Blocking: call through `run
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-from contextlib import suppress
-from pathlib import Path
 
 from sqlmodel import Session, select
 
-from app.config import get_settings
 from app.db import session_scope
 from models import Conversation, FilePurpose, FileStatus, StoredFile, User
 from models.stored_file import new_file_id
@@ -27,47 +22,15 @@ from services import uploads
 from services.assistants import load_for_edit, load_for_use
 from services.conversations import owned_conversation
 from services.errors import NotFound
+from services.file_paths import (
+    relative_path,
+    remove_relative,
+    write_atomically,
+)
 from services.images import IMAGE_MIMES, process_image
 
-FILES_DIR = "files"
-THUMBNAIL_SUFFIX = ".thumb"
 FILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = "File not found"
-
-
-def files_root() -> Path:
-    """The folder that holds every stored file."""
-    return get_settings().data_dir / FILES_DIR
-
-
-def _relative_path(file_id: str, thumbnail: bool = False) -> str:
-    return f"{FILES_DIR}/{file_id[:2]}/{file_id}{THUMBNAIL_SUFFIX if thumbnail else ''}"
-
-
-def _write_atomically(relative: str, data: bytes) -> None:
-    path = get_settings().data_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
-def _remove(relative: str | None) -> None:
-    if relative:
-        with suppress(FileNotFoundError):
-            (get_settings().data_dir / relative).unlink()
-
-
-def stored_path(row: StoredFile, thumbnail: bool = False) -> Path | None:
-    """The file's bytes (or thumbnail) on disk; None when absent or outside the files folder."""
-    relative = row.thumbnail_path if thumbnail else row.storage_path
-    if not relative:
-        return None
-    root = files_root().resolve()
-    path = (get_settings().data_dir / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
 
 
 def _check_links(
@@ -101,14 +64,14 @@ def store_file(
     (NotFound / PermissionDenied otherwise); nothing is left on disk when recording fails.
     """
     file_id = new_file_id()
-    main_path = _relative_path(file_id)
-    thumb_path = _relative_path(file_id, thumbnail=True) if thumbnail is not None else None
+    main_path = relative_path(file_id)
+    thumb_path = relative_path(file_id, thumbnail=True) if thumbnail is not None else None
     try:
         with session_scope() as session:
             _check_links(session, user, conversation_id, assistant_id)
-            _write_atomically(main_path, data)
+            write_atomically(main_path, data)
             if thumb_path is not None:
-                _write_atomically(thumb_path, thumbnail)
+                write_atomically(thumb_path, thumbnail)
             row = StoredFile(
                 id=file_id,
                 owner_id=user.id,
@@ -129,8 +92,8 @@ def store_file(
             session.add(row)
             session.flush()
     except BaseException:
-        _remove(main_path)
-        _remove(thumb_path)
+        remove_relative(main_path)
+        remove_relative(thumb_path)
         raise
     return row
 
@@ -225,7 +188,7 @@ def delete_file(user: User, file_id: str) -> None:
         paths = (row.storage_path, row.thumbnail_path)
         session.delete(row)
     for relative in paths:
-        _remove(relative)
+        remove_relative(relative)
 
 
 def conversation_images(user: User, conversation_id: int) -> list[StoredFile]:

@@ -11,10 +11,7 @@ DB work runs in worker threads; provider calls use the openai SDK's async client
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +29,7 @@ from services.assistants import load_for_edit, load_for_use
 from services.errors import NotFound, ServiceError
 from services.llm.errors import map_exception
 from services.llm.factory import make_active_client
+from services.upstream import UpstreamObjects, delete_upstream_file, ignore_missing
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +48,6 @@ class KnowledgeFile:
     status: FileStatus
     error: str | None
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class UpstreamObjects:
-    """What an assistant owns at the provider: its vector store and uploaded files."""
-
-    vector_store_id: str | None
-    file_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -194,19 +184,6 @@ async def ensure_vector_store(client: AsyncOpenAI, table: StoreOwner, row_id: in
     if not winner:
         raise NotFound(f"The {kind} was deleted.")
     return winner
-
-
-async def ignore_missing(call: Coroutine[Any, Any, Any]) -> None:
-    """Await a provider delete; an object that is already gone is fine."""
-    with contextlib.suppress(openai.NotFoundError):
-        await call
-
-
-async def delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
-    """Detach a file from its vector store (if any) and delete it at the provider."""
-    if store_id:
-        await ignore_missing(client.vector_stores.files.delete(file_id, vector_store_id=store_id))
-    await ignore_missing(client.files.delete(file_id))
 
 
 async def cleanup_quietly(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
@@ -363,40 +340,5 @@ def upstream_objects(session: Session, assistant: Assistant) -> UpstreamObjects:
             StoredFile.assistant_id == assistant.id, StoredFile.provider_file_id.is_not(None)
         )
     ).all()
-    return UpstreamObjects(vector_store_id=assistant.vector_store_id, file_ids=list(file_ids))
-
-
-async def _purge(objects: UpstreamObjects, settings: Settings) -> None:
-    async with make_active_client(settings) as client:
-        for file_id in objects.file_ids:
-            await delete_upstream_file(client, None, file_id)
-        if objects.vector_store_id:
-            await ignore_missing(client.vector_stores.delete(objects.vector_store_id))
-
-
-def _run(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run a coroutine to the end from blocking code (a worker thread, or a test)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coroutine)
-        return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
-
-
-def purge_upstream(objects: UpstreamObjects, settings: Settings | None = None) -> None:
-    """Delete an assistant's files and vector store at the provider (blocking).
-
-    Already-deleted objects are fine; any other provider error raises ServiceError so the
-    caller keeps its records and the user can try again.
-    """
-    if not objects.vector_store_id and not objects.file_ids:
-        return
-    try:
-        _run(_purge(objects, settings or get_settings()))
-    except openai.OpenAIError as exc:
-        raise ServiceError(
-            "Could not delete the assistant's knowledge files at the provider "
-            f"({map_exception(exc).message}). The assistant was kept; try again."
-        ) from exc
+    stores = [assistant.vector_store_id] if assistant.vector_store_id else []
+    return UpstreamObjects(file_ids=list(file_ids), vector_store_ids=stores)

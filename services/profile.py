@@ -5,12 +5,8 @@ Blocking: run off the event loop. Each function acts on the acting user only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from contextlib import suppress
-from dataclasses import dataclass, field
 
-import openai
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -34,9 +30,9 @@ from services.accounts import (
 )
 from services.auth import hash_password, verify_password
 from services.errors import AuthError, PermissionDenied, ValidationError
-from services.file_store import stored_path
-from services.llm.factory import make_active_client
+from services.file_paths import discard_bytes
 from services.permissions import other_active_admins
+from services.upstream import UpstreamObjects, purge_upstream
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +91,7 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
     return session_token(fresh)
 
 
-@dataclass
-class _Upstream:
-    file_ids: list[str] = field(default_factory=list)
-    vector_store_ids: list[str] = field(default_factory=list)
-
-
-def _upstream_objects(session: Session, user_id: int, assistant_ids: list[int]) -> _Upstream:
+def _upstream_objects(session: Session, user_id: int, assistant_ids: list[int]) -> UpstreamObjects:
     files = session.exec(
         select(StoredFile.provider_file_id).where(
             StoredFile.owner_id == user_id, StoredFile.provider_file_id.is_not(None)
@@ -117,31 +107,7 @@ def _upstream_objects(session: Session, user_id: int, assistant_ids: list[int]) 
             Conversation.owner_id == user_id, Conversation.vector_store_id.is_not(None)
         )
     ).all()
-    return _Upstream(list(files), list(stores) + list(conversation_stores))
-
-
-async def _purge(objects: _Upstream) -> None:
-    async with make_active_client(get_settings()) as client:
-        for file_id in objects.file_ids:
-            try:
-                await client.files.delete(file_id)
-            except openai.OpenAIError as exc:
-                log.warning("Account deletion: could not delete provider file %s: %s", file_id, exc)
-        for store_id in objects.vector_store_ids:
-            try:
-                await client.vector_stores.delete(store_id)
-            except openai.OpenAIError as exc:
-                log.warning("Account deletion: could not delete vector store %s: %s", store_id, exc)
-
-
-def purge_upstream(objects: _Upstream) -> None:
-    """Delete provider files and vector stores, best effort (failures are logged, not raised)."""
-    if not objects.file_ids and not objects.vector_store_ids:
-        return
-    try:
-        asyncio.run(_purge(objects))
-    except (openai.OpenAIError, RuntimeError) as exc:
-        log.warning("Account deletion: provider cleanup skipped: %s", exc)
+    return UpstreamObjects(list(files), list(stores) + list(conversation_stores))
 
 
 def delete_account(user: User, confirm_username: str) -> None:
@@ -162,13 +128,9 @@ def delete_account(user: User, confirm_username: str) -> None:
         )
         upstream = _upstream_objects(session, fresh.id, assistant_ids)
         files = session.exec(select(StoredFile).where(StoredFile.owner_id == fresh.id)).all()
-        paths = [stored_path(row, thumbnail) for row in files for thumbnail in (False, True)]
         _delete_rows(session, fresh.id, assistant_ids)
-    for path in paths:
-        if path is not None:
-            with suppress(FileNotFoundError):
-                path.unlink()
-    purge_upstream(upstream)
+    discard_bytes(files)
+    purge_upstream(upstream, "account", best_effort=True)
     log.info("Account %s deleted", user.id)
 
 

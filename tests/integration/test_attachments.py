@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from pathlib import Path
@@ -22,7 +23,16 @@ from models import (
     StoredFile,
     User,
 )
-from services import accounts, attachments, chat, conversations, export, file_store, generation
+from services import (
+    accounts,
+    attachments,
+    chat,
+    conversations,
+    export,
+    file_paths,
+    file_store,
+    generation,
+)
 from services.assistants import AssistantInput, create_assistant, update_assistant
 from services.errors import NotFound, ServiceError, ValidationError
 from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog_file
@@ -95,7 +105,7 @@ def stored_count() -> int:
 
 
 def files_on_disk() -> list[Path]:
-    root = file_store.files_root()
+    root = file_paths.files_root()
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
@@ -129,7 +139,7 @@ async def test_image_goes_to_a_vision_model_as_a_data_url_of_the_reencoded_image
     assert parts[1]["image_url"].startswith(prefix)
     sent = base64.b64decode(parts[1]["image_url"][len(prefix) :])
     stored = row(image.id)
-    assert sent == file_store.stored_path(stored).read_bytes()
+    assert sent == file_paths.stored_path(stored).read_bytes()
     assert b"SecretCam" not in sent  # EXIF stripped before it ever leaves
     assert stored.message_id is not None and attachments.pending(alice, chat_id) == []
     with session_scope() as session:
@@ -305,7 +315,7 @@ async def test_generated_image_is_fetched_kept_linked_and_exported(
     stored = row(generated["stored_file_id"])
     assert stored.purpose == FilePurpose.generated and stored.mime == "image/png"
     assert stored.message_id == reply.id and stored.conversation_id == chat_id
-    with Image.open(file_store.stored_path(stored)) as picture:
+    with Image.open(file_paths.stored_path(stored)) as picture:
         assert picture.size == (64, 64)
     [citation] = [c for c in reply.citations if c["kind"] == "container_file"]
     assert citation["stored_file_id"] == stored.id
@@ -330,3 +340,23 @@ async def test_an_upload_cut_short_shows_failed_and_can_be_removed(
     assert shown.status == FileStatus.failed and "did not finish" in shown.error
     await attachments.remove(alice, stuck.id)
     assert attachments.pending(alice, chat_id) == [] and files_on_disk() == []
+
+
+async def test_deleting_a_conversation_deletes_its_files_here_and_upstream(
+    alice: User, provider: SimulatorServer
+) -> None:
+    chat_id = chat_with(alice)
+    document = await attachments.add(alice, chat_id, "notes.md", b"# Otters\nThey hold hands.\n")
+    document = await attachments.wait_until_ready(alice, document.id)
+    image = await attachments.add(alice, chat_id, "pic.png", png_bytes())
+    provider_file_id = row(document.id).provider_file_id
+    with session_scope() as session:
+        store_id = session.get(Conversation, chat_id).vector_store_id
+    assert files_on_disk() and provider_file_id in provider.files
+
+    await asyncio.to_thread(conversations.delete_conversation, alice, chat_id)
+
+    assert row(document.id) is None and row(image.id) is None
+    assert files_on_disk() == []
+    assert provider_file_id not in provider.files
+    assert store_id not in provider.vector_stores

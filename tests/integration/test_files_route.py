@@ -16,7 +16,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.files_route import content_disposition
 from models import FilePurpose, Role, StoredFile, User
-from services import accounts, file_store
+from services import accounts, file_paths, file_store
 from services.assistants import AssistantInput, create_assistant, update_assistant
 from services.conversations import create_conversation
 from services.errors import NotFound, ValidationError
@@ -42,7 +42,7 @@ def stored_rows() -> int:
 
 
 def files_on_disk() -> list[str]:
-    root = file_store.files_root()
+    root = file_paths.files_root()
     return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
@@ -67,10 +67,10 @@ def test_image_is_stored_under_an_unguessable_id(people: tuple[User, User, User]
     )
     assert len(row.id) == 32 and row.mime == "image/png" and (row.width, row.height) == (64, 48)
     assert row.name == "holidaygnp.exe.png"  # no path, no RTL override, real extension
-    path = file_store.stored_path(row)
+    path = file_paths.stored_path(row)
     assert path is not None and path.name == row.id and path.read_bytes()[:4] == b"\x89PNG"
     assert path.is_relative_to(get_settings().data_dir / "files")
-    thumb = file_store.stored_path(row, thumbnail=True)
+    thumb = file_paths.stored_path(row, thumbnail=True)
     assert thumb is not None and thumb.read_bytes()[8:12] == b"WEBP"
     assert "holiday" not in "".join(files_on_disk())
     assert [r.id for r in file_store.conversation_images(alice, conversation_id)] == [row.id]
@@ -150,7 +150,7 @@ def test_wrong_type_attachment_is_refused_and_documents_are_kept(
     assert stored_rows() == 0 and files_on_disk() == []
     row = file_store.store_attachment(alice, HTML_PAGE, "page.html", conversation_id)
     assert row.mime == "text/html" and row.purpose == FilePurpose.attachment
-    assert file_store.stored_path(row).read_bytes() == HTML_PAGE
+    assert file_paths.stored_path(row).read_bytes() == HTML_PAGE
 
 
 def test_delete_removes_row_and_bytes(people: tuple[User, User, User]) -> None:
@@ -168,7 +168,7 @@ def test_tampered_storage_path_is_never_followed(people: tuple[User, User, User]
     row = file_store.store_file(alice, b"x", "x.txt", "text/plain", FilePurpose.attachment)
     (get_settings().data_dir / "secret.txt").write_text("secret")
     row.storage_path = "files/../secret.txt"
-    assert file_store.stored_path(row) is None
+    assert file_paths.stored_path(row) is None
 
 
 @pytest.mark.parametrize(
@@ -232,7 +232,7 @@ async def test_files_route_serves_only_what_the_requester_may_see(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"].startswith("private")
     assert response.headers["content-disposition"].startswith("inline;")
-    assert response.content == file_store.stored_path(image).read_bytes()
+    assert response.content == file_paths.stored_path(image).read_bytes()
 
     thumb = await client.get(f"/files/{image.id}/thumbnail")
     assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/webp"

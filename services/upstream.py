@@ -1,0 +1,88 @@
+"""Deleting what we stored at the provider: uploaded files and vector stores."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from app.config import Settings, get_settings
+from services.errors import ServiceError
+from services.llm.errors import map_exception
+from services.llm.factory import make_active_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UpstreamObjects:
+    """Provider objects to delete together."""
+
+    file_ids: list[str] = field(default_factory=list)
+    vector_store_ids: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.file_ids or self.vector_store_ids)
+
+
+async def ignore_missing(call: Coroutine[Any, Any, Any]) -> None:
+    """Await a provider deletion; an object that is already gone is fine."""
+    with contextlib.suppress(openai.NotFoundError):
+        await call
+
+
+async def delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+    """Detach a file from its vector store (if any) and delete it at the provider."""
+    if store_id:
+        await ignore_missing(client.vector_stores.files.delete(file_id, vector_store_id=store_id))
+    await ignore_missing(client.files.delete(file_id))
+
+
+async def _purge(objects: UpstreamObjects, settings: Settings) -> None:
+    async with make_active_client(settings) as client:
+        for file_id in objects.file_ids:
+            await delete_upstream_file(client, None, file_id)
+        for store_id in objects.vector_store_ids:
+            await ignore_missing(client.vector_stores.delete(store_id))
+
+
+def run_to_end(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to the end from blocking code (a worker thread, or a test)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+def purge_upstream(
+    objects: UpstreamObjects, what: str, *, best_effort: bool, settings: Settings | None = None
+) -> None:
+    """Delete files and vector stores at the provider (blocking).
+
+    Already-deleted objects are fine. Other provider errors are logged when `best_effort`
+    (the local records are gone anyway), else raised as ServiceError so the caller keeps its
+    records and the user can try again. `what` names the owner in messages.
+    """
+    if not objects:
+        return
+    try:
+        run_to_end(_purge(objects, settings or get_settings()))
+    except openai.OpenAIError as exc:
+        reason = map_exception(exc).message
+        if best_effort:
+            log.warning("Provider cleanup for %s incomplete: %s", what, reason)
+            return
+        raise ServiceError(
+            f"Could not delete the {what}'s files at the provider ({reason}). "
+            f"The {what} was kept; try again."
+        ) from exc
