@@ -1,4 +1,4 @@
-"""A small JSON API on NiceGUI's FastAPI app: health, bearer tokens, the current user."""
+"""A small JSON API on NiceGUI's FastAPI app: health, bearer tokens, me, my conversations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from nicegui import app, run
 from app import db
 from models import User
 from services.accounts import authenticate, session_token, user_for_token
-from services.errors import AuthError, RateLimited
+from services.conversations import list_conversations
+from services.errors import AuthError, NotFound, RateLimited
+from services.export import export_json
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -48,8 +50,32 @@ async def me(user: User = Depends(api_user)) -> dict:
     return {"id": user.id, "username": user.username, "role": user.role, "email": user.email}
 
 
+async def conversations(user: User = Depends(api_user), q: str = "") -> list[dict]:
+    """My conversations, newest first; `q` searches titles and message text."""
+    items = await run.io_bound(list_conversations, user, q)
+    return [
+        {
+            "id": item.id,
+            "title": item.title,
+            "assistant": item.assistant_name,
+            "updated_at": item.updated_at.isoformat(),
+        }
+        for item in items
+    ]
+
+
+async def conversation(conversation_id: int, user: User = Depends(api_user)) -> dict:
+    """One of my conversations with its messages, tokens and costs (404 if not mine)."""
+    try:
+        return await run.io_bound(export_json, user, conversation_id)
+    except NotFound as exc:
+        raise HTTPException(404, "Conversation not found") from exc
+
+
 def register_api() -> None:
     """Mount the API routes (called from `app.startup.setup`, so tests get them every time)."""
     app.add_api_route("/health", health, methods=["GET"])
     app.add_api_route("/api/token", create_token, methods=["POST"])
     app.add_api_route("/api/me", me, methods=["GET"])
+    app.add_api_route("/api/conversations", conversations, methods=["GET"])
+    app.add_api_route("/api/conversations/{conversation_id}", conversation, methods=["GET"])
