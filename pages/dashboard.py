@@ -97,15 +97,14 @@ def _shortcuts(board: Dashboard) -> None:
             if not board.recent:
                 ui.label("No conversations yet.").classes(EMPTY_TEXT)
             for item in board.recent:
-                with (
-                    ui.link(target=f"/chat/{item.id}")
-                    .classes(
-                        "w-full flex items-center gap-3 px-2 py-2 rounded-lg no-underline "
-                        "text-slate-800 dark:text-slate-100 hover:bg-slate-100 "
-                        "dark:hover:bg-slate-700"
-                    )
-                    .props(f'aria-label="Continue {item.title}"')
-                ):
+                link = ui.link(target=f"/chat/{item.id}").classes(
+                    "w-full flex items-center gap-3 px-2 py-2 rounded-lg no-underline "
+                    "text-slate-800 dark:text-slate-100 hover:bg-slate-100 "
+                    "dark:hover:bg-slate-700"
+                )
+                # Set data-bearing props by key: a props *string* would parse quotes in the title.
+                link.props["aria-label"] = f"Continue {item.title}"
+                with link:
                     ui.icon("chat_bubble_outline", size="xs").classes("text-indigo-500")
                     with ui.column().classes("gap-0 flex-1 min-w-0"):
                         ui.label(item.title).classes("truncate font-medium")
@@ -124,11 +123,12 @@ def _shortcuts(board: Dashboard) -> None:
                         ui.label(
                             f"{assistant.model} · {plural(assistant.conversations, 'conversation')}"
                         ).classes("text-xs text-slate-500 dark:text-slate-400")
-                    ui.button(
+                    button = ui.button(
                         "Chat",
                         icon="add_comment",
                         on_click=lambda a=assistant: ui.navigate.to(f"/chat/new?assistant={a.id}"),
-                    ).props(f'flat dense no-caps aria-label="Chat with {assistant.name}"')
+                    ).props("flat dense no-caps")
+                    button.props["aria-label"] = f"Chat with {assistant.name}"
 
 
 @ui.page("/")
