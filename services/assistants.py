@@ -29,6 +29,7 @@ from models import (
 )
 from services.errors import NotFound, PermissionDenied, ValidationError
 from services.llm.catalog import load_catalog
+from services.permissions import active_actor
 from services.pricing import MICROS_PER_USD, parse_usd
 from services.upstream import purge_upstream
 
@@ -225,6 +226,7 @@ def _can_edit(user: User, assistant: Assistant) -> bool:
 
 def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
     """The assistant if `user` may see it, inside an open session; else NotFound."""
+    user = active_actor(session, user)
     assistant = session.get(Assistant, assistant_id)
     if not _visible(user, assistant):
         raise NotFound(NOT_FOUND)
@@ -234,6 +236,7 @@ def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
 def load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:
     """The assistant if `user` may change it, inside an open session; else NotFound or
     PermissionDenied."""
+    user = active_actor(session, user)
     assistant = load_for_use(session, user, assistant_id)
     if not _can_edit(user, assistant):
         raise PermissionDenied("Only the owner or an admin can change this assistant.")
@@ -256,6 +259,7 @@ def create_assistant(user: User, data: AssistantInput) -> Assistant:
     """A new assistant owned by `user`."""
     clean = validate_input(data)
     with session_scope() as session:
+        active_actor(session, user)
         assistant = Assistant(owner_id=user.id, name=clean.name, model=clean.model)
         _apply(assistant, clean)
         session.add(assistant)

@@ -44,6 +44,7 @@ from services.errors import NotFound, ServiceError, ValidationError
 from services.images import IMAGE_MIMES
 from services.llm.catalog import load_catalog
 from services.llm.factory import make_active_client
+from services.permissions import active_actor
 from services.upstream import delete_upstream_file
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ async def wait_until_ready(
 
 def _own_pending(user: User, file_id: str) -> StoredFile:
     with session_scope() as session:
+        active_actor(session, user)
         row = session.get(StoredFile, file_id)
         if row is None or row.owner_id != user.id or row.purpose not in _ATTACHMENT_PURPOSES:
             raise NotFound("Attachment not found")

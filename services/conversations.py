@@ -27,6 +27,7 @@ from models import (
 from services.assistants import get_assistant_for_use
 from services.errors import NotFound, ValidationError
 from services.file_paths import discard_bytes
+from services.permissions import active_actor
 from services.upstream import UpstreamObjects, purge_upstream
 
 TITLE_MAX = 200
@@ -70,6 +71,7 @@ def create_conversation(user: User, assistant_id: int) -> Conversation:
 
 def owned_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
     """The user's conversation in this session, else NotFound (also for other users')."""
+    active_actor(session, user)
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or conversation.owner_id != user.id:
         raise NotFound("Conversation not found")

@@ -1,4 +1,4 @@
-"""Role checks shared by the admin and usage services."""
+"""Who is acting: re-read from the database so disabling or demoting applies at once."""
 
 from __future__ import annotations
 
@@ -6,9 +6,22 @@ from sqlmodel import Session, func, select
 
 from app.db import session_scope
 from models import Role, User
-from services.errors import PermissionDenied
+from services.errors import AuthError, PermissionDenied
 
 ADMINS_ONLY = "Only administrators can do that."
+SESSION_ENDED = "Your session has ended. Please sign in again."
+
+
+def active_actor(session: Session, actor: User) -> User:
+    """The acting user as the database has it now; AuthError when deleted or disabled.
+
+    Services call this instead of trusting the `User` a long-lived page captured when it was
+    opened, so a disabled or demoted account loses its rights on an open page at once.
+    """
+    fresh = session.get(User, actor.id) if actor.id is not None else None
+    if fresh is None or not fresh.is_active:
+        raise AuthError(SESSION_ENDED)
+    return fresh
 
 
 def require_admin(actor: User) -> User:

@@ -289,3 +289,28 @@ def test_assistant_budget_must_be_an_amount(people: tuple[User, User, User], typ
     with pytest.raises(ValidationError) as info:
         make(alice, monthly_budget_usd=typed)
     assert info.value.field == "monthly_budget"
+
+
+def test_a_stale_user_object_loses_rights_at_once(people: tuple[User, User, User]) -> None:
+    """A page keeps the User it was opened with; services must re-read it every time."""
+    from services import admin as admin_svc
+    from services import conversations
+    from services.errors import AuthError
+
+    root, alice, _ = people
+    private = make(root, "Root's private")
+    admin_svc.set_role(root, alice.id, "admin")
+    promoted = accounts.authenticate("alice", "password123")  # what alice's open page holds
+    assert svc.get_assistant_for_edit(promoted, private).name == "Root's private"
+
+    admin_svc.set_role(root, alice.id, "member")
+    with pytest.raises(NotFound):
+        svc.update_assistant(promoted, private, AssistantInput(name="hijacked"))
+
+    conversation = conversations.create_conversation(promoted, make(promoted, "Mine"))
+    admin_svc.set_active(root, alice.id, False)
+    with pytest.raises(AuthError):
+        conversations.rename_conversation(promoted, conversation.id, "still here?")
+    with pytest.raises(AuthError):
+        svc.create_assistant(promoted, AssistantInput(name="New"))
+    assert svc.get_assistant_for_use(root, private).name == "Root's private"
