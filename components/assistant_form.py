@@ -79,8 +79,10 @@ class AssistantForm:
         *,
         on_save: Callable[[AssistantInput], Awaitable[None]] | None,
         on_leave: Callable[[], None],
+        custom_models: bool = False,
     ) -> None:
         self._initial = initial
+        self._custom_models = custom_models
         self._models = {choice.id: choice for choice in models}
         self._tool_support = tool_support
         self._on_save = on_save
@@ -153,9 +155,13 @@ class AssistantForm:
                 choice.id: f"{choice.label} · {choice.prices or 'cost unknown'}"
                 for choice in self._models.values()
             }
-            self.model = ui.select(options, label="Model", value=initial.model).props(
-                "outlined options-dense"
-            )
+            self.model = ui.select(
+                options,
+                label="Model",
+                value=initial.model,
+                # Admins may type a model id the catalog lacks (its cost shows as unknown).
+                new_value_mode="add-unique" if self._custom_models else None,
+            ).props("outlined options-dense")
             self.model.classes("w-full")
             self.model_caption = ui.label().classes(NOTE)
             with ui.expansion("Advanced", icon="tune").classes("w-full").props("dense"):

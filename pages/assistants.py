@@ -9,7 +9,7 @@ from components.assistant_card import assistant_card
 from components.assistant_form import AssistantForm
 from components.file_drop import DropItem, FileDrop
 from components.layout import not_found_view
-from models import User
+from models import Role, User
 from pages.shell import shell
 from services import assistants, knowledge, uploads
 from services.assistants import AssistantInput, AssistantSummary
@@ -298,6 +298,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             assistants.tool_support,
             on_save=None if read_only else save,
             on_leave=lambda: ui.navigate.to("/assistants"),
+            custom_models=user.role == Role.admin,
         )
         with form.knowledge_area:
             knowledge_section(user, assistant_id, files, editable=not read_only)
@@ -317,7 +318,7 @@ async def edit_assistant_page(assistant_id: str) -> None:
     user = await require_user()
     if user is None:
         return
-    if not assistant_id.isdigit():
+    if not assistant_id.isdecimal():
         with shell(user, "Assistants"):
             not_found_view()
         return

@@ -171,7 +171,7 @@ def tool_support(model_id: str, settings: Settings | None = None) -> dict[str, s
     }
 
 
-def validate_input(data: AssistantInput) -> AssistantInput:
+def validate_input(data: AssistantInput, allow_unknown_model: bool = True) -> AssistantInput:
     """A cleaned copy of `data`, or ValidationError naming the offending field."""
     name = data.name.strip()
     if not name:
@@ -186,6 +186,11 @@ def validate_input(data: AssistantInput) -> AssistantInput:
     model = data.model.strip()
     if not model or len(model) > MAX_MODEL_ID:
         raise ValidationError("Choose a model.", "model")
+    if not allow_unknown_model and load_catalog(get_settings()).get(model) is None:
+        raise ValidationError(
+            "Choose a model from the catalog; only administrators can enter another model id.",
+            "model",
+        )
     if data.temperature is not None and not 0 <= data.temperature <= 2:
         raise ValidationError("Temperature must be between 0 and 2.", "temperature")
     if data.top_p is not None and not 0 <= data.top_p <= 1:
@@ -257,9 +262,9 @@ def _apply(assistant: Assistant, data: AssistantInput) -> None:
 
 def create_assistant(user: User, data: AssistantInput) -> Assistant:
     """A new assistant owned by `user`."""
-    clean = validate_input(data)
     with session_scope() as session:
-        active_actor(session, user)
+        actor = active_actor(session, user)
+        clean = validate_input(data, allow_unknown_model=_is_admin(actor))
         assistant = Assistant(owner_id=user.id, name=clean.name, model=clean.model)
         _apply(assistant, clean)
         session.add(assistant)
@@ -287,9 +292,11 @@ def can_edit(user: User, assistant: Assistant) -> bool:
 
 def update_assistant(user: User, assistant_id: int, data: AssistantInput) -> Assistant:
     """Save new settings (owner or admin only)."""
-    clean = validate_input(data)
     with session_scope() as session:
         assistant = load_for_edit(session, user, assistant_id)
+        keeps_model = data.model.strip() == assistant.model
+        allow_unknown = keeps_model or _is_admin(active_actor(session, user))
+        clean = validate_input(data, allow_unknown_model=allow_unknown)
         _apply(assistant, clean)
         assistant.updated_at = utcnow()
         session.add(assistant)

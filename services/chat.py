@@ -293,7 +293,7 @@ def _check_send(user: User, conversation_id: int, text: str) -> tuple[int, str |
         if _has_running_reply(conversation.id):
             raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
         preview = _cost_preview(session, conversation, assistant)
-    status = check_budget(user, assistant, preview.estimate(text) or 0)
+    status = check_budget(user, assistant, preview.estimate(text))
     split = conversation.message_count + 2 > get_settings().max_messages_per_conversation
     return conversation.id, status.warning, split
 

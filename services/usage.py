@@ -375,18 +375,24 @@ def budget_status(
 
 
 def check_budget(
-    user: User, assistant: Assistant, estimate_micros: int, now: datetime | None = None
+    user: User, assistant: Assistant, estimate_micros: int | None, now: datetime | None = None
 ) -> BudgetStatus:
     """Refuse (BudgetExceeded) a turn whose cost preview would pass a budget.
 
     Called before the provider: a turn can overshoot by at most its own estimate, and a reply
-    already streaming is never cut off.
+    already streaming is never cut off. An estimate of None means the model's price is
+    unknown: its spend could not be counted, so no budget can be kept and sending is refused.
     """
     estimate = max(estimate_micros or 0, 0)
     statuses = _statuses(user, assistant, now)
     for status in statuses:
         if status.budget_micros is None:
             continue
+        if estimate_micros is None:
+            raise BudgetExceeded(
+                f"The price of {assistant.model} is unknown, so this message cannot be kept "
+                "within a monthly budget. Ask an administrator to add the model to the catalog."
+            )
         if status.used_micros >= status.budget_micros or (
             status.used_micros + estimate > status.budget_micros
         ):

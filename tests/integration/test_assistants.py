@@ -314,3 +314,17 @@ def test_a_stale_user_object_loses_rights_at_once(people: tuple[User, User, User
     with pytest.raises(AuthError):
         svc.create_assistant(promoted, AssistantInput(name="New"))
     assert svc.get_assistant_for_use(root, private).name == "Root's private"
+
+
+def test_only_admins_enter_models_missing_from_the_catalog(
+    people: tuple[User, User, User],
+) -> None:
+    root, alice, _ = people
+    with pytest.raises(ValidationError, match="only administrators") as info:
+        make(alice, model="my-local-llama")
+    assert info.value.field == "model"
+    custom = make(root, model="my-local-llama", shared=True)
+    assert svc.get_assistant_for_use(alice, custom).model == "my-local-llama"
+    # The owner may keep an uncatalogued model when editing other fields.
+    mine = svc.create_assistant(root, AssistantInput(name="Mine", model="my-local-llama"))
+    svc.update_assistant(root, mine.id, AssistantInput(name="Renamed", model="my-local-llama"))

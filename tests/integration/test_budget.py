@@ -134,3 +134,12 @@ async def test_in_flight_reply_finishes_then_sending_is_refused(
         await chat.send(alice, conversation.id, "One more question")
     await asyncio.sleep(0)
     assert len(llm_env.requests) == before  # refused before the provider was called
+
+
+def test_unknown_price_cannot_be_kept_within_a_budget(pair) -> None:
+    alice, bob = pair
+    assistant = add_assistant(alice)
+    usage.check_budget(bob, assistant, None, now=NOW)  # no budget: unknown cost is allowed
+    bob = set_budget(bob, "5")
+    with pytest.raises(BudgetExceeded, match="price of .* is unknown"):
+        usage.check_budget(bob, assistant, None, now=NOW)
