@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAMPLE_SECRET_VALUES = {
@@ -91,6 +91,16 @@ class Settings(BaseSettings):
                 "generate one with `openssl rand -hex 32`"
             )
         return value
+
+    @model_validator(mode="after")
+    def _mail_needs_public_url(self) -> Settings:
+        # Reset links must not be built from the request's Host header, which a client picks.
+        if self.smtp_host and not self.public_url:
+            raise ValueError(
+                "SMTP_HOST is set but PUBLIC_URL is not: set PUBLIC_URL (e.g. "
+                "https://studio.example.com) so mailed password-reset links point at this app"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -63,7 +63,8 @@ async def confirm_discard() -> bool:
                 "unelevated color=negative"
             )
     discard = bool(await dialog)
-    dialog.delete()
+    if not dialog.is_deleted:  # closing the tab meanwhile deletes the whole page
+        dialog.delete()
     return discard
 
 
@@ -167,12 +168,12 @@ class AssistantForm:
             with ui.expansion("Advanced", icon="tune").classes("w-full").props("dense"):
                 ui.label("Leave empty to use the model's default.").classes(NOTE)
                 self.temperature = (
-                    ui.number("Temperature", value=initial.temperature, min=0, max=2, step=0.1)
+                    ui.number("Temperature", value=initial.temperature, step=0.1)
                     .props("outlined clearable hint='0 = focused, 2 = creative'")
                     .classes("w-full")
                 )
                 self.top_p = (
-                    ui.number("Top P", value=initial.top_p, min=0, max=1, step=0.05)
+                    ui.number("Top P", value=initial.top_p, step=0.05)
                     .props("outlined clearable hint='Sample from the top share of tokens'")
                     .classes("w-full")
                 )

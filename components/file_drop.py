@@ -191,4 +191,7 @@ class FileDrop:
 
     def _handle_rejected(self) -> None:
         limit = format_size(self._max_file_bytes) if self._max_file_bytes else "the limit"
-        ui.notify(f"Some files were not uploaded: each file must be at most {limit}.")
+        ui.notify(
+            f"Some files were not uploaded: use a supported type, at most {limit} each.",
+            type="warning",
+        )

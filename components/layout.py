@@ -80,7 +80,7 @@ def app_shell(
                         ).classes("w-full")
             menu_button.mark("user-menu")
     with (
-        ui.left_drawer(value=True, bordered=True)
+        ui.left_drawer(value=None, bordered=True)  # open on wide screens only
         .props("breakpoint=1024 width=220")
         .classes("bg-[#fff] dark:bg-slate-800 p-2") as drawer
     ):

@@ -94,12 +94,12 @@ async def register_page() -> None:
     """Self-service sign-up (when open, or for the very first account)."""
     ui.page_title("Create account · Assistant Studio")
     try:
-        allowed = await run.io_bound(registration_mode) is RegistrationMode.open or (
-            await run.io_bound(is_first_user)
-        )
+        first = await run.io_bound(is_first_user)
+        allowed = first or await run.io_bound(registration_mode) is RegistrationMode.open
     except OperationalError:
-        allowed = False
-    with auth_card("Create your account", "The first account becomes the team administrator."):
+        first = allowed = False
+    subtitle = "The first account becomes the team administrator." if first else ""
+    with auth_card("Create your account", subtitle):
         if not allowed:
             ui.label("Sign-up is closed. Ask an administrator for an account.").classes(
                 "text-slate-600 dark:text-slate-300"
@@ -152,7 +152,8 @@ async def register_page() -> None:
             sign_in(token)
             ui.navigate.to("/")
 
-        confirm.on("keydown.enter", submit)
+        for field in fields.values():
+            field.on("keydown.enter", submit)
         button = ui.button("Create account", on_click=submit).props("unelevated").classes("w-full")
         with ui.row().classes("w-full text-sm"):
             ui.label("Already have an account?").classes("text-slate-500")

@@ -17,6 +17,8 @@ from services.errors import AuthError, RateLimited, ValidationError
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+# Far beyond any passphrase; passlib refuses more than 4,096 bytes anyway.
+MAX_PASSWORD_LENGTH = 1024
 FIRST_ADMIN_KEY = "first_admin"
 REGISTRATION_MODE_KEY = "registration_mode"
 BAD_CREDENTIALS = "Wrong username or password."
@@ -77,6 +79,8 @@ def validate_new_password(password: str, confirm: str | None = None) -> None:
     """Raise ValidationError when a new password is too short or not confirmed."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", "password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(f"Use at most {MAX_PASSWORD_LENGTH:,} characters.", "password")
     if confirm is not None and confirm != password:
         raise ValidationError("The passwords do not match.", "confirm")
 
@@ -117,7 +121,9 @@ def create_user(
         with session_scope() as session:
             if _username_taken(session, name):
                 raise ValidationError("That username is taken.", "username")
-            user = User(username=name, email=mail, password_hash=password_hash)
+            user = User(
+                username=name, email=mail, password_hash=password_hash, last_active_at=utcnow()
+            )
             session.add(user)
             session.flush()
             if _claim_first_admin(session, user):
@@ -146,7 +152,7 @@ def _claim_first_admin(session: Session, user: User) -> bool:
 
 def authenticate(username: str, password: str, address: str = "") -> User:
     """Check credentials with rate limiting per username and per address."""
-    name = normalize_username(username)
+    name = normalize_username(username)[:64]  # bounded keys: the limiter's memory stays small
     keys = (f"user:{name}", f"addr:{address}")
     limiter = login_limiter()
     if limiter.blocked(*keys):

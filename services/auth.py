@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -94,13 +94,15 @@ class AttemptLimiter:
     def __init__(self, limit: int, window_seconds: float) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures[key]
+        times = self._failures.get(key, deque())
         while times and now - times[0] > self.window:
             times.popleft()
+        if not times:
+            self._failures.pop(key, None)  # keys without recent failures take no memory
         return times
 
     def blocked(self, *keys: str) -> bool:
@@ -114,7 +116,9 @@ class AttemptLimiter:
         now = time.monotonic()
         with self._lock:
             for key in keys:
-                self._recent(key, now).append(now)
+                times = self._recent(key, now)
+                times.append(now)
+                self._failures[key] = times
 
     def clear(self, *keys: str) -> None:
         """Forget the failures of these keys (after a success)."""

@@ -154,3 +154,26 @@ def test_timestamps_keep_microseconds(database: str) -> None:
         session.add(stored)
     with db.session_scope() as session:
         assert session.get(type(user), user.id).last_active_at == moment
+
+
+def test_overlong_password_is_refused_on_the_field(database: str) -> None:
+    with pytest.raises(ValidationError, match="at most") as info:
+        accounts.register("longpw", "x" * 5000, "x" * 5000)
+    assert info.value.field == "password"
+    accounts.register("okpw", "x" * 1024)
+    with pytest.raises(AuthError):
+        accounts.authenticate("okpw", "x" * 5000)  # a huge guess fails quietly, no crash
+
+
+def test_limiter_forgets_keys_without_recent_failures() -> None:
+    from services.auth import AttemptLimiter
+
+    limiter = AttemptLimiter(limit=2, window_seconds=60)
+    for index in range(1000):
+        assert not limiter.blocked(f"user:probe{index}")
+    assert limiter._failures == {}
+    limiter.fail("user:x")
+    limiter.fail("user:x")
+    assert limiter.blocked("user:x")
+    limiter.clear("user:x")
+    assert not limiter.blocked("user:x")

@@ -56,6 +56,7 @@ def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
     monkeypatch.setenv("SMTP_PORT", str(port))
     monkeypatch.setenv("SMTP_STARTTLS", "false")
     monkeypatch.setenv("SMTP_FROM", "studio@example.com")
+    monkeypatch.setenv("PUBLIC_URL", "https://studio.example.com")
     get_settings.cache_clear()
     yield handler
     controller.stop()
@@ -80,7 +81,9 @@ def test_reset_by_mail_is_single_use_and_ends_sessions(alice: User, inbox: Inbox
     assert len(inbox.messages) == 1
     recipients, body = inbox.messages[0]
     assert recipients == ["alice@example.com"]
-    assert "From: studio@example.com" in body and f"{BASE}/reset-password?token=" in body
+    # Mailed links use PUBLIC_URL, never the request's (client-chosen) Host.
+    assert "From: studio@example.com" in body
+    assert "https://studio.example.com/reset-password?token=" in body
     token = token_from(body)
     with session_scope() as session:
         stored = session.exec(select(PasswordResetToken.token_hash)).all()
@@ -188,3 +191,23 @@ def test_disabled_account_gets_no_link(alice: User) -> None:
     assert not password_reset.token_is_valid(token)
     with session_scope() as session:
         assert len(session.exec(select(PasswordResetToken)).all()) == 1
+
+
+def test_mail_without_public_url_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError as SettingsError
+
+    from app.config import Settings
+
+    with pytest.raises(SettingsError, match="PUBLIC_URL"):
+        Settings(smtp_host="mail.example.com", public_url="")
+
+
+def test_with_mail_configured_a_link_is_never_logged(
+    database: str, inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts.create_user("noemail", "password123")
+    caplog.set_level("INFO")
+    password_reset.request_reset("noemail", "http://evil.example", "10.9.9.9")
+    password_reset.wait_for_mail()
+    assert "has no email" in caplog.text
+    assert "token=" not in caplog.text and not inbox.messages
