@@ -58,3 +58,17 @@ async def test_bad_credentials_and_revoked_tokens_are_refused(user: User) -> Non
     response = await user.http_client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert (await user.http_client.get("/api/me")).status_code == 401
+
+
+async def test_oversized_uploads_are_refused_before_they_reach_disk(user: User) -> None:
+    await user.open("/login")
+    path = "/_nicegui/client/some-client/upload/some-upload"
+    too_big = await user.http_client.post(
+        path, headers={"content-length": str(26 * 1024 * 1024)}, content=b""
+    )
+    assert too_big.status_code == 413 and "at most 25 MB" in too_big.text
+    async def body():  # a streamed body has no Content-Length
+        yield b"x" * 10
+
+    chunked = await user.http_client.post(path, content=body())
+    assert chunked.status_code == 411
