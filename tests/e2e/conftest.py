@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -28,6 +29,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def save_screenshot(page: Page, name: str) -> None:
+    """Keep a full-page screenshot in test-artifacts/; also refresh docs/screenshots/ when
+    UPDATE_SCREENSHOTS=1 (so a normal test run leaves the committed pictures alone)."""
+    page.mouse.move(1, 1)  # no hover tooltips in the picture
+    page.wait_for_timeout(400)  # let transitions settle
+    targets = [ARTIFACTS]
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        targets.append(DOC_SCREENSHOTS)
+    for folder in targets:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / name), full_page=True)
 
 
 @dataclass

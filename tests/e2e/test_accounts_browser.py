@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, AppServer
+from tests.e2e.conftest import AppServer, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -25,8 +25,7 @@ def test_register_sign_in_dashboard_log_out(app_server: AppServer, page: Page) -
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Welcome, alice")).to_be_visible()
     expect(page.get_by_text("Demo mode")).to_be_visible()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-after-register.png"))
+    save_screenshot(page, "dashboard-welcome.png")
 
     page.get_by_role("button", name="User menu").click()
     page.get_by_role("button", name="Log out").click()

@@ -10,27 +10,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, AppServer
+from tests.e2e.conftest import AppServer, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-DOC_SHOTS = ROOT / "docs" / "screenshots"
 DROP_FILE_JS = """() => {
   const data = new DataTransfer();
   data.items.add(new File(['# Travel policy\\nBook economy for flights under 6 hours.'],
                           'travel-policy.md', {type: 'text/markdown'}));
   return data;
 }"""
-
-
-def shoot(page: Page, name: str) -> None:
-    """Keep a screenshot with the test artifacts and, for the docs, in docs/screenshots."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(1, 790)  # no hover tooltips in the picture
-    page.wait_for_timeout(400)  # let transitions settle
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    page.screenshot(path=str(DOC_SHOTS / name), full_page=True)
 
 
 def toggle_dark(page: Page, dark: bool) -> None:
@@ -74,9 +63,9 @@ def test_file_search_assistant_with_a_dropped_file(app_server: AppServer, page: 
     page.locator(".q-uploader__dnd").dispatch_event("drop", {"dataTransfer": data})
     expect(page.get_by_text("travel-policy.md").last).to_be_visible()
     expect(page.get_by_text("ready", exact=True)).to_be_visible(timeout=15_000)
-    shoot(page, "assistant-form-light.png")
+    save_screenshot(page, "assistant-form-light.png")
     toggle_dark(page, dark=True)
-    shoot(page, "assistant-form-dark.png")
+    save_screenshot(page, "assistant-form-dark.png")
 
     # Unsaved changes: the browser asks before leaving through the navigation.
     page.get_by_label("Name").fill("Travel desk (draft)")
@@ -101,9 +90,9 @@ def test_file_search_assistant_with_a_dropped_file(app_server: AppServer, page: 
     card = page.locator(".q-card", has_text="Travel desk (draft)")
     expect(card.get_by_text("1 file")).to_be_visible()
     expect(page.get_by_text("Code reviewer", exact=True)).to_be_visible()
-    shoot(page, "assistants-list-dark.png")
+    save_screenshot(page, "assistants-list-dark.png")
     toggle_dark(page, dark=False)
-    shoot(page, "assistants-list-light.png")
+    save_screenshot(page, "assistants-list-light.png")
 
     page.get_by_role("searchbox", name="Search").fill("release")
     expect(page.get_by_text("Code reviewer", exact=True)).to_be_hidden()

@@ -11,11 +11,10 @@ from sqlmodel import Session
 
 from app.db import build_engine
 from models import Assistant
-from tests.e2e.conftest import ROOT, AppServer
+from tests.e2e.conftest import AppServer, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 ANSWER = ".chat-answer"
 
 
@@ -79,9 +78,7 @@ def test_screenshots_light_and_dark(app_server: AppServer, page: Page) -> None:
     send(page, "echo: Thanks! **That** helps.")
     expect(page.get_by_text("tokens ·").nth(1)).to_be_visible(timeout=15_000)
     expect(page.get_by_role("button", name="Copy code").first).to_be_attached()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 1000})
-    page.screenshot(path=str(SCREENSHOTS / "chat-light.png"), full_page=True)
+    save_screenshot(page, "chat-light.png")
     page.get_by_role("button", name="Toggle dark mode").click()
-    time.sleep(0.5)
-    page.screenshot(path=str(SCREENSHOTS / "chat-dark.png"), full_page=True)
+    save_screenshot(page, "chat-dark.png")

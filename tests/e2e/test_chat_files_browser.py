@@ -13,11 +13,10 @@ from sqlmodel import Session
 
 from app.db import build_engine
 from models import Assistant
-from tests.e2e.conftest import ROOT, AppServer
+from tests.e2e.conftest import AppServer, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOT = ROOT / "docs" / "screenshots" / "chat-attachments.png"
 DROP_JS = """(target, [name, text]) => {
   const data = new DataTransfer();
   data.items.add(new File([text], name, {type: 'text/markdown'}));
@@ -89,8 +88,7 @@ def test_drop_pick_send_cite_and_browse_the_gallery(
     chart = answer.locator("img.generated-image")
     expect(chart).to_be_visible()
     assert loaded(page, "img.generated-image")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_screenshot(page, "chat-attachments.png")
 
     page.get_by_role("button", name="Gallery").click()
     tiles = page.get_by_role("button", name="Open ")

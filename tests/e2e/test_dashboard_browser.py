@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -12,12 +11,11 @@ from app import db
 from app.config import get_settings
 from models import utcnow
 from services import accounts
-from tests.e2e.conftest import AppServer
+from tests.e2e.conftest import AppServer, save_screenshot
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MODELS = ("gpt-4.1-mini", "gpt-4.1", "o4-mini")
 
 
@@ -72,13 +70,10 @@ def test_dashboard_charts_and_budget_banner(
     charts = page.locator("div[_echarts_instance_] canvas")
     expect(charts).to_have_count(3)
     page.wait_for_timeout(800)  # let ECharts finish its entry animation
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "dashboard-light.png"), full_page=True)
+    save_screenshot(page, "dashboard-light.png")
     page.get_by_role("button", name="Toggle dark mode").click()
     expect(page.locator("body.body--dark")).to_have_count(1)
-    page.mouse.move(600, 700)  # no tooltip on the screenshot
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(SCREENSHOTS / "dashboard-dark.png"), full_page=True)
+    save_screenshot(page, "dashboard-dark.png")
 
     # The admin sets bob's budget to $0.10: bob has used 90% of it.
     page.goto(f"{url}/admin")
