@@ -94,6 +94,15 @@ def migrate(url: str | None = None) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, case-folded, with % _ and \\ taken literally.
+
+    Use with `escape="\\"` and compare against a lower-cased column.
+    """
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def ping() -> bool:
     """True when the database answers a trivial query."""
     try:

@@ -18,6 +18,7 @@ import orjson
 from nicegui import events, ui
 from nicegui.elements.upload_files import FileUpload
 
+from components.file_drop import format_size
 from services.attachments import Attachment
 from services.errors import ServiceError
 
@@ -92,15 +93,6 @@ class Chip:
     @property
     def local(self) -> bool:
         return self.key.startswith("local-")
-
-
-def format_size(size: int) -> str:
-    """A short human size: 812 B, 4.2 KB, 3.1 MB."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def _chip_of(item: Attachment) -> Chip:

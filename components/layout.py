@@ -124,12 +124,3 @@ def not_found_view() -> None:
             "text-slate-500"
         )
         ui.button("Go to the dashboard", on_click=lambda: ui.navigate.to("/")).props("unelevated")
-
-
-def error_view(message: str) -> None:
-    """A friendly error page body (never a stack trace)."""
-    with ui.column().classes("w-full items-center py-20 gap-3 text-center"):
-        ui.icon("cloud_off", size="4rem").classes("text-slate-400")
-        ui.label("Something went wrong").classes("text-2xl font-semibold")
-        ui.label(message).classes("text-slate-500")
-        ui.button("Try again", on_click=lambda: ui.navigate.reload()).props("unelevated")

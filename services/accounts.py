@@ -219,12 +219,6 @@ def revoke_sessions(user_id: int) -> None:
         session.add(user)
 
 
-def count_users() -> int:
-    """How many accounts exist."""
-    with session_scope() as session:
-        return session.exec(select(func.count()).select_from(User)).one()
-
-
 def set_theme(user_id: int, theme: str) -> None:
     """Remember the user's light/dark preference."""
     if theme not in ("auto", "light", "dark"):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from app.config import Settings, get_settings
-from app.db import session_scope
+from app.db import contains_pattern, session_scope
 from models import (
     TOOL_NAMES,
     Assistant,
@@ -357,19 +357,6 @@ def delete_assistant(user: User, assistant_id: int) -> None:
         session.exec(sa.delete(Assistant).where(Assistant.id == assistant_id))
 
 
-def mark_used(assistant_id: int) -> None:
-    """Record that someone just chatted with the assistant."""
-    with session_scope() as session:
-        session.exec(
-            sa.update(Assistant).where(Assistant.id == assistant_id).values(last_used_at=utcnow())
-        )
-
-
-def _like_pattern(query: str) -> str:
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_assistants(user: User, query: str = "", sort: str = "recent") -> list[AssistantSummary]:
     """My assistants and the team's shared ones, filtered by name/description, in one query."""
     if sort not in SORTS:
@@ -400,7 +387,7 @@ def list_assistants(user: User, query: str = "", sort: str = "recent") -> list[A
     )
     text = query.strip()
     if text:
-        pattern = _like_pattern(text)
+        pattern = contains_pattern(text)
         statement = statement.where(
             sa.or_(
                 func.lower(Assistant.name).like(pattern, escape="\\"),

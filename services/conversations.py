@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.config import get_settings
-from app.db import session_scope
+from app.db import contains_pattern, session_scope
 from models import (
     Assistant,
     Conversation,
@@ -134,7 +134,7 @@ def list_conversations(user: User, query: str = "") -> list[ConversationItem]:
         )
         query = " ".join(query.split())
         if query:
-            pattern = f"%{_escape_like(query.lower())}%"
+            pattern = contains_pattern(query)
             in_messages = (
                 select(ConversationMessage.conversation_id)
                 .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
@@ -161,10 +161,6 @@ def list_conversations(user: User, query: str = "") -> list[ConversationItem]:
             )
             for conversation, name in rows
         ]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def group_by_day(

@@ -232,7 +232,9 @@ def test_list_counts_search_and_sort(people: tuple[User, User, User]) -> None:
         # MariaDB DATETIME keeps whole seconds: make the others clearly older.
         hour_ago = utcnow() - timedelta(hours=1)
         session.exec(sa.update(Assistant).values(updated_at=hour_ago))
-    svc.mark_used(alpha)
+        session.exec(
+            sa.update(Assistant).where(Assistant.id == alpha).values(last_used_at=utcnow())
+        )
 
     rows = svc.list_assistants(alice)
     assert [r.name for r in rows][0] == "Alpha"  # just used
