@@ -67,6 +67,7 @@ async def test_oversized_uploads_are_refused_before_they_reach_disk(user: User) 
         path, headers={"content-length": str(26 * 1024 * 1024)}, content=b""
     )
     assert too_big.status_code == 413 and "at most 25 MB" in too_big.text
+
     async def body():  # a streamed body has no Content-Length
         yield b"x" * 10
 
