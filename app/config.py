@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAMPLE_SECRET_VALUES = {
@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # Scale-out
     nicegui_redis_url: str = ""
 
+    _secret: str | None = PrivateAttr(default=None)
+
     @field_validator("secret_key")
     @classmethod
     def _secret_is_strong(cls, value: str) -> str:
@@ -93,7 +95,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _mail_needs_public_url(self) -> Settings:
+    def _deployment_is_consistent(self) -> Settings:
+        if not self.secret_key and (self.nicegui_redis_url or not self._uses_sqlite):
+            # Several containers (shared MySQL or Redis) must sign tokens with one key, and a
+            # container's DATA_DIR is not shared or kept: a generated key would not do.
+            raise ValueError(
+                "SECRET_KEY must be set when DATABASE_URL is not SQLite or NICEGUI_REDIS_URL "
+                "is set; generate one with `openssl rand -hex 32`"
+            )
         # Reset links must not be built from the request's Host header, which a client picks.
         if self.smtp_host and not self.public_url:
             raise ValueError(
@@ -108,6 +117,10 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'studio.db').resolve()}"
 
     @property
+    def _uses_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
     def demo_mode(self) -> bool:
         """True when no API key is set: replies come from the built-in simulator."""
         return not self.openai_api_key
@@ -116,6 +129,11 @@ class Settings(BaseSettings):
         """SECRET_KEY, or one generated once and kept in DATA_DIR so sessions survive restarts."""
         if self.secret_key:
             return self.secret_key
+        if self._secret is None:
+            self._secret = self._stored_or_new_secret()
+        return self._secret
+
+    def _stored_or_new_secret(self) -> str:
         path = self.data_dir / SECRET_FILE_NAME
         if path.exists():
             stored = path.read_text().strip()

@@ -40,3 +40,23 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_rounds_out_of_range_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(bcrypt_rounds=2)
+
+
+def test_generated_secret_is_read_once(tmp_path: Path) -> None:
+    settings = Settings(secret_key="", data_dir=tmp_path)
+    first = settings.resolved_secret_key()
+    (tmp_path / "secret_key").write_text("x" * 64)  # a later change on disk is not re-read
+    assert settings.resolved_secret_key() == first
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"database_url": "mysql+pymysql://u:p@db/studio"},
+        {"nicegui_redis_url": "redis://127.0.0.1:6379/0"},
+    ],
+)
+def test_shared_deployments_need_an_explicit_secret(tmp_path: Path, overrides: dict) -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY must be set"):
+        Settings(secret_key="", data_dir=tmp_path, **overrides)
+    Settings(secret_key="s" * 40, data_dir=tmp_path, **overrides)
