@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
 import re
 
@@ -12,6 +13,7 @@ from fastapi.exception_handlers import http_exception_handler
 from nicegui import app
 from nicegui.client import Client
 from nicegui.page import page
+from nicegui.storage import Storage
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import PlainTextResponse
@@ -120,6 +122,9 @@ def setup() -> None:
     """Register everything on NiceGUI's app (re-run by the test fixture for every test)."""
     logging.basicConfig(level=get_settings().log_level)
     app.colors(**BRAND_COLORS)
+    if "NICEGUI_STORAGE_PATH" not in os.environ:
+        # Keep NiceGUI's user storage (the session tokens) with the rest of our data.
+        Storage.path = (get_settings().data_dir / ".nicegui").resolve()
     app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(UploadSizeLimitMiddleware)
