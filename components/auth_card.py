@@ -26,20 +26,3 @@ def auth_card(title: str, subtitle: str = "") -> Iterator[ui.card]:
             if subtitle:
                 ui.label(subtitle).classes("text-sm text-slate-500 -mt-2")
             yield card
-
-
-class FormMessage:
-    """A line under a form for messages that belong to the whole form, hidden when empty."""
-
-    def __init__(self) -> None:
-        self.label = ui.label().classes("text-sm text-red-600 dark:text-red-400")
-        self.label.set_visibility(False)
-
-    def show(self, message: str) -> None:
-        """Show a message."""
-        self.label.set_text(message)
-        self.label.set_visibility(True)
-
-    def clear(self) -> None:
-        """Hide the message."""
-        self.label.set_visibility(False)

@@ -8,8 +8,8 @@ from functools import partial
 from nicegui import run, ui
 
 from app.auth_guard import require_user
-from components.auth_card import FormMessage
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
+from components.forms import FormMessage, submit_form
 from components.layout import not_found_view
 from components.stat_card import stat_card
 from models import Role, User
@@ -202,36 +202,19 @@ def _add_account(actor: User, panel: UsersPanel) -> None:
         fields = {"username": username, "email": email, "password": password}
 
         async def create() -> None:
-            if not button.enabled:
-                return
-            for element in fields.values():
-                element.error = None
-            message.clear()
-            button.disable()
-            try:
-                created = await run.io_bound(
-                    admin.create_account, actor, username.value, password.value, email.value
-                )
-            except ValidationError as exc:
-                target = fields.get(exc.field or "")
-                if target is not None:
-                    target.error = str(exc)
-                else:
-                    message.show(str(exc))
-                return
-            except ServiceError as exc:
-                message.show(str(exc))
-                return
-            finally:
-                button.enable()
+            created = await run.io_bound(
+                admin.create_account, actor, username.value, password.value, email.value
+            )
             for element in fields.values():
                 element.value = ""
             ui.notify(f"Account {created.username} created", type="positive")
             await panel.load()
 
-        button = ui.button("Create account", icon="person_add", on_click=create).props(
-            "unelevated no-caps"
-        )
+        button = ui.button(
+            "Create account",
+            icon="person_add",
+            on_click=lambda: submit_form(button, fields, message, create),
+        ).props("unelevated no-caps")
 
 
 def _team_usage(actor: User, team: TeamUsage) -> None:

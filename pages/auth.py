@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from nicegui import run, ui
 from sqlalchemy.exc import OperationalError
 
 from app.auth_guard import current_user, safe_next, sign_in
-from components.auth_card import FormMessage, auth_card
+from components.auth_card import auth_card
+from components.forms import FormMessage, submit_form
 from services.accounts import (
     RegistrationMode,
     authenticate,
@@ -17,15 +16,6 @@ from services.accounts import (
     registration_mode,
     session_token,
 )
-from services.errors import AuthError, RateLimited, ValidationError
-
-log = logging.getLogger(__name__)
-DB_DOWN = "The service cannot reach its database right now. Please try again in a minute."
-
-
-def _clear_errors(*inputs: ui.input) -> None:
-    for element in inputs:
-        element.error = None
 
 
 @ui.page("/login")
@@ -49,36 +39,21 @@ async def login_page(next: str = "") -> None:  # noqa: A002
         )
         message = FormMessage()
 
+        async def sign_in_and_go() -> None:
+            user = await run.io_bound(
+                authenticate, username.value, password.value, ui.context.client.ip
+            )
+            sign_in(await run.io_bound(session_token, user))
+            ui.navigate.to(target)
+
         async def submit() -> None:
-            if not button.enabled:  # a second click while the first is still running
-                return
-            _clear_errors(username, password)
-            message.clear()
+            username.error = password.error = None
             if not username.value.strip():
                 username.error = "Enter your username."
-                return
-            if not password.value:
+            elif not password.value:
                 password.error = "Enter your password."
-                return
-            button.disable()
-            button.props("loading")
-            try:
-                user = await run.io_bound(
-                    authenticate, username.value, password.value, ui.context.client.ip
-                )
-                token = await run.io_bound(session_token, user)
-            except (AuthError, RateLimited) as exc:
-                message.show(str(exc))
-                return
-            except OperationalError:
-                log.warning("database unreachable during sign-in")
-                message.show(DB_DOWN)
-                return
-            finally:
-                button.enable()
-                button.props(remove="loading")
-            sign_in(token)
-            ui.navigate.to(target)
+            else:
+                await submit_form(button, {}, message, sign_in_and_go)
 
         password.on("keydown.enter", submit)
         username.on("keydown.enter", submit)
@@ -125,32 +100,15 @@ async def register_page() -> None:
         fields = {"username": username, "email": email, "password": password, "confirm": confirm}
         message = FormMessage()
 
-        async def submit() -> None:
-            if not button.enabled:
-                return
-            _clear_errors(*fields.values())
-            message.clear()
-            button.disable()
-            button.props("loading")
-            try:
-                user = await run.io_bound(
-                    register, username.value, password.value, confirm.value, email.value
-                )
-                token = await run.io_bound(session_token, user)
-            except ValidationError as exc:
-                if exc.field in fields:
-                    fields[exc.field].error = str(exc)
-                else:
-                    message.show(str(exc))
-                return
-            except OperationalError:
-                message.show(DB_DOWN)
-                return
-            finally:
-                button.enable()
-                button.props(remove="loading")
-            sign_in(token)
+        async def register_and_go() -> None:
+            user = await run.io_bound(
+                register, username.value, password.value, confirm.value, email.value
+            )
+            sign_in(await run.io_bound(session_token, user))
             ui.navigate.to("/")
+
+        async def submit() -> None:
+            await submit_form(button, fields, message, register_and_go)
 
         for field in fields.values():
             field.on("keydown.enter", submit)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from nicegui import run, ui
 
 from app.auth_guard import sign_out
-from components.auth_card import FormMessage, auth_card
+from components.auth_card import auth_card
+from components.forms import FormMessage
 from services import password_reset
 from services.errors import RateLimited, ValidationError
 

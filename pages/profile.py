@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from nicegui import run, ui
 
 from app.auth_guard import require_user, sign_in, sign_out
-from components.auth_card import FormMessage
+from components.forms import FormMessage, submit_form
 from models import User
 from pages.shell import shell
 from services import profile
 from services.accounts import set_theme
-from services.errors import ServiceError, ValidationError
 
 SECTION = "w-full p-5 gap-3 dark:bg-slate-800 shadow-sm"
 HINT = "text-sm text-slate-500 dark:text-slate-400"
@@ -25,35 +22,6 @@ def _section(title: str, hint: str = "") -> ui.card:
         if hint:
             ui.label(hint).classes(HINT)
     return card
-
-
-async def _submit(
-    button: ui.button,
-    fields: dict[str, ui.input],
-    message: FormMessage,
-    action: Callable[[], Awaitable[None]],
-) -> None:
-    """Run a form action once at a time, showing field or form errors inline."""
-    if not button.enabled:
-        return
-    for element in fields.values():
-        element.error = None
-    message.clear()
-    button.disable()
-    button.props("loading")
-    try:
-        await action()
-    except ValidationError as exc:
-        target = fields.get(exc.field or "")
-        if target is not None:
-            target.error = str(exc)
-        else:
-            message.show(str(exc))
-    except ServiceError as exc:
-        message.show(str(exc))
-    finally:
-        button.enable()
-        button.props(remove="loading")
 
 
 def _account_section(user: User) -> None:
@@ -76,7 +44,7 @@ def _account_section(user: User) -> None:
 
         fields = {"username": username, "email": email}
         button = ui.button(
-            "Save profile", on_click=lambda: _submit(button, fields, message, save)
+            "Save profile", on_click=lambda: submit_form(button, fields, message, save)
         ).props("unelevated no-caps")
 
 
@@ -102,7 +70,7 @@ def _password_section(user: User) -> None:
 
         fields = {"current": current, "password": new, "confirm": confirm}
         button = ui.button(
-            "Change password", on_click=lambda: _submit(button, fields, message, change)
+            "Change password", on_click=lambda: submit_form(button, fields, message, change)
         ).props("unelevated no-caps")
 
 
@@ -146,7 +114,7 @@ def _delete_section(user: User) -> None:
                 ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
                 button = ui.button(
                     "Delete forever",
-                    on_click=lambda: _submit(button, {"confirm": confirm}, message, delete),
+                    on_click=lambda: submit_form(button, {"confirm": confirm}, message, delete),
                 ).props("unelevated color=negative no-caps")
 
 

@@ -45,7 +45,7 @@ from services.images import IMAGE_MIMES
 from services.llm.catalog import load_catalog
 from services.llm.factory import make_active_client
 from services.permissions import active_actor
-from services.upstream import delete_upstream_file
+from services.upstream import remove_file_upstream
 
 log = logging.getLogger(__name__)
 
@@ -292,14 +292,7 @@ async def remove(user: User, file_id: str, settings: Settings | None = None) -> 
         raise ValidationError(NOT_SENT, "file")
     store_id, provider_id = await asyncio.to_thread(_upstream_target, file_id)
     if provider_id:
-        try:
-            async with make_active_client(settings or get_settings()) as client:
-                await delete_upstream_file(client, store_id, provider_id)
-        except openai.OpenAIError as exc:
-            raise ServiceError(
-                f"Could not delete {row.name} at the provider; try again "
-                f"({knowledge.upload_error_message(exc)})."
-            ) from exc
+        await remove_file_upstream(store_id, provider_id, row.name, settings)
     await asyncio.to_thread(file_store.delete_file, user, file_id)
 
 

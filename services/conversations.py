@@ -84,20 +84,28 @@ def get_conversation(user: User, conversation_id: int) -> Conversation:
         return owned_conversation(session, user, conversation_id)
 
 
+def load_thread(
+    session: Session, user: User, conversation_id: int
+) -> tuple[Conversation, Assistant | None, list[ConversationMessage]]:
+    """The user's conversation with its assistant (None once deleted) and messages in order."""
+    conversation = owned_conversation(session, user, conversation_id)
+    assistant = (
+        session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
+    )
+    messages = list(
+        session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .order_by(ConversationMessage.id)
+        )
+    )
+    return conversation, assistant, messages
+
+
 def conversation_view(user: User, conversation_id: int) -> ConversationView:
     """Everything the chat page needs to show one conversation."""
     with session_scope() as session:
-        conversation = owned_conversation(session, user, conversation_id)
-        assistant = (
-            session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
-        )
-        messages = list(
-            session.exec(
-                select(ConversationMessage)
-                .where(ConversationMessage.conversation_id == conversation.id)
-                .order_by(ConversationMessage.id)
-            )
-        )
+        conversation, assistant, messages = load_thread(session, user, conversation_id)
         return ConversationView(
             conversation=conversation,
             assistant=assistant,

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from app.db import session_scope
 from models import Assistant, Conversation, ConversationMessage, MessageRole, StoredFile, User
-from services.conversations import owned_conversation
+from services.conversations import load_thread
 from services.pricing import format_usd
 
 FORMAT_VERSION = 1
@@ -64,17 +64,7 @@ def _linked_files(session: Session, conversation_id: int) -> dict[int, list[str]
 
 def _load(user: User, conversation_id: int) -> _Export:
     with session_scope() as session:
-        conversation = owned_conversation(session, user, conversation_id)
-        assistant = (
-            session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
-        )
-        messages = list(
-            session.exec(
-                select(ConversationMessage)
-                .where(ConversationMessage.conversation_id == conversation_id)
-                .order_by(ConversationMessage.id)
-            )
-        )
+        conversation, assistant, messages = load_thread(session, user, conversation_id)
         return _Export(conversation, assistant, messages, _linked_files(session, conversation_id))
 
 

@@ -29,7 +29,12 @@ from services.assistants import load_for_edit, load_for_use
 from services.errors import NotFound, ServiceError
 from services.llm.errors import map_exception
 from services.llm.factory import make_active_client
-from services.upstream import UpstreamObjects, delete_upstream_file, ignore_missing
+from services.upstream import (
+    UpstreamObjects,
+    delete_upstream_file,
+    ignore_missing,
+    remove_file_upstream,
+)
 
 log = logging.getLogger(__name__)
 
@@ -323,13 +328,7 @@ async def remove_file(
         _removal_target, user, assistant_id, file_id
     )
     if provider_file_id:
-        try:
-            async with make_active_client(settings or get_settings()) as client:
-                await delete_upstream_file(client, store_id, provider_file_id)
-        except openai.OpenAIError as exc:
-            raise ServiceError(
-                f"Could not delete the file at the provider: {map_exception(exc).message}"
-            ) from exc
+        await remove_file_upstream(store_id, provider_file_id, "the file", settings)
     await asyncio.to_thread(_delete_row, file_id)
 
 

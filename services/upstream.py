@@ -45,6 +45,19 @@ async def delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_i
     await ignore_missing(client.files.delete(file_id))
 
 
+async def remove_file_upstream(
+    store_id: str | None, file_id: str, what: str, settings: Settings | None = None
+) -> None:
+    """Detach and delete one file at the provider; ServiceError naming `what` on failure."""
+    try:
+        async with make_active_client(settings or get_settings()) as client:
+            await delete_upstream_file(client, store_id, file_id)
+    except openai.OpenAIError as exc:
+        raise ServiceError(
+            f"Could not delete {what} at the provider; try again ({map_exception(exc).message})."
+        ) from exc
+
+
 async def _purge(objects: UpstreamObjects, settings: Settings) -> None:
     async with make_active_client(settings) as client:
         for file_id in objects.file_ids:

@@ -98,3 +98,20 @@ async def test_enter_submits_sign_in(user: User) -> None:
     user.find("Password").type("password123").trigger("keydown.enter")
     await user.should_see("Welcome, hank", retries=30)
     assert user.find(ui.header)
+
+
+async def test_database_down_gives_a_friendly_message_and_503(user: User, monkeypatch) -> None:
+    from app import db
+    from app.config import get_settings
+
+    await user.open("/login")
+    monkeypatch.setenv("DATABASE_URL", "mysql+pymysql://nobody:x@127.0.0.1:1/studio")
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    get_settings.cache_clear()
+    db.reset_engine()
+    user.find("Username").type("alice")
+    user.find("Password").type("password123")
+    user.find(kind=ui.button, content="Sign in").click()
+    await user.should_see("cannot reach its database", retries=50)
+    health = await user.http_client.get("/health")
+    assert health.status_code == 503 and health.json()["database"] == "unreachable"

@@ -1,0 +1,67 @@
+"""Form helpers: a form-wide message line and one submit routine for every form."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+from sqlalchemy.exc import OperationalError
+
+from services.errors import ServiceError, ValidationError
+
+log = logging.getLogger(__name__)
+DB_DOWN = "The service cannot reach its database right now. Please try again in a minute."
+
+
+class FormMessage:
+    """A line under a form for messages that belong to the whole form, hidden when empty."""
+
+    def __init__(self) -> None:
+        self.label = ui.label().classes("text-sm text-red-600 dark:text-red-400")
+        self.label.set_visibility(False)
+
+    def show(self, message: str) -> None:
+        """Show a message."""
+        self.label.set_text(message)
+        self.label.set_visibility(True)
+
+    def clear(self) -> None:
+        """Hide the message."""
+        self.label.set_visibility(False)
+
+
+async def submit_form(
+    button: ui.button,
+    fields: dict[str, ui.input],
+    message: FormMessage,
+    action: Callable[[], Awaitable[None]],
+) -> None:
+    """Run a form action once at a time (double clicks are ignored) with a busy button.
+
+    A ValidationError shows next to the field it names (or under the form), any other
+    ServiceError under the form, and an unreachable database as a friendly message.
+    """
+    if not button.enabled:
+        return
+    for element in fields.values():
+        element.error = None
+    message.clear()
+    button.disable()
+    button.props("loading")
+    try:
+        await action()
+    except ValidationError as exc:
+        target = fields.get(exc.field or "")
+        if target is not None:
+            target.error = str(exc)
+        else:
+            message.show(str(exc))
+    except ServiceError as exc:
+        message.show(str(exc))
+    except OperationalError:
+        log.warning("database unreachable during a form action")
+        message.show(DB_DOWN)
+    finally:
+        button.enable()
+        button.props(remove="loading")
