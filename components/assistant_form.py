@@ -101,7 +101,9 @@ class AssistantForm:
         self.message = ui.label().classes("text-sm text-red-600 dark:text-red-400")
         self.message.set_visibility(False)
         with ui.row().classes("w-full justify-end gap-2"):
-            ui.button("Cancel", on_click=self.leave).props("flat").mark("cancel")
+            ui.button("Back" if self.read_only else "Cancel", on_click=self.leave).props(
+                "flat"
+            ).mark("cancel")
             if not self.read_only:
                 self.save_button = ui.button("Save", icon="save", on_click=self.save).props(
                     "unelevated"

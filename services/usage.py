@@ -399,6 +399,11 @@ def check_budget(
             whose, who = ("your", "an administrator")
             if status.scope == "assistant":
                 whose, who = ("this assistant's", "its owner")
+            if status.budget_micros == 0:
+                raise BudgetExceeded(
+                    f"Sending is paused: {whose} monthly budget is $0. {who.capitalize()} "
+                    "can raise it."
+                )
             raise BudgetExceeded(
                 f"Sending is paused: this message (about {format_usd(estimate)}) would pass "
                 f"{whose} monthly budget ({format_usd(status.used_micros)} of "
