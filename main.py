@@ -4,12 +4,14 @@ from nicegui import app, ui
 
 from app.config import get_settings
 from app.gc_tuning import tune_gc
+from app.nicegui_tuning import speed_up_nicegui
 from app.startup import setup
 
 
 def main() -> None:
     """Build the app and serve it with the configured settings."""
     settings = get_settings()
+    speed_up_nicegui()
     setup()
     app.on_startup(tune_gc)
     ui.run(

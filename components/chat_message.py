@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
-from nicegui import ui
+from nicegui import Client, ui
 
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
@@ -83,8 +83,18 @@ class StreamingAnswer:
             code = f"{element}.textContent={_js(text[cut:])}"
         else:
             code = f'{element}.insertAdjacentText("beforeend",{_js(text[self.shown :])})'
-        self.tail.client.run_javascript(code)
+        _send_js(self.tail.client, code)
         self.shown = len(text)
+
+
+def _send_js(client: Client, code: str) -> None:
+    """`client.run_javascript(code)` without its per-call task and request id.
+
+    The result is never awaited, so the message goes straight to the client's outbox (as
+    `run_javascript`'s fire-and-forget path does one loop iteration later).
+    """
+    if not client.is_deleted:
+        client.outbox.enqueue_message("run_javascript", {"code": code}, client.id)
 
 
 def _js(text: str) -> str:

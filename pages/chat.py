@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from app.auth_guard import require_user
 from components.chat_attachments import AttachCallbacks
@@ -19,8 +19,6 @@ from services import chat, conversations, generation
 from services.assistants import list_assistants
 from services.errors import NotFound, ServiceError
 from services.pricing import format_usd
-
-FLUSH_SECONDS = 0.1
 
 COPY_CODE_JS = """
 <script>
@@ -112,7 +110,8 @@ class ChatView:
                 self.send, self.stop, preview.estimate, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
-        self.timer = ui.timer(FLUSH_SECONDS, self.flush, active=bool(self.live))
+        self.client = ui.context.client
+        self.client.on_delete(self._unsubscribe)
 
     def _header(self, view: conversations.ConversationView) -> None:
         conversation, assistant = view.conversation, view.assistant
@@ -172,6 +171,7 @@ class ChatView:
         if live is not None and running is not None:
             self.live[message.id] = (live, activity)
             self.seen_versions[message.id] = running.version
+            running.subscribe(self.flush)
         self.slots[message.id] = slot
 
     def _redraw(self, message: ConversationMessage) -> None:
@@ -180,8 +180,15 @@ class ChatView:
         with slot:
             message_bubble(message, self._actions(message))
 
-    async def flush(self) -> None:
-        """Every ~100 ms: show what arrived since the last flush; finish ended replies."""
+    def _unsubscribe(self) -> None:
+        for message_id in self.live:
+            if running := generation.get(message_id):
+                running.unsubscribe(self.flush)
+
+    def flush(self) -> None:
+        """After each burst of streamed text (~100 ms): show it; finish ended replies."""
+        if self.client.is_deleted:
+            return
         for message_id, (live, activity) in list(self.live.items()):
             running = generation.get(message_id)
             if running is not None and not running.finished:
@@ -193,11 +200,7 @@ class ChatView:
                         activity.text = label
                 continue
             del self.live[message_id]
-            await self._finished(message_id)
-        if not self.live:
-            self.timer.active = False
-            if self.composer is not None:
-                self.composer.set_busy(False)
+            background_tasks.create(self._finished(message_id), name="chat-reply-finished")
 
     async def _finished(self, message_id: int) -> None:
         try:
@@ -206,6 +209,9 @@ class ChatView:
             )
         except NotFound:
             return
+        finally:
+            if self.composer is not None and not self.live:
+                self.composer.set_busy(False)
         self.messages = [message if m.id == message_id else m for m in self.messages]
         self._redraw(message)
         self.total.text = f"Total {format_usd(conversation.cost_micros)}"
@@ -276,7 +282,7 @@ class ChatView:
             self.messages.append(question)
             with self.column:
                 self._add(question)
-        reply = ConversationMessage(
+        reply = turn.reply or ConversationMessage(
             id=turn.assistant_message_id,
             conversation_id=turn.conversation_id,
             role=MessageRole.assistant,
@@ -291,7 +297,6 @@ class ChatView:
             self._add(reply)
         if turn.assistant_message_id not in self.live:
             await self._finished(turn.assistant_message_id)  # already done
-        self.timer.active = bool(self.live)
         if self.composer is not None:
             self.composer.set_busy(bool(self.live))
 

@@ -91,6 +91,7 @@ class Turn:
     notice: str | None = None
     warning: str | None = None
     question: ConversationMessage | None = None  # the saved user message, to draw it at once
+    reply: ConversationMessage | None = None  # the saved streaming reply row, likewise
 
 
 @dataclass(frozen=True)
@@ -411,7 +412,9 @@ def _begin_turn(
             session.add(stored)
         assistant.last_used_at = utcnow()  # what `mark_used` does, in this transaction
         session.add(assistant)
-        turn = Turn(conversation.id, user_message.id, reply.id, notice, warning, user_message)
+        turn = Turn(
+            conversation.id, user_message.id, reply.id, notice, warning, user_message, reply
+        )
         request = _request(session, user, assistant, conversation, reply.id)
     return _Job(turn, request, carried)
 
@@ -445,7 +448,7 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
         touch(conversation)
         session.add(conversation)
         session.flush()
-        turn = Turn(conversation.id, question.id, reply.id, question=question)
+        turn = Turn(conversation.id, question.id, reply.id, question=question, reply=reply)
         request = _request(session, user, assistant, conversation, reply.id)
     return _Job(turn, request, carried)
 

@@ -2,7 +2,8 @@
 
 A reply runs as an asyncio task tied to its assistant message id, not to a browser tab:
 closing or reloading the tab neither stops nor loses it. Pages look a generation up by
-message id and poll `version` (cheap) to redraw on their own schedule; Stop cancels the task.
+message id and `subscribe` to be called back once after each burst of changes (the provider
+streams are read in ~100 ms bursts, see services/llm/sse.py); Stop cancels the task.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ class Generation:
     """A reply in progress: the text so far, the current tool activity, and its task.
 
     `version` grows with every visible change (text, activity, end), so a page redraws only
-    when it differs from what it last drew.
+    when it differs from what it last drew. Subscribers are called once per burst of changes
+    (one loop iteration after the first change), not once per token.
     """
 
     message_id: int
@@ -32,6 +34,8 @@ class Generation:
     activity: str | None = None
     finished: bool = False
     task: asyncio.Task | None = None
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+    _notify_pending: bool = False
     _joined: str = ""
     _joined_parts: int = 0
 
@@ -47,12 +51,36 @@ class Generation:
         """Add streamed text."""
         self.chunks.append(text)
         self.activity = None
-        self.version += 1
+        self.changed()
 
     def set_activity(self, label: str | None) -> None:
         """Show what a built-in tool is doing (None clears it)."""
         self.activity = label
+        self.changed()
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` after each burst of changes, until `unsubscribe` or the end."""
+        self.listeners.append(callback)
+
+    def unsubscribe(self, callback: Callable[[], None]) -> None:
+        """Stop calling `callback` (no-op when it is not subscribed)."""
+        if callback in self.listeners:
+            self.listeners.remove(callback)
+
+    def changed(self) -> None:
+        """Count a visible change; notify the subscribers on the next loop iteration."""
         self.version += 1
+        if self.listeners and not self._notify_pending:
+            self._notify_pending = True
+            asyncio.get_running_loop().call_soon(self._notify)
+
+    def _notify(self) -> None:
+        self._notify_pending = False
+        for callback in list(self.listeners):
+            try:
+                callback()
+            except Exception:
+                log.exception("Generation %s: a subscriber failed", self.message_id)
 
 
 _running: dict[int, Generation] = {}
@@ -71,8 +99,8 @@ def start(
             log.exception("Reply %s crashed", generation.message_id)
         finally:
             generation.finished = True
-            generation.version += 1
             _running.pop(generation.message_id, None)
+            generation.changed()
 
     generation.task = asyncio.get_running_loop().create_task(
         run(), name=f"reply-{generation.message_id}"

@@ -7,6 +7,7 @@ is sent as `max_tokens`, which OpenAI-compatible servers (vLLM, Ollama, llama.cp
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,7 +23,7 @@ from services.llm.base import (
     Usage,
 )
 from services.llm.errors import map_exception, stream_broken
-from services.llm.sse import iter_sse_json
+from services.llm.sse import iter_sse_json, paced_bytes
 from services.llm.tools import unavailable
 
 
@@ -45,10 +46,13 @@ class ChatCompletionsProvider:
         usage: Usage | None = None
         finished = False
         try:
-            async with self.client.chat.completions.with_streaming_response.create(
-                stream=True, stream_options={"include_usage": True}, **params
-            ) as response:
-                async for chunk in iter_sse_json(response.iter_bytes()):
+            async with (
+                self.client.chat.completions.with_streaming_response.create(
+                    stream=True, stream_options={"include_usage": True}, **params
+                ) as response,
+                contextlib.aclosing(paced_bytes(response)) as body,
+            ):
+                async for chunk in iter_sse_json(body):
                     choices = chunk.get("choices")
                     if choices:
                         choice = choices[0]

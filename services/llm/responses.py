@@ -8,6 +8,7 @@ cost about half of the server CPU under load. See bench/provider_overhead.py for
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,7 +29,7 @@ from services.llm.base import (
     Usage,
 )
 from services.llm.errors import map_exception, stream_broken
-from services.llm.sse import iter_sse_json
+from services.llm.sse import iter_sse_json, paced_bytes
 from services.llm.tools import tool_activity, unavailable
 
 _TOOL_ITEMS = {
@@ -55,10 +56,13 @@ class ResponsesProvider:
         params = _params(request, tools)
         state = _StreamState({f for m in request.messages for f in m.files})
         try:
-            async with self.client.responses.with_streaming_response.create(
-                stream=True, **params
-            ) as response:
-                async for event in iter_sse_json(response.iter_bytes()):
+            async with (
+                self.client.responses.with_streaming_response.create(
+                    stream=True, **params
+                ) as response,
+                contextlib.aclosing(paced_bytes(response)) as body,
+            ):
+                async for event in iter_sse_json(body):
                     kind = event.get("type")
                     if kind == "response.output_text.delta":
                         yield TextDelta(event["delta"])
