@@ -50,8 +50,10 @@ class ChatComposer:
                 self.textarea.on("keydown", on_send, js_handler=ENTER_SENDS_JS)
                 if self.attachments is not None:
                     self.attachments.accept_paste(self.textarea)
-                self.send_button = ui.button("Send", icon="send", on_click=on_send).props(
-                    "unelevated no-caps"
+                self.send_button = (
+                    ui.button("Send", icon="send", on_click=on_send)
+                    .props("unelevated no-caps")
+                    .classes("chat-send")
                 )
                 self.stop_button = ui.button("Stop", icon="stop", on_click=on_stop).props(
                     "outline no-caps color=red"

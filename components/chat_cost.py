@@ -22,7 +22,10 @@ def cost_breakdown(message: ConversationMessage) -> list[str]:
     if calls.get("code_interpreter"):
         lines.append(f"Code sessions: {calls['code_interpreter']}")
     for item in calls.get("carried", []):
-        lines.append(f"Includes {item['kind']}: {format_usd(item['cost_micros'])}")
+        carried_tokens = item["input_tokens"] + item["output_tokens"]
+        lines.append(
+            f"Includes {item['kind']}: {carried_tokens:,} tokens, {format_usd(item['cost_micros'])}"
+        )
     if calls.get("estimated"):
         lines.append("Estimated: the reply did not finish, so the provider sent no usage.")
     lines.append(f"Cost: {format_usd(message.cost_micros)}")

@@ -44,6 +44,29 @@ COPY_CODE_JS = """
 })();
 </script>
 """
+FOLLOW_THREAD_JS = """
+<script>
+(() => {
+  // Keep the newest message in view while a reply streams, unless the reader scrolled up.
+  let pinned = true;
+  const atBottom = () =>
+    window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
+  const follow = () => { if (pinned) window.scrollTo(0, document.documentElement.scrollHeight); };
+  window.addEventListener('scroll', () => { pinned = atBottom(); }, {passive: true});
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && event.target.tagName === 'TEXTAREA') {
+      pinned = true;  // sending a message brings the conversation back into view
+    }
+  });
+  document.addEventListener('click', (event) => {
+    if (event.target.closest('.chat-send')) pinned = true;
+  });
+  new MutationObserver(follow).observe(document.body,
+    {childList: true, subtree: true, characterData: true});
+  window.addEventListener('load', () => setTimeout(follow, 100));
+})();
+</script>
+"""
 CHAT_CSS = """
 .chat-md p { margin: 0.4em 0; }
 .chat-md pre { position: relative; padding: 0.75em; border-radius: 0.5em; overflow-x: auto;
@@ -306,11 +329,19 @@ class ChatView:
 
 
 def _chat_layout(
-    user: User, assistants: list, active_id: int | None, groups: list
+    user: User,
+    assistants: list,
+    active_id: int | None,
+    groups: list,
+    on_renamed: Callable[[int, str], None] = lambda _id, _title: None,
 ) -> tuple[ui.column, Callable[[int, str], None]]:
-    """The two-column layout; returns the right column and a function retitling a list item."""
+    """The two-column layout; returns the right column and a function retitling a list item.
+
+    `on_renamed` hears about renames made in the list (the open conversation's header).
+    """
     ui.add_css(CHAT_CSS)
     ui.add_body_html(COPY_CODE_JS)
+    ui.add_body_html(FOLLOW_THREAD_JS)
     with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
 
         async def on_search(query: str) -> None:
@@ -318,11 +349,14 @@ def _chat_layout(
 
         async def on_rename(conversation_id: int, title: str) -> bool:
             try:
-                await run.io_bound(conversations.rename_conversation, user, conversation_id, title)
+                saved = await run.io_bound(
+                    conversations.rename_conversation, user, conversation_id, title
+                )
             except ServiceError as exc:
                 ui.notify(str(exc), type="negative")
                 return False
             ui.notify("Renamed")
+            on_renamed(conversation_id, saved.title)
             return True
 
         async def on_delete(conversation_id: int) -> None:
@@ -409,8 +443,14 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
     assistants = await run.io_bound(_assistant_options, user)
     groups = await run.io_bound(_list_data, user, "")
     attach = await attach_callbacks(user, conversation_id)
+    chat_view: ChatView | None = None
+
+    def renamed(renamed_id: int, title: str) -> None:
+        if chat_view is not None and renamed_id == chat_view.conversation_id:
+            chat_view.title.text = title
+
     with shell(user, "Chat"):
-        right, retitle = _chat_layout(user, assistants, conversation_id, groups)
+        right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
         with right:
             if continued:
                 ui.label(

@@ -7,7 +7,7 @@ streams from the provider into the `Generation` and saves everything in one tran
 the end: `complete`, `stopped` or `failed` (with the error category), keeping every token.
 
 Costs that must stay counted after their message is gone (a replaced answer, the summary
-made when a conversation is split) are carried into the next reply's `cost_micros`, with
+made when a conversation is split) are carried into the next reply's `cost_micros` and token counts, with
 the breakdown in `tool_calls["carried"]`, so per-message usage sums stay right.
 """
 
@@ -682,8 +682,10 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
         message.error = error
         message.error_category = category.value if category else None
         message.citations = outcome.citations
-        message.input_tokens = input_tokens
-        message.output_tokens = output_tokens
+        # Like its cost, a reply's tokens include what it carries (a replaced answer, a
+        # split's summary), so per-message sums always match the conversation's totals.
+        message.input_tokens = input_tokens + sum(c["input_tokens"] for c in job.carried)
+        message.output_tokens = output_tokens + sum(c["output_tokens"] for c in job.carried)
         message.cached_tokens = usage.cached_tokens if usage else 0
         message.reasoning_tokens = usage.reasoning_tokens if usage else 0
         message.tool_calls = tool_calls

@@ -213,6 +213,10 @@ async def test_regenerate_and_edit_replace_the_answer_and_keep_its_cost(
     assert edited.cost_micros > second.cost_micros  # carries both earlier answers
     assert view.conversation.cost_micros == edited.cost_micros
     assert sum(own) == second.cost_micros
+    # Tokens are carried like cost: the messages add up to the conversation's totals.
+    assert sum(m.input_tokens for m in view.messages) == view.conversation.input_tokens
+    assert sum(m.output_tokens for m in view.messages) == view.conversation.output_tokens
+    assert edited.output_tokens > first.output_tokens
 
 
 async def test_restart_recovery_closes_stale_streaming_rows(

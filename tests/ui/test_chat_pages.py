@@ -125,3 +125,14 @@ async def test_empty_state_links_to_creating_an_assistant(user: User) -> None:
     await user.open("/chat")
     await user.should_see("No assistants yet")
     await user.should_see("Create your first assistant")
+
+
+async def test_renaming_the_open_conversation_updates_its_header(user: User) -> None:
+    conversation_id = await open_new_chat(user)
+    await send(user, "echo: first words here")
+    await user.should_see("tokens ·", retries=50)
+    user.find(marker=f"rename-{conversation_id}").click()
+    user.find("Title").clear().type("Better title").trigger("keydown.enter")
+    await user.should_see("Renamed", retries=20)
+    headers = [e for e in user.find(kind=ui.label, content="Better title").elements]
+    assert any("text-lg" in e.classes for e in headers)  # the conversation header, not the list
