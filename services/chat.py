@@ -7,8 +7,8 @@ streams from the provider into the `Generation` and saves everything in one tran
 the end: `complete`, `stopped` or `failed` (with the error category), keeping every token.
 
 Costs that must stay counted after their message is gone (a replaced answer, the summary
-made when a conversation is split) are carried into the next reply's `cost_micros` and token counts, with
-the breakdown in `tool_calls["carried"]`, so per-message usage sums stay right.
+made when a conversation is split) are carried into the next reply's `cost_micros` and token
+counts, with the breakdown in `tool_calls["carried"]`, so per-message usage sums stay right.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -141,6 +142,21 @@ async def chat_provider(settings: Settings | None = None) -> LLMProvider:
 
 # ---------------------------------------------------------------- public API
 
+# Check-then-start of a turn is serialized per conversation (in this process; a browser stays
+# on one container), so a double click cannot start two replies or lose a count update.
+_turn_locks: dict[int, asyncio.Lock] = {}
+
+
+@contextlib.asynccontextmanager
+async def _one_turn_at_a_time(conversation_id: int) -> AsyncIterator[None]:
+    lock = _turn_locks.setdefault(conversation_id, asyncio.Lock())
+    try:
+        async with lock:
+            yield
+    finally:
+        if not lock.locked() and _turn_locks.get(conversation_id) is lock:
+            del _turn_locks[conversation_id]
+
 
 async def send(
     user: User, conversation_id: int, text: str, attachments: list[str] | None = None
@@ -158,23 +174,27 @@ async def send(
         raise ValidationError(
             f"That message is too long (over {MAX_MESSAGE_CHARS:,} characters).", "message"
         )
-    job, target_id, warning = await asyncio.to_thread(
-        _check_and_begin, user, conversation_id, text, attachments
-    )
-    if job is None:  # the cap forces a split (rare): summarize, then save the turn there
-        target_id, carried = await _split(user, target_id)
-        notice = "This conversation reached its message limit, so it continues here with a summary."
-        job = await asyncio.to_thread(
-            _begin_turn, user, target_id, text, attachments, carried, notice, warning
+    async with _one_turn_at_a_time(conversation_id):
+        job, target_id, warning = await asyncio.to_thread(
+            _check_and_begin, user, conversation_id, text, attachments
         )
-    _start(job, user)
+        if job is None:  # the cap forces a split (rare): summarize, then save the turn there
+            target_id, carried = await _split(user, target_id)
+            notice = (
+                "This conversation reached its message limit, so it continues here with a summary."
+            )
+            job = await asyncio.to_thread(
+                _begin_turn, user, target_id, text, attachments, carried, notice, warning
+            )
+        _start(job, user)
     return job.turn
 
 
 async def regenerate(user: User, conversation_id: int) -> Turn:
     """Replace the last answer (also Retry on a failed or stopped one); its cost stays counted."""
-    job = await asyncio.to_thread(_begin_replacement, user, conversation_id, None)
-    _start(job, user)
+    async with _one_turn_at_a_time(conversation_id):
+        job = await asyncio.to_thread(_begin_replacement, user, conversation_id, None)
+        _start(job, user)
     return job.turn
 
 
@@ -185,8 +205,9 @@ async def edit_last(user: User, conversation_id: int, text: str) -> Turn:
         raise ValidationError("Type a message first.", "message")
     if len(text) > MAX_MESSAGE_CHARS:
         raise ValidationError("That message is too long.", "message")
-    job = await asyncio.to_thread(_begin_replacement, user, conversation_id, text)
-    _start(job, user)
+    async with _one_turn_at_a_time(conversation_id):
+        job = await asyncio.to_thread(_begin_replacement, user, conversation_id, text)
+        _start(job, user)
     return job.turn
 
 

@@ -13,7 +13,7 @@ from models import Conversation, ConversationMessage, MessageRole, MessageStatus
 from services import chat, conversations, generation
 from services.accounts import create_user
 from services.assistants import AssistantInput, create_assistant
-from services.errors import NotFound
+from services.errors import NotFound, ValidationError
 from services.llm.simulator import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
 
@@ -262,3 +262,19 @@ async def test_cost_preview_grows_with_the_draft(owner: User, conversation: Conv
     assert preview.messages_left == get_settings().max_messages_per_conversation
     short, long = preview.estimate("hi"), preview.estimate("word " * 2000)
     assert 0 < short < long
+
+
+async def test_a_double_send_starts_one_reply(
+    owner: User, conversation: Conversation, llm_env: SimulatorServer
+) -> None:
+    results = await asyncio.gather(
+        chat.send(owner, conversation.id, "echo: once [[sim:tokens_per_s=50]]"),
+        chat.send(owner, conversation.id, "echo: once [[sim:tokens_per_s=50]]"),
+        return_exceptions=True,
+    )
+    turns = [r for r in results if isinstance(r, chat.Turn)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(turns) == 1 and len(refused) == 1
+    await run_turn(turns[0])
+    view = conversations.conversation_view(owner, conversation.id)
+    assert len(view.messages) == 2 and view.conversation.message_count == 2
