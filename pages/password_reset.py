@@ -6,9 +6,8 @@ from nicegui import run, ui
 
 from app.auth_guard import sign_out
 from components.auth_card import auth_card
-from components.forms import FormMessage
+from components.forms import FormMessage, submit_form
 from services import password_reset
-from services.errors import RateLimited, ValidationError
 
 
 def request_base_url() -> str:
@@ -29,29 +28,22 @@ async def forgot_password_page() -> None:
         answer = ui.label().classes("text-sm text-emerald-700 dark:text-emerald-300")
         answer.set_visibility(False)
 
-        async def submit() -> None:
-            if not button.enabled:
-                return
-            message.clear()
-            if not identifier.value.strip():
-                identifier.error = "Enter your username or email."
-                return
-            identifier.error = None
-            button.disable()
-            try:
-                text = await run.io_bound(
-                    password_reset.request_reset,
-                    identifier.value,
-                    base_url,
-                    ui.context.client.ip or "",
-                )
-            except RateLimited as exc:
-                message.show(str(exc))
-                button.enable()
-                return
+        async def request_link() -> None:
+            text = await run.io_bound(
+                password_reset.request_reset,
+                identifier.value,
+                base_url,
+                ui.context.client.ip or "",
+            )
             answer.set_text(text)
             answer.set_visibility(True)
-            button.enable()
+
+        async def submit() -> None:
+            identifier.error = None
+            if not identifier.value.strip():
+                identifier.error = "Enter your username or email."
+            else:
+                await submit_form(button, {}, message, request_link)
 
         identifier.on("keydown.enter", submit)
         button = ui.button("Send reset link", on_click=submit).props("unelevated").classes("w-full")
@@ -80,27 +72,15 @@ async def reset_password_page(token: str = "") -> None:
         )
         message = FormMessage()
 
-        async def submit() -> None:
-            if not button.enabled:
-                return
-            password.error = confirm.error = None
-            message.clear()
-            button.disable()
-            try:
-                await run.io_bound(
-                    password_reset.reset_password, token, password.value, confirm.value
-                )
-            except ValidationError as exc:
-                target = {"password": password, "confirm": confirm}.get(exc.field or "")
-                if target is not None:
-                    target.error = str(exc)
-                else:
-                    message.show(str(exc))
-                button.enable()
-                return
+        async def reset() -> None:
+            await run.io_bound(password_reset.reset_password, token, password.value, confirm.value)
             sign_out()
             ui.notify("Password changed. Sign in with your new password.", type="positive")
             ui.navigate.to("/login")
+
+        async def submit() -> None:
+            fields = {"password": password, "confirm": confirm}
+            await submit_form(button, fields, message, reset)
 
         confirm.on("keydown.enter", submit)
         button = (
