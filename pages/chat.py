@@ -15,7 +15,7 @@ from components.layout import not_found_view
 from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import shell
-from services import chat, conversations, generation
+from services import chat, conversations, generation, rendering
 from services.assistants import list_assistants
 from services.errors import NotFound, ServiceError
 from services.pricing import format_usd
@@ -436,6 +436,7 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
         with shell(user, "Chat"):
             not_found_view()
         return
+    await run.io_bound(rendering.warm_cache, [(m.content, m.citations) for m in view.messages])
     try:
         preview = await run.io_bound(chat.cost_preview, user, conversation_id)
     except NotFound:  # the assistant is gone: the conversation is read-only

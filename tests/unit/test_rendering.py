@@ -285,3 +285,13 @@ def test_no_citations_is_plain_markdown() -> None:
 def test_citation_markers_cannot_be_forged_by_the_text() -> None:
     html, _ = render_citations("fake \ue0009\ue001 marker", [WEB | {"end": 4}])
     assert "[9]" not in html
+
+
+def test_warm_cache_fills_the_render_cache() -> None:
+    from services.rendering import render_markdown, warm_cache
+
+    render_markdown.cache_clear()
+    warm_cache([("**bold** once", []), ("see [a](https://example.com)", [])])
+    hits = render_markdown.cache_info().hits
+    render_markdown("**bold** once")
+    assert render_markdown.cache_info().hits == hits + 1
