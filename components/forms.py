@@ -14,6 +14,21 @@ log = logging.getLogger(__name__)
 DB_DOWN = "The service cannot reach its database right now. Please try again in a minute."
 
 
+def new_password_inputs(
+    label: str = "Password", confirm_label: str = "Confirm password", autofocus: bool = False
+) -> tuple[ui.input, ui.input]:
+    """A new password (with a show toggle) and its confirmation, labelled for the form."""
+    password = (
+        ui.input(label, password=True, password_toggle_button=True)
+        .props("autocomplete=new-password" + (" autofocus" if autofocus else ""))
+        .classes("w-full")
+    )
+    confirm = (
+        ui.input(confirm_label, password=True).props("autocomplete=new-password").classes("w-full")
+    )
+    return password, confirm
+
+
 class FormMessage:
     """A line under a form for messages that belong to the whole form, hidden when empty."""
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.auth_guard import current_user, safe_next, sign_in
 from components.auth_card import auth_card
-from components.forms import FormMessage, submit_form
+from components.forms import FormMessage, new_password_inputs, submit_form
 from services.accounts import (
     RegistrationMode,
     authenticate,
@@ -87,16 +87,7 @@ async def register_page() -> None:
             .props("type=email autocomplete=email")
             .classes("w-full")
         )
-        password = (
-            ui.input("Password", password=True, password_toggle_button=True)
-            .props("autocomplete=new-password")
-            .classes("w-full")
-        )
-        confirm = (
-            ui.input("Confirm password", password=True)
-            .props("autocomplete=new-password")
-            .classes("w-full")
-        )
+        password, confirm = new_password_inputs()
         fields = {"username": username, "email": email, "password": password, "confirm": confirm}
         message = FormMessage()
 

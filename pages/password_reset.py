@@ -6,7 +6,7 @@ from nicegui import run, ui
 
 from app.auth_guard import sign_out
 from components.auth_card import auth_card
-from components.forms import FormMessage, submit_form
+from components.forms import FormMessage, new_password_inputs, submit_form
 from services import password_reset
 
 
@@ -60,15 +60,8 @@ async def reset_password_page(token: str = "") -> None:
             ui.label(password_reset.INVALID_LINK).classes("text-slate-600 dark:text-slate-300")
             ui.link("Ask for a new link", "/forgot-password")
             return
-        password = (
-            ui.input("New password", password=True, password_toggle_button=True)
-            .props("autofocus autocomplete=new-password")
-            .classes("w-full")
-        )
-        confirm = (
-            ui.input("Confirm new password", password=True)
-            .props("autocomplete=new-password")
-            .classes("w-full")
+        password, confirm = new_password_inputs(
+            "New password", "Confirm new password", autofocus=True
         )
         message = FormMessage()
 

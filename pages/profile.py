@@ -5,7 +5,7 @@ from __future__ import annotations
 from nicegui import run, ui
 
 from app.auth_guard import require_user, sign_in, sign_out
-from components.forms import FormMessage, submit_form
+from components.forms import FormMessage, new_password_inputs, submit_form
 from models import User
 from pages.shell import shell
 from services import profile
@@ -51,10 +51,7 @@ def _account_section(user: User) -> None:
 def _password_section(user: User) -> None:
     with _section("Password", "Changing it signs you out everywhere else; you stay signed in."):
         current = ui.input("Current password", password=True).props("autocomplete=current-password")
-        new = ui.input("New password", password=True, password_toggle_button=True).props(
-            "autocomplete=new-password"
-        )
-        confirm = ui.input("Confirm new password", password=True).props("autocomplete=new-password")
+        new, confirm = new_password_inputs("New password", "Confirm new password")
         for element in (current, new, confirm):
             element.classes("w-full max-w-md")
         message = FormMessage()

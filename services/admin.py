@@ -47,7 +47,6 @@ def list_users(actor: User) -> list[UserRow]:
     """Every account with this month's tokens and cost and its effective budget."""
     require_admin(actor)
     spend = usage.month_usage_per_user(actor)
-    default = usage.default_budget_micros()
     with session_scope() as session:
         users = session.exec(select(User).order_by(User.username)).all()
     return [
@@ -59,14 +58,13 @@ def list_users(actor: User) -> list[UserRow]:
             is_active=user.is_active,
             created_at=user.created_at,
             last_active_at=user.last_active_at,
-            month_tokens=spend.get(user.id, usage.Totals()).tokens,
-            month_cost_micros=spend.get(user.id, usage.Totals()).cost_micros,
-            budget_micros=user.monthly_budget_micros
-            if user.monthly_budget_micros is not None
-            else default,
+            month_tokens=totals.tokens,
+            month_cost_micros=totals.cost_micros,
+            budget_micros=usage.user_budget_micros(user),
             uses_default_budget=user.monthly_budget_micros is None,
         )
         for user in users
+        for totals in [spend.get(user.id, usage.Totals())]
     ]
 
 
