@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,6 +42,16 @@ def save_screenshot(page: Page, name: str) -> None:
     for folder in targets:
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / name), full_page=True)
+
+
+def sign_up(page: Page, url: str, name: str, password: str = "password123") -> None:
+    """Create an account through the sign-up form and wait for the dashboard."""
+    page.goto(f"{url}/register")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Confirm password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text(f"Welcome, {name}")).to_be_visible()
 
 
 @dataclass

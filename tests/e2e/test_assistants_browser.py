@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import AppServer, save_screenshot
+from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -41,12 +41,7 @@ def create(page: Page, url: str, name: str, description: str, file_search: bool 
 
 def test_file_search_assistant_with_a_dropped_file(app_server: AppServer, page: Page) -> None:
     url = app_server.url
-    page.goto(f"{url}/register")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password", exact=True).fill("password123")
-    page.get_by_label("Confirm password").fill("password123")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("Welcome, alice")).to_be_visible()
+    sign_up(page, url, "alice")
 
     page.goto(f"{url}/assistants")
     expect(page.get_by_text("No assistants yet")).to_be_visible()

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.db import build_engine
 from models import Assistant
-from tests.e2e.conftest import AppServer, save_screenshot
+from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +33,7 @@ def add_assistant(data_dir: Path) -> int:
 
 
 def open_chat(app_server: AppServer, page: Page) -> None:
-    page.goto(f"{app_server.url}/register")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password", exact=True).fill("password123")
-    page.get_by_label("Confirm password").fill("password123")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("Welcome, alice")).to_be_visible()
+    sign_up(page, app_server.url, "alice")
     assistant_id = add_assistant(app_server.data_dir)
     page.goto(f"{app_server.url}/chat/new?assistant={assistant_id}")
     expect(page.get_by_text("Say hello to Otter helper")).to_be_visible()

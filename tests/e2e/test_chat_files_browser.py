@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.db import build_engine
 from models import Assistant
-from tests.e2e.conftest import AppServer, save_screenshot
+from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -56,12 +56,7 @@ def loaded(page: Page, selector: str) -> bool:
 def test_drop_pick_send_cite_and_browse_the_gallery(
     app_server: AppServer, page: Page, tmp_path: Path
 ) -> None:
-    page.goto(f"{app_server.url}/register")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password", exact=True).fill("password123")
-    page.get_by_label("Confirm password").fill("password123")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("Welcome, alice")).to_be_visible()
+    sign_up(page, app_server.url, "alice")
     page.goto(f"{app_server.url}/chat/new?assistant={add_assistant(app_server.data_dir)}")
     hello = page.get_by_text("Say hello to Chart helper")
     expect(hello).to_be_visible()

@@ -11,7 +11,7 @@ from app import db
 from app.config import get_settings
 from models import utcnow
 from services import accounts
-from tests.e2e.conftest import AppServer, save_screenshot
+from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
 
 pytestmark = pytest.mark.browser
@@ -42,15 +42,6 @@ def seed_month_of_usage(owner: accounts.User) -> None:
                 input_tokens=800 + day * 37,
                 output_tokens=300 + day * 11,
             )
-
-
-def sign_up(page: Page, url: str, name: str) -> None:
-    page.goto(f"{url}/register")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password", exact=True).fill("password123")
-    page.get_by_label("Confirm password").fill("password123")
-    page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text(f"Welcome, {name}")).to_be_visible()
 
 
 def test_dashboard_charts_and_budget_banner(

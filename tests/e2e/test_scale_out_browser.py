@@ -10,7 +10,7 @@ import pytest
 import redis
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import AppServer
+from tests.e2e.conftest import AppServer, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +33,7 @@ def test_a_session_started_on_one_container_works_on_another(
     first = start_app(**shared)
     second = start_app(**shared)
     try:
-        page.goto(f"{first.url}/register")
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password", exact=True).fill("password123")
-        page.get_by_label("Confirm password").fill("password123")
-        page.get_by_role("button", name="Create account").click()
-        expect(page.get_by_text("Welcome, alice")).to_be_visible()
+        sign_up(page, first.url, "alice")
 
         # Same browser (cookies are per host, not per port), another process.
         page.goto(f"{second.url}/")
