@@ -2,10 +2,10 @@
 
 from nicegui import app, ui
 
-from app.config import get_settings
 from app.gc_tuning import tune_gc
 from app.nicegui_tuning import speed_up_nicegui
 from app.startup import setup
+from core.config import get_settings
 
 
 def main() -> None:

@@ -7,12 +7,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nicegui import app, run
 
-from app import db
+from core import db
+from core.errors import AuthError, NotFound, RateLimited
 from models import User
-from services.accounts import authenticate, session_token, user_for_token
-from services.conversations import list_conversations
-from services.errors import AuthError, NotFound, RateLimited
-from services.export import export_json
+from services.accounts.users import authenticate, session_token, user_for_token
+from services.chat.conversations import list_conversations
+from services.chat.export import export_json
 
 bearer = HTTPBearer(auto_error=False)
 

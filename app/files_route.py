@@ -1,7 +1,7 @@
 """The only way stored files reach a browser: `GET /files/{id}` and `/files/{id}/thumbnail`.
 
 The requester is the signed-in browser (NiceGUI session token) or an API client with a Bearer
-token; `services.file_store.get_file_for_user` decides visibility, and everything not visible
+token; `services.files.store.get_file_for_user` decides visibility, and everything not visible
 answers exactly like an unknown URL (404). PNG/JPEG/WebP/GIF are shown inline with their type;
 everything else (HTML, SVG, PDF, text ...) is a download (`attachment`, octet-stream). Every
 answer carries `nosniff`, a sandboxing CSP and `Cache-Control: private`.
@@ -17,13 +17,13 @@ from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse
 from nicegui import app, run
 
-from app.auth_guard import TOKEN_KEY
+from core.errors import NotFound
 from models import StoredFile, User
-from services.accounts import user_for_token
-from services.errors import NotFound
-from services.file_paths import stored_path
-from services.file_store import get_file_for_user
-from services.images import IMAGE_MIMES, THUMBNAIL_MIME
+from pages.guard import TOKEN_KEY
+from services.accounts.users import user_for_token
+from services.files.images import IMAGE_MIMES, THUMBNAIL_MIME
+from services.files.paths import stored_path
+from services.files.store import get_file_for_user
 
 FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",

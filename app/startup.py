@@ -19,15 +19,15 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import db
 from app.api import register_api
 from app.auth_guard import AuthMiddleware
-from app.config import get_settings
 from app.files_route import register_files_route
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
-from services import chat
+from core import db
+from core.config import get_settings
+from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
-from services.llm.simulator import start_simulator
+from simulator.server import start_simulator
 
 log = logging.getLogger(__name__)
 

@@ -221,10 +221,10 @@ async def _loop_lag() -> None:
 
 def _prepare_database(users: int) -> list[int]:
     """Users, one shared assistant and one conversation each, through the services."""
-    from app import db
-    from services.accounts import create_user
-    from services.assistants import AssistantInput, create_assistant
-    from services.conversations import create_conversation
+    from core import db
+    from services.accounts.users import create_user
+    from services.assistants.manage import AssistantInput, create_assistant
+    from services.chat.conversations import create_conversation
 
     db.migrate()
     accounts = [create_user(f"user{i:03d}", "password123") for i in range(users)]
@@ -235,7 +235,7 @@ def _prepare_database(users: int) -> list[int]:
 def _persisted(tokens: int) -> int:
     from sqlmodel import func, select
 
-    from app.db import session_scope
+    from core.db import session_scope
     from models import ConversationMessage, MessageRole, MessageStatus
 
     with session_scope() as session:
@@ -264,7 +264,7 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
     sim_port, app_port = _free_port(), _free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "services.llm.simulator", "--port", str(sim_port)],
+        [sys.executable, "-m", "simulator", "--port", str(sim_port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )

@@ -32,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 
-from app import db  # noqa: E402
-from app.config import get_settings  # noqa: E402
+from core import db  # noqa: E402
+from core.config import get_settings  # noqa: E402
 from models import Assistant, Conversation, ConversationMessage, Role, User  # noqa: E402
-from services import dashboard, usage  # noqa: E402
+from services.usage import dashboard  # noqa: E402
+from services.usage import spend as usage
 
 MARIADB_URL = os.environ.get(
     "BENCH_MARIADB_URL",

@@ -1,6 +1,6 @@
 """Adapter overhead per token: the Responses adapter vs a raw read of the same SSE stream.
 
-Method: the simulator runs in a separate process (`python -m services.llm.simulator`) so
+Method: the simulator runs in a separate process (`python -m simulator`) so
 its CPU is not counted. Each round streams a 1,000-token reply at full speed three ways,
 all over HTTP on 127.0.0.1 in this process:
 
@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx2
 
-from app.config import Settings
+from core.config import Settings
 from services.llm.base import ContextMessage, ReplyRequest
 from services.llm.factory import get_provider
 
@@ -44,7 +44,7 @@ def _free_port() -> int:
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.llm.simulator", "--port", str(port)],
+        [sys.executable, "-m", "simulator", "--port", str(port)],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 15

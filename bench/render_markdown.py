@@ -1,4 +1,4 @@
-"""Cost of `services.rendering.render_markdown` per call (Markdown + bleach), uncached.
+"""Cost of `services.chat.rendering.render_markdown` per call (Markdown + bleach), uncached.
 
 Three 2 KB texts: a typical answer (headings, list, a link, one code block), dense prose
 (a link, bold and inline code in every sentence: many tags) and one long code block. Each is
@@ -15,7 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from services import rendering
+from services.chat import rendering
 
 SENTENCE = "The service keeps every token and dollar of a turn, so budgets hold across the team. "
 TYPICAL = (

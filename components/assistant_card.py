@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from nicegui import ui
 
 from components.assistant_form import TOOL_ICONS
-from services.assistants import TOOL_LABELS, AssistantSummary
+from services.assistants.manage import TOOL_LABELS, AssistantSummary
 
 
 def time_ago(moment: datetime | None, now: datetime | None = None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from models import TOOL_NAMES
-from services.assistants import (
+from services.assistants.manage import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
     MAX_NAME,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from services.usage import BudgetStatus
+from services.usage.spend import BudgetStatus
 
 
 def budget_banner(status: BudgetStatus) -> ui.row | None:

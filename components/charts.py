@@ -7,8 +7,8 @@ from datetime import date
 
 from nicegui import ui
 
-from services.pricing import MICROS_PER_USD
-from services.usage import DailyModelUsage, GroupUsage
+from services.usage.pricing import MICROS_PER_USD
+from services.usage.spend import DailyModelUsage, GroupUsage
 
 AXIS_TEXT = "#64748b"  # slate-500: readable on light and dark backgrounds
 GRID_LINE = "rgba(148, 163, 184, 0.25)"

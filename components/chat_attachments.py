@@ -19,8 +19,8 @@ from nicegui import events, ui
 from nicegui.elements.upload_files import FileUpload
 
 from components.file_drop import format_size
-from services.attachments import Attachment
-from services.errors import ServiceError
+from core.errors import ServiceError
+from services.files.attachments import Attachment
 
 IMAGE_ACCEPT = "image/png,image/jpeg,image/webp,image/gif"
 ACTIVE = ("uploading", "checking", "processing")

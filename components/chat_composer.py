@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
-from services.pricing import format_usd
+from services.usage.pricing import format_usd
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
 ENTER_SENDS_JS = (

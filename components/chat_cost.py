@@ -5,7 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from models import ConversationMessage
-from services.pricing import format_usd
+from services.usage.pricing import format_usd
 
 
 def cost_breakdown(message: ConversationMessage) -> list[str]:

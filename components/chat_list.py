@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
-from services.conversations import ConversationItem
+from services.chat.conversations import ConversationItem
 
 
 @dataclass

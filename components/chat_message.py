@@ -1,6 +1,6 @@
 """Chat bubbles: the one place that renders message text, finished or streaming.
 
-Answers are rendered by `services.rendering` (server-side sanitized HTML, remote images
+Answers are rendered by `services.chat.rendering` (server-side sanitized HTML, remote images
 neutralized), so `ui.html(..., sanitize=False)` only ever receives its output.
 
 While a reply streams, finished blocks (paragraphs, lists, closed code fences) are frozen
@@ -20,7 +20,7 @@ from nicegui import Client, ui
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
 from models import ConversationMessage, MessageRole, MessageStatus
-from services.rendering import render_citations, render_markdown
+from services.chat.rendering import render_citations, render_markdown
 
 FENCE = "```"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from nicegui import events, ui
 
-from services.errors import ServiceError
+from core.errors import ServiceError
 
 ACTIVE_STATUSES = ("uploading", "processing")
 _CHIP_STYLE = {

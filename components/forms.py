@@ -6,12 +6,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
-from sqlalchemy.exc import OperationalError
 
-from services.errors import ServiceError, ValidationError
+from core.errors import ServiceError, Unavailable, ValidationError
 
 log = logging.getLogger(__name__)
-DB_DOWN = "The service cannot reach its database right now. Please try again in a minute."
 
 
 def new_password_inputs(
@@ -72,11 +70,11 @@ async def submit_form(
             target.error = str(exc)
         else:
             message.show(str(exc))
+    except Unavailable as exc:
+        log.warning("database unreachable during a form action")
+        message.show(str(exc))
     except ServiceError as exc:
         message.show(str(exc))
-    except OperationalError:
-        log.warning("database unreachable during a form action")
-        message.show(DB_DOWN)
     finally:
         button.enable()
         button.props(remove="loading")

@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations against the URL in the config (set by app.db)."""
+"""Alembic environment: runs migrations against the URL in the config (set by core.db)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models  # noqa: F401  (registers every table)
-from app.db import build_engine
+from core.db import build_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

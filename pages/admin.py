@@ -7,21 +7,21 @@ from functools import partial
 
 from nicegui import run, ui
 
-from app.auth_guard import require_user
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
 from components.forms import FormMessage, submit_form
 from components.layout import not_found_view
 from components.stat_card import stat_card
+from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
+from pages.guard import require_user
 from pages.password_reset import request_base_url
 from pages.shell import shell
-from services import admin
-from services.admin import UserRow
-from services.dashboard import TeamUsage, team_usage
-from services.errors import PermissionDenied, ServiceError, ValidationError
-from services.pricing import MICROS_PER_USD, format_usd
-from services.usage import chart_days
+from services.accounts import admin
+from services.accounts.admin import UserRow
+from services.usage.dashboard import TeamUsage, team_usage
+from services.usage.pricing import MICROS_PER_USD, format_usd
+from services.usage.spend import chart_days
 
 HINT = "text-xs text-slate-500 dark:text-slate-400"
 MODES = {

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from app.auth_guard import require_user
 from components.assistant_card import assistant_card
 from components.assistant_form import AssistantForm
 from components.file_drop import DropItem, FileDrop
 from components.layout import not_found_view
+from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import Role, User
+from pages.guard import require_user
 from pages.shell import shell
-from services import assistants, knowledge, uploads
-from services.assistants import AssistantInput, AssistantSummary
-from services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
-from services.knowledge import KnowledgeFile
+from services.assistants import knowledge
+from services.assistants import manage as assistants
+from services.assistants.knowledge import KnowledgeFile
+from services.assistants.manage import AssistantInput, AssistantSummary
+from services.files import uploads
 
 SORT_OPTIONS = {"recent": "Recently used", "name": "Name"}
 SEARCH_DEBOUNCE_SECONDS = 0.3

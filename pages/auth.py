@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from nicegui import run, ui
-from sqlalchemy.exc import OperationalError
 
-from app.auth_guard import current_user, safe_next, sign_in
 from components.auth_card import auth_card
 from components.forms import FormMessage, new_password_inputs, submit_form
-from services.accounts import (
+from core.errors import Unavailable
+from pages.guard import current_user, safe_next, sign_in
+from services.accounts.users import (
     RegistrationMode,
     authenticate,
     is_first_user,
@@ -27,7 +27,7 @@ async def login_page(next: str = "") -> None:  # noqa: A002
             ui.navigate.to(target)
             return
         mode = await run.io_bound(registration_mode)
-    except OperationalError:
+    except Unavailable:
         mode = RegistrationMode.closed
     ui.page_title("Sign in · Assistant Studio")
     with auth_card("Welcome back", "Sign in to continue."):
@@ -71,7 +71,7 @@ async def register_page() -> None:
     try:
         first = await run.io_bound(is_first_user)
         allowed = first or await run.io_bound(registration_mode) is RegistrationMode.open
-    except OperationalError:
+    except Unavailable:
         first = allowed = False
     subtitle = "The first account becomes the team administrator." if first else ""
     with auth_card("Create your account", subtitle):

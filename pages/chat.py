@@ -6,19 +6,20 @@ from collections.abc import Callable
 
 from nicegui import background_tasks, run, ui
 
-from app.auth_guard import require_user
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
 from components.chat_message import MessageActions, StreamingAnswer, message_bubble
 from components.layout import not_found_view
+from core.errors import NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
+from pages.guard import require_user
 from pages.shell import shell
-from services import chat, conversations, generation, rendering
-from services.assistants import list_assistants
-from services.errors import NotFound, ServiceError
-from services.pricing import format_usd
+from services.assistants.manage import list_assistants
+from services.chat import conversations, generation, rendering
+from services.chat import turn as chat
+from services.usage.pricing import format_usd
 
 COPY_CODE_JS = """
 <script>

@@ -1,6 +1,6 @@
 """Files on the chat page: composer attachments, the image gallery and conversation export.
 
-The glue between the chat components and `services.attachments` / `file_store` / `export`;
+The glue between the chat components and `services.files.attachments` / `file_store` / `export`;
 `pages/chat.py` calls `attach_callbacks` and `conversation_tools`.
 """
 
@@ -12,10 +12,12 @@ from nicegui.elements.upload_files import FileUpload
 
 from components.chat_attachments import AttachCallbacks
 from components.gallery import Gallery
+from core.errors import NotFound, ServiceError
 from models import User
-from services import attachments, conversations, export, file_store, uploads
-from services.attachments import Attachment
-from services.errors import NotFound, ServiceError
+from services.chat import conversations, export
+from services.files import attachments, uploads
+from services.files import store as file_store
+from services.files.attachments import Attachment
 
 
 async def attach_callbacks(user: User, conversation_id: int) -> AttachCallbacks | None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from app.auth_guard import require_user
 from components.budget_banner import budget_banner, budget_meter
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
 from components.stat_card import stat_card
 from models import User
+from pages.guard import require_user
 from pages.shell import shell
-from services.dashboard import Dashboard, dashboard_for
-from services.pricing import format_usd
-from services.usage import chart_days, export_csv
+from services.usage.dashboard import Dashboard, dashboard_for
+from services.usage.pricing import format_usd
+from services.usage.spend import chart_days, export_csv
 
 EMPTY_TEXT = "text-sm text-slate-500 dark:text-slate-400"
 

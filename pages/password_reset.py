@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from app.auth_guard import sign_out
 from components.auth_card import auth_card
 from components.forms import FormMessage, new_password_inputs, submit_form
-from services import password_reset
+from pages.guard import sign_out
+from services.accounts import password_reset
 
 
 def request_base_url() -> str:

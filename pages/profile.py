@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from nicegui import run, ui
 
-from app.auth_guard import require_user, sign_in, sign_out
 from components.forms import FormMessage, new_password_inputs, submit_form
 from models import User
+from pages.guard import require_user, sign_in, sign_out
 from pages.shell import shell
-from services import profile
-from services.accounts import set_theme
+from services.accounts import profile
+from services.accounts.users import set_theme
 
 SECTION = "w-full p-5 gap-3 dark:bg-slate-800 shadow-sm"
 HINT = "text-sm text-slate-500 dark:text-slate-400"

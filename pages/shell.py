@@ -7,11 +7,11 @@ from contextlib import contextmanager
 
 from nicegui import run, ui
 
-from app.auth_guard import current_user, sign_out
-from app.config import get_settings
 from components.layout import ShellUser, app_shell
+from core.config import get_settings
 from models import Role, User
-from services.accounts import revoke_sessions, set_theme
+from pages.guard import current_user, sign_out
+from services.accounts.users import revoke_sessions, set_theme
 
 RECHECK_SECONDS = 15.0
 

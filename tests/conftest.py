@@ -11,9 +11,9 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from app import db
-from app.config import get_settings
-from services import accounts
+from core import db
+from core.config import get_settings
+from services.accounts import users as accounts
 
 pytest_plugins = ["tests.simulator_fixtures"]
 

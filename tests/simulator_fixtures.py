@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.config import Settings
+from core.config import Settings
 from services.llm.base import LLMProvider
 from services.llm.factory import get_provider
-from services.llm.simulator import SimulatorServer, start_simulator
+from simulator.server import SimulatorServer, start_simulator
 
 TEST_API_KEY = "sk-test-simulator-0123456789"
 

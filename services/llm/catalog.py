@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from app.config import Settings
+from core.config import Settings
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("model_catalog.json")
 

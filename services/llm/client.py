@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openai import AsyncOpenAI
 
-from app.config import Settings
+from core.config import Settings
 
 # The SDK refuses to start without a key; the simulator (demo mode) accepts any.
 DEMO_API_KEY = "sim-demo-key"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openai import AsyncOpenAI
 
-from app.config import Settings
+from core.config import Settings
 from services.llm.base import LLMProvider
 from services.llm.chat_completions import ChatCompletionsProvider
 from services.llm.client import make_async_client

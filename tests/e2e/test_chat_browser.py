@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from app.db import build_engine
+from core.db import build_engine
 from models import Assistant
 from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 

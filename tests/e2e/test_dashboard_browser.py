@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app import db
-from app.config import get_settings
+from core import db
+from core.config import get_settings
 from models import utcnow
-from services import accounts
+from services.accounts import users as accounts
 from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
 

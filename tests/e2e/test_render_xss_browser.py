@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route
 
 from app.startup import SECURITY_HEADERS
-from services.rendering import render_citations, render_markdown
+from services.chat.rendering import render_citations, render_markdown
 from tests.xss_corpus import EVIL_HOST, XSS_CORPUS
 
 pytestmark = pytest.mark.browser

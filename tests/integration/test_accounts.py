@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from app import db
+from core import db
+from core.errors import AuthError, RateLimited, ValidationError
 from models import Role
-from services import accounts
-from services.errors import AuthError, RateLimited, ValidationError
+from services.accounts import users as accounts
 
 
 def test_migrations_create_every_table(database: str) -> None:
@@ -124,7 +124,7 @@ def test_failed_sign_ins_are_rate_limited(database: str) -> None:
 
 def test_closed_registration_still_allows_first_account(database: str, monkeypatch) -> None:
     monkeypatch.setenv("ALLOW_REGISTRATION", "false")
-    from app.config import get_settings
+    from core.config import get_settings
 
     get_settings.cache_clear()
     assert accounts.register("henry", "password123").role == Role.admin
@@ -166,7 +166,7 @@ def test_overlong_password_is_refused_on_the_field(database: str) -> None:
 
 
 def test_limiter_forgets_keys_without_recent_failures() -> None:
-    from services.auth import AttemptLimiter
+    from services.accounts.security import AttemptLimiter
 
     limiter = AttemptLimiter(limit=2, window_seconds=60)
     for index in range(1000):

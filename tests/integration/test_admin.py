@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services import accounts, admin, dashboard, password_reset, usage
-from services.accounts import RegistrationMode
-from services.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import NotFound, PermissionDenied, ValidationError
+from services.accounts import admin, password_reset
+from services.accounts import users as accounts
+from services.accounts.users import RegistrationMode
+from services.usage import dashboard
+from services.usage import spend as usage
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
 
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import db
+from core import db
+from core.errors import NotFound, PermissionDenied, ValidationError
 from models import (
     Assistant,
     Conversation,
@@ -19,10 +20,9 @@ from models import (
     User,
     utcnow,
 )
-from services import accounts
-from services import assistants as svc
-from services.assistants import AssistantInput
-from services.errors import NotFound, PermissionDenied, ValidationError
+from services.accounts import users as accounts
+from services.assistants import manage as svc
+from services.assistants.manage import AssistantInput
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_tools_the_provider_lacks_are_refused(
 ) -> None:
     _, alice, _ = people
     monkeypatch.setenv("LLM_API", "chat_completions")
-    from app.config import get_settings
+    from core.config import get_settings
 
     get_settings.cache_clear()
     support = svc.tool_support("gpt-4.1-mini")
@@ -295,9 +295,9 @@ def test_assistant_budget_must_be_an_amount(people: tuple[User, User, User], typ
 
 def test_a_stale_user_object_loses_rights_at_once(people: tuple[User, User, User]) -> None:
     """A page keeps the User it was opened with; services must re-read it every time."""
-    from services import admin as admin_svc
-    from services import conversations
-    from services.errors import AuthError
+    from core.errors import AuthError
+    from services.accounts import admin as admin_svc
+    from services.chat import conversations
 
     root, alice, _ = people
     private = make(root, "Root's private")

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 from sqlmodel import func, select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import NotFound, ServiceError, ValidationError
 from models import (
     Conversation,
     ConversationMessage,
@@ -23,20 +24,15 @@ from models import (
     StoredFile,
     User,
 )
-from services import (
-    accounts,
-    attachments,
-    chat,
-    conversations,
-    export,
-    file_paths,
-    file_store,
-    generation,
-)
-from services.assistants import AssistantInput, create_assistant, update_assistant
-from services.errors import NotFound, ServiceError, ValidationError
+from services.accounts import users as accounts
+from services.assistants.manage import AssistantInput, create_assistant, update_assistant
+from services.chat import conversations, export, generation
+from services.chat import turn as chat
+from services.files import attachments
+from services.files import paths as file_paths
+from services.files import store as file_store
 from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog_file
-from services.llm.simulator import INDEXING_FAIL_MARKER, SimulatorServer
+from simulator.server import INDEXING_FAIL_MARKER, SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
 
 TEXT_ONLY = "text-only-1"

@@ -7,14 +7,17 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import BudgetExceeded
 from models import ConversationMessage, MessageStatus, User
-from services import admin, chat, conversations, generation, usage
-from services.accounts import create_user
-from services.assistants import AssistantInput, create_assistant
-from services.errors import BudgetExceeded
-from services.llm.simulator import SimulatorServer
+from services.accounts import admin
+from services.accounts.users import create_user
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations, generation
+from services.chat import turn as chat
+from services.usage import spend as usage
+from simulator.server import SimulatorServer
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
 from tests.simulator_fixtures import TEST_API_KEY
 

@@ -7,14 +7,15 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import NotFound, ValidationError
 from models import Conversation, ConversationMessage, MessageRole, MessageStatus, User
-from services import chat, conversations, generation
-from services.accounts import create_user
-from services.assistants import AssistantInput, create_assistant
-from services.errors import NotFound, ValidationError
-from services.llm.simulator import SimulatorServer
+from services.accounts.users import create_user
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations, generation
+from services.chat import turn as chat
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
 
 INSTRUCTIONS = "You are terse and helpful."

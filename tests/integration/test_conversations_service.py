@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import session_scope
+from core.db import session_scope
+from core.errors import NotFound, ValidationError
 from models import Conversation, ConversationMessage, MessageRole, User, utcnow
-from services import conversations
-from services.accounts import create_user
-from services.assistants import AssistantInput, create_assistant
-from services.errors import NotFound, ValidationError
+from services.accounts.users import create_user
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations
 
 
 @pytest.fixture

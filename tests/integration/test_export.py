@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from app.db import session_scope
+from core.db import session_scope
+from core.errors import NotFound
 from models import (
     Conversation,
     ConversationMessage,
@@ -18,11 +19,11 @@ from models import (
     MessageStatus,
     User,
 )
-from services import accounts, file_store
-from services.assistants import AssistantInput, create_assistant
-from services.conversations import create_conversation
-from services.errors import NotFound
-from services.export import export_filename, export_json, export_markdown
+from services.accounts import users as accounts
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat.conversations import create_conversation
+from services.chat.export import export_filename, export_json, export_markdown
+from services.files import store as file_store
 
 ASKED_AT = datetime(2026, 11, 20, 9, 30, 5, tzinfo=UTC)
 ANSWERED_AT = datetime(2026, 11, 20, 9, 30, 9, tzinfo=UTC)

@@ -12,14 +12,16 @@ from nicegui.testing import User as UserSimulation
 from PIL import Image
 from sqlmodel import func, select
 
-from app.config import get_settings
-from app.db import session_scope
 from app.files_route import content_disposition
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import NotFound, ValidationError
 from models import FilePurpose, Role, StoredFile, User
-from services import accounts, file_paths, file_store
-from services.assistants import AssistantInput, create_assistant, update_assistant
-from services.conversations import create_conversation
-from services.errors import NotFound, ValidationError
+from services.accounts import users as accounts
+from services.assistants.manage import AssistantInput, create_assistant, update_assistant
+from services.chat.conversations import create_conversation
+from services.files import paths as file_paths
+from services.files import store as file_store
 from tests.ui.test_auth_pages import register
 
 HTML_PAGE = b"<html><body><script>alert(document.cookie)</script></body></html>"

@@ -8,15 +8,16 @@ import socket
 import pytest
 from sqlmodel import select
 
-from app import db
-from app.config import get_settings
+from core import db
+from core.config import get_settings
+from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import FileStatus, StoredFile, User
-from services import accounts, knowledge
-from services import assistants as svc
-from services.assistants import AssistantInput
-from services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
-from services.knowledge import KnowledgeFile
-from services.llm.simulator import SimulatorServer
+from services.accounts import users as accounts
+from services.assistants import knowledge
+from services.assistants import manage as svc
+from services.assistants.knowledge import KnowledgeFile
+from services.assistants.manage import AssistantInput
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

@@ -27,7 +27,7 @@ from services.llm.chat_completions import ChatCompletionsProvider
 from services.llm.client import make_async_client
 from services.llm.factory import get_provider
 from services.llm.responses import ResponsesProvider
-from services.llm.simulator import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY, llm_settings
 
 APIS = ["responses", "chat_completions"]

@@ -6,7 +6,7 @@ import pytest
 from openai import AsyncOpenAI, NotFoundError
 
 from services.llm.client import make_async_client
-from services.llm.simulator import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import llm_settings
 
 

@@ -8,7 +8,7 @@ import httpx
 from openai import AsyncOpenAI
 
 from services.llm.client import make_async_client
-from services.llm.simulator import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY, llm_settings
 
 

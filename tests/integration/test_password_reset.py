@@ -15,11 +15,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import RateLimited, ValidationError
 from models import PasswordResetToken, User, utcnow
-from services import accounts, password_reset
-from services.errors import RateLimited, ValidationError
+from services.accounts import password_reset
+from services.accounts import users as accounts
 
 BASE = "http://studio.test"
 
@@ -151,7 +152,7 @@ def test_no_enumeration_same_answer_and_similar_timing(alice: User, inbox: Inbox
 
 
 def test_without_smtp_the_link_is_logged(alice: User, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="services.password_reset"):
+    with caplog.at_level(logging.INFO, logger="services.accounts.password_reset"):
         password_reset.request_reset("alice", "http://fallback.test/", "10.0.0.2")
         password_reset.wait_for_mail()
     records = [r for r in caplog.records if "reset-password?token=" in r.getMessage()]
@@ -196,7 +197,7 @@ def test_disabled_account_gets_no_link(alice: User) -> None:
 def test_mail_without_public_url_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     from pydantic import ValidationError as SettingsError
 
-    from app.config import Settings
+    from core.config import Settings
 
     with pytest.raises(SettingsError, match="PUBLIC_URL"):
         Settings(smtp_host="mail.example.com", public_url="")

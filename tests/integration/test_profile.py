@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from app.db import session_scope
+from core.db import session_scope
+from core.errors import PermissionDenied, ValidationError
 from models import Assistant, Conversation, ConversationMessage, StoredFile, User
-from services import accounts, admin, profile
-from services.errors import PermissionDenied, ValidationError
-from services.llm.simulator import SimulatorServer
+from services.accounts import admin, profile
+from services.accounts import users as accounts
+from simulator.server import SimulatorServer
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
 
 
@@ -110,7 +111,7 @@ def test_delete_also_deletes_provider_files(
 ) -> None:
     import openai
 
-    from app.config import get_settings
+    from core.config import get_settings
     from tests.simulator_fixtures import TEST_API_KEY
 
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)

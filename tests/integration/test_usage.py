@@ -7,9 +7,10 @@ import io
 
 import pytest
 
-from services import dashboard, usage
-from services.accounts import create_user
-from services.errors import PermissionDenied
+from core.errors import PermissionDenied
+from services.accounts.users import create_user
+from services.usage import dashboard
+from services.usage import spend as usage
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
 
 NOW = at(2026, 3, 20, 15)

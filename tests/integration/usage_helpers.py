@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.db import session_scope
+from core.db import session_scope
 from models import Assistant, Conversation, ConversationMessage, MessageRole, User
 
 

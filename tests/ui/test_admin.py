@@ -11,7 +11,8 @@ from nicegui.testing import User
 
 from models import User as Account
 from pages import shell
-from services import accounts, admin
+from services.accounts import admin
+from services.accounts import users as accounts
 from tests.ui.helpers import register
 from tests.ui.test_dashboard import account
 

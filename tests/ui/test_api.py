@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from nicegui.testing import User
 
-from services import accounts, conversations
-from services.assistants import AssistantInput, create_assistant
+from services.accounts import users as accounts
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations
 
 
 async def token_for(user: User, name: str, password: str = "password123") -> str:

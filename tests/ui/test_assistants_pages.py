@@ -5,9 +5,10 @@ from __future__ import annotations
 from nicegui import ui
 from nicegui.testing import User
 
-from services import accounts, knowledge
-from services import assistants as svc
-from services.assistants import AssistantInput
+from services.accounts import users as accounts
+from services.assistants import knowledge
+from services.assistants import manage as svc
+from services.assistants.manage import AssistantInput
 from tests.ui.helpers import log_out, sign_in, signed_up
 
 
@@ -144,7 +145,7 @@ async def test_cancel_with_unsaved_changes_asks_first(user: User) -> None:
 
 async def test_tools_the_provider_lacks_are_disabled(user: User, monkeypatch) -> None:
     monkeypatch.setenv("LLM_API", "chat_completions")
-    from app.config import get_settings
+    from core.config import get_settings
 
     get_settings.cache_clear()
     await signed_up(user, "ivan")

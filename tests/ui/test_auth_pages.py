@@ -101,8 +101,8 @@ async def test_enter_submits_sign_in(user: User) -> None:
 
 
 async def test_database_down_gives_a_friendly_message_and_503(user: User, monkeypatch) -> None:
-    from app import db
-    from app.config import get_settings
+    from core import db
+    from core.config import get_settings
 
     await user.open("/login")
     monkeypatch.setenv("DATABASE_URL", "mysql+pymysql://nobody:x@127.0.0.1:1/studio")

@@ -14,14 +14,14 @@ from nicegui.testing import User
 from PIL import Image
 from sqlmodel import func, select
 
-from app.config import get_settings
-from app.db import session_scope
 from components.chat_attachments import ChatAttachments
+from core.config import get_settings
+from core.db import session_scope
 from models import StoredFile
 from models import User as Account
-from services.assistants import AssistantInput, create_assistant
+from services.assistants.manage import AssistantInput, create_assistant
 from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog_file
-from services.llm.simulator import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
 from tests.ui.helpers import signed_up
 

@@ -7,13 +7,13 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from app.config import get_settings
-from app.db import session_scope
 from components.chat_composer import ENTER_SENDS_JS
+from core.config import get_settings
+from core.db import session_scope
 from models import Conversation
 from models import User as Account
-from services.assistants import AssistantInput, create_assistant
-from services.llm.simulator import SimulatorServer
+from services.assistants.manage import AssistantInput, create_assistant
+from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
 from tests.ui.helpers import log_out, register
 

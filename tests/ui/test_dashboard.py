@@ -6,9 +6,10 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from app.db import session_scope
+from core.db import session_scope
 from models import User as Account
-from services import admin, usage
+from services.accounts import admin
+from services.usage import spend as usage
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
 from tests.ui.helpers import register
 

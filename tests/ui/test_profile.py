@@ -10,9 +10,10 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
-from app.db import session_scope
+from core.db import session_scope
 from models import User as Account
-from services import accounts, password_reset
+from services.accounts import password_reset
+from services.accounts import users as accounts
 from tests.ui.helpers import register, sign_in
 from tests.ui.test_admin import wait_until
 from tests.ui.test_dashboard import account
@@ -89,7 +90,7 @@ async def test_forgot_and_reset_password(user: User, caplog: pytest.LogCaptureFi
     await user.open("/login")
     user.find("Forgot password?").click()
     await user.should_see("Forgot your password?", retries=30)
-    with caplog.at_level(logging.INFO, logger="services.password_reset"):
+    with caplog.at_level(logging.INFO, logger="services.accounts.password_reset"):
         user.find("Username or email").type("alice")
         user.find(kind=ui.button, content="Send reset link").click()
         await user.should_see("If an account matches", retries=30)

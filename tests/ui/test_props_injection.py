@@ -5,8 +5,9 @@ from __future__ import annotations
 from nicegui import ui
 from nicegui.testing import User
 
-from services import accounts, conversations
-from services.assistants import AssistantInput, create_assistant
+from services.accounts import users as accounts
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations
 from tests.ui.helpers import signed_up
 
 EVIL = 'Helper" onmouseover="document.title=\'PWNED\'" x="'

@@ -10,7 +10,7 @@ import bcrypt
 import pytest
 from jose import jwt
 
-from services.auth import decode_token, hash_password, issue_token, verify_password
+from services.accounts.security import decode_token, hash_password, issue_token, verify_password
 
 SECRET = "unit-test-secret-0123456789-abcdefghijklmnop"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from app.config import Settings
+from core.config import Settings
 from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog
 
 

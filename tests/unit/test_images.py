@@ -9,9 +9,9 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from app.config import get_settings
-from services.errors import ValidationError
-from services.images import (
+from core.config import get_settings
+from core.errors import ValidationError
+from services.files.images import (
     MAX_MEGAPIXELS,
     MAX_SIDE,
     NOT_AN_IMAGE,

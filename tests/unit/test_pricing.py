@@ -8,7 +8,7 @@ import pytest
 
 from services.llm.base import Usage
 from services.llm.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog_file
-from services.pricing import (
+from services.usage.pricing import (
     cost_micros,
     estimate_tokens,
     estimate_turn_micros,

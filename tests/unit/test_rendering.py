@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from services.rendering import (
+from services.chat.rendering import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     is_safe_image_src,
@@ -288,7 +288,7 @@ def test_citation_markers_cannot_be_forged_by_the_text() -> None:
 
 
 def test_warm_cache_fills_the_render_cache() -> None:
-    from services.rendering import render_markdown, warm_cache
+    from services.chat.rendering import render_markdown, warm_cache
 
     render_markdown.cache_clear()
     warm_cache([("**bold** once", []), ("see [a](https://example.com)", [])])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings
+from core.config import Settings
 
 
 def test_short_secret_refused_with_clear_message() -> None:

@@ -15,19 +15,19 @@ import re
 
 from sqlmodel import Session, select
 
-from app.db import session_scope
+from core.db import session_scope
+from core.errors import NotFound
 from models import Conversation, FilePurpose, FileStatus, StoredFile, User
 from models.stored_file import new_file_id
-from services import uploads
-from services.assistants import load_for_edit, load_for_use
-from services.conversations import owned_conversation
-from services.errors import NotFound
-from services.file_paths import (
+from services.assistants.manage import load_for_edit, load_for_use
+from services.chat.conversations import owned_conversation
+from services.files import uploads
+from services.files.images import IMAGE_MIMES, process_image
+from services.files.paths import (
     relative_path,
     remove_relative,
     write_atomically,
 )
-from services.images import IMAGE_MIMES, process_image
 
 FILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = "File not found"
@@ -113,7 +113,7 @@ def store_image(
     message_id: int | None = None,
     purpose: FilePurpose = FilePurpose.image,
 ) -> StoredFile:
-    """Validate, re-encode (see `services.images`) and keep an image with its thumbnail.
+    """Validate, re-encode (see `services.files.images`) and keep an image with its thumbnail.
 
     The stored name keeps the user's stem with the extension of the re-encoded format.
     """

@@ -14,8 +14,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from app.config import Settings, get_settings
-from app.db import contains_pattern, session_scope
+from core.config import Settings, get_settings
+from core.db import contains_pattern, session_scope
+from core.errors import NotFound, PermissionDenied, ValidationError
 from models import (
     TOOL_NAMES,
     Assistant,
@@ -27,11 +28,10 @@ from models import (
     User,
     utcnow,
 )
-from services.errors import NotFound, PermissionDenied, ValidationError
+from services.accounts.permissions import active_actor
+from services.files.upstream import assistant_upstream, purge_upstream
 from services.llm.catalog import load_catalog
-from services.permissions import active_actor
-from services.pricing import MICROS_PER_USD, parse_usd
-from services.upstream import purge_upstream
+from services.usage.pricing import MICROS_PER_USD, parse_usd
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -341,11 +341,10 @@ def delete_assistant(user: User, assistant_id: int) -> None:
     shows them as with a deleted assistant (no new messages). Upstream cleanup runs first; if
     the provider fails, nothing is deleted here and the error says to try again.
     """
-    from services import knowledge  # knowledge imports this module
 
     with session_scope() as session:
         assistant = load_for_edit(session, user, assistant_id)
-        upstream = knowledge.upstream_objects(session, assistant)
+        upstream = assistant_upstream(session, assistant)
     purge_upstream(upstream, "assistant", best_effort=False)
     with session_scope() as session:
         session.exec(

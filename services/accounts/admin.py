@@ -13,13 +13,15 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from app.db import session_scope
+from core.db import session_scope
+from core.errors import NotFound, PermissionDenied, ValidationError
 from models import AppSetting, Role, User, utcnow
-from services import accounts, password_reset, usage
-from services.accounts import REGISTRATION_MODE_KEY, RegistrationMode
-from services.errors import NotFound, PermissionDenied, ValidationError
-from services.permissions import other_active_admins, require_admin
-from services.pricing import parse_usd
+from services.accounts import password_reset
+from services.accounts import users as accounts
+from services.accounts.permissions import other_active_admins, require_admin
+from services.accounts.users import REGISTRATION_MODE_KEY, RegistrationMode
+from services.usage import spend as usage
+from services.usage.pricing import parse_usd
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import secrets
 from contextlib import suppress
 from pathlib import Path
 
-from app.config import get_settings
+from core.config import get_settings
 from models import StoredFile
 
 FILES_DIR = "files"

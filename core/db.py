@@ -13,7 +13,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from app.config import get_settings
+from core.config import get_settings
+from core.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,21 @@ def session_scope() -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except sa.exc.OperationalError as exc:
+            # Pages and components catch the project's own error, never SQLAlchemy's.
+            _rollback_quietly(session)
+            raise Unavailable() from exc
         except BaseException:
-            session.rollback()
+            _rollback_quietly(session)
             raise
+
+
+def _rollback_quietly(session: Session) -> None:
+    """Roll back; a connection that is already gone must not hide the original error."""
+    try:
+        session.rollback()
+    except sa.exc.SQLAlchemyError:
+        log.debug("rollback failed after an error", exc_info=True)
 
 
 def alembic_config(url: str) -> Config:

@@ -21,12 +21,12 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import RateLimited, ValidationError
 from models import PasswordResetToken, User, utcnow
-from services.accounts import normalize_username, validate_new_password
-from services.auth import AttemptLimiter, hash_password
-from services.errors import RateLimited, ValidationError
+from services.accounts.security import AttemptLimiter, hash_password
+from services.accounts.users import normalize_username, validate_new_password
 
 log = logging.getLogger(__name__)
 

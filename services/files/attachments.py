@@ -27,8 +27,9 @@ import openai
 from openai import AsyncOpenAI
 from sqlmodel import Session, select
 
-from app.config import Settings, get_settings
-from app.db import session_scope
+from core.config import Settings, get_settings
+from core.db import session_scope
+from core.errors import NotFound, ServiceError, ValidationError
 from models import (
     Conversation,
     ConversationMessage,
@@ -37,15 +38,17 @@ from models import (
     StoredFile,
     User,
 )
-from services import file_paths, file_store, knowledge, uploads
-from services.assistants import load_for_use
-from services.conversations import owned_conversation
-from services.errors import NotFound, ServiceError, ValidationError
-from services.images import IMAGE_MIMES
+from services.accounts.permissions import active_actor
+from services.assistants import knowledge
+from services.assistants.manage import load_for_use
+from services.chat.conversations import owned_conversation
+from services.files import paths as file_paths
+from services.files import store as file_store
+from services.files import uploads
+from services.files.images import IMAGE_MIMES
+from services.files.upstream import remove_file_upstream
 from services.llm.catalog import load_catalog
 from services.llm.factory import make_active_client
-from services.permissions import active_actor
-from services.upstream import remove_file_upstream
 
 log = logging.getLogger(__name__)
 

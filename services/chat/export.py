@@ -13,10 +13,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from app.db import session_scope
+from core.db import session_scope
 from models import Assistant, Conversation, ConversationMessage, MessageRole, StoredFile, User
-from services.conversations import load_thread
-from services.pricing import format_usd
+from services.chat.conversations import load_thread
+from services.usage.pricing import format_usd
 
 FORMAT_VERSION = 1
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -12,8 +12,8 @@ from pathlib import PurePosixPath
 
 import orjson
 
-from app.config import Settings, get_settings
-from services.errors import ValidationError
+from core.config import Settings, get_settings
+from core.errors import ValidationError
 
 MAX_NAME_LENGTH = 200
 FALLBACK_NAME = "file"

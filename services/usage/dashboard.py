@@ -8,11 +8,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import func, or_, select
 
-from app.db import session_scope
+from core.db import session_scope
 from models import Assistant, Conversation, User
-from services import usage
-from services.permissions import require_admin
-from services.usage import BudgetStatus, DailyModelUsage, GroupUsage, MonthTotals
+from services.accounts.permissions import require_admin
+from services.usage import spend as usage
+from services.usage.spend import BudgetStatus, DailyModelUsage, GroupUsage, MonthTotals
 
 RECENT_LIMIT = 6
 TOP_ASSISTANTS_LIMIT = 5

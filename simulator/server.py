@@ -7,7 +7,7 @@ a `[[sim:fault=NAME]]` marker in the last user message, or the `X-Sim-Fault` hea
 Fault names: an HTTP status (429, 500, 401, ...), error_midstream, cut_midstream, hang.
 Other markers: `[[sim:delay_ms=N]]`, `[[sim:tokens_per_s=N]]`, `[[sim:tokens=N]]`.
 
-In-process: `start_simulator(port)`; standalone: `python -m services.llm.simulator --port N`.
+In-process: `start_simulator(port)`; standalone: `python -m simulator --port N`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,8 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from services.llm.catalog import DEFAULT_CATALOG_PATH
-from services.llm.sim_replies import (
+from simulator.replies import (
     Plan,
     Prompt,
     RenderedStream,
@@ -47,6 +47,10 @@ from services.llm.sim_replies import (
     response_object,
     responses_usage,
 )
+
+# The models it lists are the app's catalog, read as a file: the simulator imports none of the
+# app's code, so it runs (and could be replaced) on its own.
+MODEL_CATALOG = Path(__file__).resolve().parent.parent / "services" / "llm" / "model_catalog.json"
 
 STREAM_FAULTS = {"error_midstream", "cut_midstream", "hang"}
 INDEXING_FAIL_MARKER = b"SIM_FAIL_INDEXING"
@@ -586,7 +590,7 @@ def build_app(sim: SimulatorServer) -> Starlette:
 
     async def models(request: Request) -> Response:
         sim.record(request, None)
-        ids = [model["id"] for model in orjson.loads(DEFAULT_CATALOG_PATH.read_bytes())["models"]]
+        ids = [model["id"] for model in orjson.loads(MODEL_CATALOG.read_bytes())["models"]]
         data = [
             {"id": model_id, "object": "model", "created": 0, "owned_by": "simulator"}
             for model_id in ids
@@ -639,7 +643,7 @@ def build_app(sim: SimulatorServer) -> Starlette:
 
 
 def main() -> None:
-    """Standalone: `python -m services.llm.simulator --port 8765`."""
+    """Standalone: `python -m simulator --port 8765`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()

@@ -12,7 +12,7 @@ from functools import lru_cache
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 
-from app.config import MIN_SECRET_BYTES
+from core.config import MIN_SECRET_BYTES
 
 JWT_ALGORITHM = "HS256"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, func, select
 
-from app.db import session_scope
+from core.db import session_scope
+from core.errors import AuthError, PermissionDenied
 from models import Role, User
-from services.errors import AuthError, PermissionDenied
 
 ADMINS_ONLY = "Only administrators can do that."
 SESSION_ENDED = "Your session has ended. Please sign in again."

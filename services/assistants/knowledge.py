@@ -21,20 +21,19 @@ import sqlalchemy as sa
 from openai import AsyncOpenAI
 from sqlmodel import Session, func, select
 
-from app.config import Settings, get_settings
-from app.db import session_scope
+from core.config import Settings, get_settings
+from core.db import session_scope
+from core.errors import NotFound, ServiceError
 from models import Assistant, Conversation, FilePurpose, FileStatus, StoredFile, User
-from services import uploads
-from services.assistants import load_for_edit, load_for_use
-from services.errors import NotFound, ServiceError
-from services.llm.errors import map_exception
-from services.llm.factory import make_active_client
-from services.upstream import (
-    UpstreamObjects,
+from services.assistants.manage import load_for_edit, load_for_use
+from services.files import uploads
+from services.files.upstream import (
     delete_upstream_file,
     ignore_missing,
     remove_file_upstream,
 )
+from services.llm.errors import map_exception
+from services.llm.factory import make_active_client
 
 log = logging.getLogger(__name__)
 
@@ -330,14 +329,3 @@ async def remove_file(
     if provider_file_id:
         await remove_file_upstream(store_id, provider_file_id, "the file", settings)
     await asyncio.to_thread(_delete_row, file_id)
-
-
-def upstream_objects(session: Session, assistant: Assistant) -> UpstreamObjects:
-    """The vector store and provider files an assistant owns (for deleting it)."""
-    file_ids = session.exec(
-        select(StoredFile.provider_file_id).where(
-            StoredFile.assistant_id == assistant.id, StoredFile.provider_file_id.is_not(None)
-        )
-    ).all()
-    stores = [assistant.vector_store_id] if assistant.vector_store_id else []
-    return UpstreamObjects(file_ids=list(file_ids), vector_store_ids=stores)

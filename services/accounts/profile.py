@@ -10,8 +10,9 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import AuthError, PermissionDenied, ValidationError
 from models import (
     Assistant,
     Conversation,
@@ -22,17 +23,16 @@ from models import (
     User,
     utcnow,
 )
-from services.accounts import (
+from services.accounts.permissions import other_active_admins
+from services.accounts.security import hash_password, verify_password
+from services.accounts.users import (
     session_token,
     validate_email,
     validate_new_password,
     validate_username,
 )
-from services.auth import hash_password, verify_password
-from services.errors import AuthError, PermissionDenied, ValidationError
-from services.file_paths import discard_bytes
-from services.permissions import other_active_admins
-from services.upstream import UpstreamObjects, purge_upstream
+from services.files.paths import discard_bytes
+from services.files.upstream import UpstreamObjects, purge_upstream
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,11 @@ from typing import Any
 
 import openai
 from openai import AsyncOpenAI
+from sqlmodel import Session, select
 
-from app.config import Settings, get_settings
-from services.errors import ServiceError
+from core.config import Settings, get_settings
+from core.errors import ServiceError
+from models import Assistant, StoredFile
 from services.llm.errors import map_exception
 from services.llm.factory import make_active_client
 
@@ -99,3 +101,14 @@ def purge_upstream(
             f"Could not delete the {what}'s files at the provider ({reason}). "
             f"The {what} was kept; try again."
         ) from exc
+
+
+def assistant_upstream(session: Session, assistant: Assistant) -> UpstreamObjects:
+    """The vector store and provider files an assistant owns (for deleting it)."""
+    file_ids = session.exec(
+        select(StoredFile.provider_file_id).where(
+            StoredFile.assistant_id == assistant.id, StoredFile.provider_file_id.is_not(None)
+        )
+    ).all()
+    stores = [assistant.vector_store_id] if assistant.vector_store_id else []
+    return UpstreamObjects(file_ids=list(file_ids), vector_store_ids=stores)

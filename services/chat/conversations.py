@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.config import get_settings
-from app.db import contains_pattern, session_scope
+from core.config import get_settings
+from core.db import contains_pattern, session_scope
+from core.errors import NotFound, ValidationError
 from models import (
     Assistant,
     Conversation,
@@ -24,11 +25,10 @@ from models import (
     User,
     utcnow,
 )
-from services.assistants import get_assistant_for_use
-from services.errors import NotFound, ValidationError
-from services.file_paths import discard_bytes
-from services.permissions import active_actor
-from services.upstream import UpstreamObjects, purge_upstream
+from services.accounts.permissions import active_actor
+from services.assistants.manage import get_assistant_for_use
+from services.files.paths import discard_bytes
+from services.files.upstream import UpstreamObjects, purge_upstream
 
 TITLE_MAX = 200
 TITLE_WORDS = 8

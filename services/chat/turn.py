@@ -2,7 +2,7 @@
 
 `send` (and `regenerate`, `edit_last`) check access and budget, split a conversation at the
 message cap, save the user's message, create the assistant message in status `streaming`,
-and start the reply as a background task registered in `services.generation`. The task
+and start the reply as a background task registered in `services.chat.generation`. The task
 streams from the provider into the `Generation` and saves everything in one transaction at
 the end: `complete`, `stopped` or `failed` (with the error category), keeping every token.
 
@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.config import Settings, get_settings
-from app.db import session_scope
+from core.config import Settings, get_settings
+from core.db import session_scope
+from core.errors import NotFound, ValidationError
 from models import (
     Assistant,
     Conversation,
@@ -33,18 +34,17 @@ from models import (
     User,
     utcnow,
 )
-from services import attachments as chat_files
-from services import generation
-from services.assistants import load_for_use
-from services.conversations import (
+from services.assistants.manage import load_for_use
+from services.chat import generation
+from services.chat.conversations import (
     DEFAULT_TITLE,
     context_messages,
     owned_conversation,
     title_from,
     touch,
 )
-from services.errors import NotFound, ValidationError
-from services.generation import Generation
+from services.chat.generation import Generation
+from services.files import attachments as chat_files
 from services.llm.base import (
     Citation,
     ContextMessage,
@@ -62,8 +62,8 @@ from services.llm.base import (
 )
 from services.llm.catalog import ModelInfo, load_catalog
 from services.llm.factory import active_base_url, get_provider
-from services.pricing import cost_micros, estimate_tokens, estimate_turn_micros
-from services.usage import check_budget
+from services.usage.pricing import cost_micros, estimate_tokens, estimate_turn_micros
+from services.usage.spend import check_budget
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,17 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import AuthError, RateLimited, ValidationError
 from models import AppSetting, Role, User, utcnow
-from services.auth import AttemptLimiter, decode_token, hash_password, issue_token, verify_password
-from services.errors import AuthError, RateLimited, ValidationError
+from services.accounts.security import (
+    AttemptLimiter,
+    decode_token,
+    hash_password,
+    issue_token,
+    verify_password,
+)
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from services.errors import ValidationError
+from core.errors import ValidationError
 from services.llm.base import Usage
 from services.llm.catalog import ModelInfo, ToolPrices
 

@@ -1,4 +1,7 @@
-"""Domain errors raised by services and shown to users as friendly messages."""
+"""Domain errors raised by services and shown to users as friendly messages.
+
+This module imports nothing of ours: every layer may raise and catch these.
+"""
 
 from __future__ import annotations
 
@@ -36,3 +39,14 @@ class RateLimited(ServiceError):
 
 class BudgetExceeded(ServiceError):
     """Sending would pass a monthly budget (the user's or the assistant's)."""
+
+
+class Unavailable(ServiceError):
+    """A backing service (the database) cannot be reached; the user should try again shortly."""
+
+    def __init__(
+        self,
+        message: str = "The service cannot reach its database right now. "
+        "Please try again in a minute.",
+    ) -> None:
+        super().__init__(message)

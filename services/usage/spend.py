@@ -17,12 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.config import get_settings
-from app.db import session_scope
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import BudgetExceeded
 from models import Assistant, Conversation, ConversationMessage, MessageRole, User
-from services.errors import BudgetExceeded
-from services.permissions import require_admin
-from services.pricing import MICROS_PER_USD, format_usd
+from services.accounts.permissions import require_admin
+from services.usage.pricing import MICROS_PER_USD, format_usd
 
 WARN_FRACTION = 0.8
 CHART_DAYS = 30

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services import uploads
-from services.errors import ValidationError
+from core.errors import ValidationError
+from services.files import uploads
 
 MAX_MEGAPIXELS = 40
 MAX_PIXELS = MAX_MEGAPIXELS * 1_000_000
