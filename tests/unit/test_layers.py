@@ -48,11 +48,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    modules = {
-        _module_name(path): path
-        for top in OURS
-        for path in (ROOT / top).rglob("*.py")
-    }
+    modules = {_module_name(path): path for top in OURS for path in (ROOT / top).rglob("*.py")}
     return {
         name: {target for target in _imports(path) if target in modules and target != name}
         for name, path in modules.items()
