@@ -219,6 +219,13 @@ def file_status(indexing: Indexing) -> tuple[FileStatus, str | None]:
     return _FILE_STATUS[indexing.state], indexing.error
 
 
+def documents_refusal(settings: Settings | None = None) -> str | None:
+    """Why knowledge files cannot be added with this provider (for the form), or None."""
+    if documents_supported(settings or get_settings()):
+        return None
+    return str(DocumentsUnsupported())
+
+
 def check_documents_supported(settings: Settings | None = None) -> None:
     """DocumentsUnsupported (a ServiceError) when the provider has no Files API."""
     if not documents_supported(settings or get_settings()):
