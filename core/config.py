@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     model_catalog_path: Path | None = None
     default_model: str = "gpt-4.1-mini"
     simulator_port: int = 0
+    # Which Files / Vector Stores backend documents use; auto = openai for LLM_API=responses,
+    # none for chat_completions (Ollama, vLLM and most gateways have no Files API).
+    llm_files: Literal["auto", "openai", "none"] = "auto"
+    # The output-cap parameter Chat Completions sends; auto = max_completion_tokens for OpenAI
+    # (an empty OPENAI_BASE_URL or api.openai.com), max_tokens for other servers.
+    chat_max_tokens_param: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
 
     # Chat cost controls
     context_messages: int = Field(default=20, ge=1)
@@ -61,6 +67,8 @@ class Settings(BaseSettings):
     # Files
     max_file_mb: int = Field(default=25, ge=1)
     max_files_per_assistant: int = Field(default=100, ge=1)
+    # Documents read here (no Files API) are sent as text, up to this many characters each.
+    local_document_max_chars: int = Field(default=100_000, ge=1000)
 
     # Budgets
     default_monthly_budget_usd: float | None = None

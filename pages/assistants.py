@@ -195,6 +195,12 @@ def knowledge_section(
             "text-xs text-slate-500 dark:text-slate-400"
         )
         return
+    refusal = knowledge.documents_refusal()
+    if refusal and not files:
+        ui.label(f"{refusal} File search needs the provider's Files API (LLM_FILES).").classes(
+            "text-xs text-amber-700 dark:text-amber-300"
+        )
+        return
 
     async def upload(name: str, data: bytes) -> DropItem:
         return _drop_item(await knowledge.add_file(user, assistant_id, name, data))

@@ -5,7 +5,9 @@ Life of a file: `add_file` checks it (name, size, count, type by content), recor
 `uploading`, uploads it and attaches it to the store (`processing`); `refresh_statuses` polls
 the provider until it is `ready` or `failed (reason)`. Whatever fails, nothing is left behind
 upstream: a file that was uploaded but could not be indexed is detached and deleted.
-DB work runs in worker threads; provider calls use the openai SDK's async client.
+DB work runs in worker threads; provider calls go through the `FileStore` protocol
+(`services.llm.files`). A provider without Files (LLM_FILES=none) refuses uploads up front with
+"Documents are not supported by this provider.", leaving nothing behind.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import openai
 import sqlalchemy as sa
-from openai import AsyncOpenAI
 from sqlmodel import Session, func, select
 
 from core.config import Settings, get_settings
@@ -27,13 +27,16 @@ from core.errors import NotFound, ServiceError
 from models import Assistant, Conversation, FilePurpose, FileStatus, StoredFile, User
 from services.assistants.manage import load_for_edit, load_for_use
 from services.files import uploads
-from services.files.upstream import (
-    delete_upstream_file,
-    ignore_missing,
-    remove_file_upstream,
+from services.files.upstream import remove_file_upstream
+from services.llm.factory import documents_supported, open_file_store
+from services.llm.files import (
+    DocumentsUnsupported,
+    FileStore,
+    FileStoreError,
+    Indexing,
+    UpstreamMissing,
+    delete_everywhere,
 )
-from services.llm.errors import map_exception
-from services.llm.factory import make_active_client
 
 log = logging.getLogger(__name__)
 
@@ -167,59 +170,66 @@ def _claim_store(table: StoreOwner, row_id: int, expected: str | None, store_id:
         return result.rowcount > 0
 
 
-async def ensure_vector_store(client: AsyncOpenAI, table: StoreOwner, row_id: int) -> str:
+async def ensure_vector_store(store: FileStore, table: StoreOwner, row_id: int) -> str:
     """The vector store of an assistant or a conversation, created on first use (or when the
     provider lost it); concurrent first uploads agree on one store."""
     current = await asyncio.to_thread(_store_id, table, row_id)
     if current:
-        try:
-            await client.vector_stores.retrieve(current)
+        if await store.vector_store_exists(current):
             return current
-        except openai.NotFoundError:
-            log.warning("Vector store %s vanished upstream; creating a new one", current)
+        log.warning("Vector store %s vanished upstream; creating a new one", current)
     kind = table.__tablename__
-    store = await client.vector_stores.create(
-        name=f"{kind}-{row_id}", metadata={f"{kind}_id": str(row_id)}
-    )
-    if await asyncio.to_thread(_claim_store, table, row_id, current, store.id):
-        return store.id
-    await ignore_missing(client.vector_stores.delete(store.id))
+    created = await store.create_vector_store(f"{kind}-{row_id}", {f"{kind}_id": str(row_id)})
+    if await asyncio.to_thread(_claim_store, table, row_id, current, created):
+        return created
+    await store.delete_vector_store(created)
     winner = await asyncio.to_thread(_store_id, table, row_id)
     if not winner:
         raise NotFound(f"The {kind} was deleted.")
     return winner
 
 
-async def cleanup_quietly(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
+async def cleanup_quietly(store: FileStore, store_id: str | None, file_id: str) -> None:
     """Best effort after a failure: the original error is what the user needs to see."""
     try:
-        await delete_upstream_file(client, store_id, file_id)
-    except openai.APIError as exc:
+        await delete_everywhere(store, store_id, file_id)
+    except FileStoreError as exc:
         log.error("Could not delete orphan file %s upstream: %s", file_id, exc)
 
 
 def upload_error_message(exc: BaseException) -> str:
     """What to tell the user about a failed upload (never a stack trace or the key)."""
-    if isinstance(exc, ServiceError):
-        return str(exc)
+    if isinstance(exc, ServiceError):  # FileStoreError included: its text is friendly
+        return str(exc)[:MAX_ERROR]
     if isinstance(exc, asyncio.CancelledError):
         return "The upload was interrupted."
-    if isinstance(exc, openai.OpenAIError):
-        return map_exception(exc).message[:MAX_ERROR]
     log.exception("Upload failed", exc_info=exc)
     return "The upload failed unexpectedly."
 
 
-def vector_file_status(store_file: Any) -> tuple[FileStatus, str | None]:
-    """Our status for a provider vector-store file."""
-    if store_file.status == "completed":
-        return FileStatus.ready, None
-    if store_file.status == "in_progress":
-        return FileStatus.processing, None
-    if store_file.status == "cancelled":
-        return FileStatus.failed, "Indexing was cancelled by the provider."
-    error = store_file.last_error.message if store_file.last_error else "Indexing failed."
-    return FileStatus.failed, error[:MAX_ERROR]
+_FILE_STATUS = {
+    "ready": FileStatus.ready,
+    "processing": FileStatus.processing,
+    "failed": FileStatus.failed,
+}
+
+
+def file_status(indexing: Indexing) -> tuple[FileStatus, str | None]:
+    """Our status (and reason) for a file's indexing at the provider."""
+    return _FILE_STATUS[indexing.state], indexing.error
+
+
+def documents_refusal(settings: Settings | None = None) -> str | None:
+    """Why knowledge files cannot be added with this provider (for the form), or None."""
+    if documents_supported(settings or get_settings()):
+        return None
+    return str(DocumentsUnsupported())
+
+
+def check_documents_supported(settings: Settings | None = None) -> None:
+    """DocumentsUnsupported (a ServiceError) when the provider has no Files API."""
+    if not documents_supported(settings or get_settings()):
+        raise DocumentsUnsupported()
 
 
 async def add_file(
@@ -227,30 +237,27 @@ async def add_file(
 ) -> KnowledgeFile:
     """Check, upload and attach one knowledge file; returns it `processing` (or `failed`).
 
-    Invalid files raise ValidationError and leave no trace. A provider failure returns the file
-    as `failed` with the reason, after deleting whatever had been uploaded.
+    Invalid files raise ValidationError and leave no trace; so does a provider without Files
+    (DocumentsUnsupported). A provider failure returns the file as `failed` with the reason,
+    after deleting whatever had been uploaded.
     """
+    settings = settings or get_settings()
+    check_documents_supported(settings)
     prepared = await asyncio.to_thread(_prepare, user, assistant_id, name, data)
     file_id: str | None = None
     store_id: str | None = None
-    async with make_active_client(settings or get_settings()) as client:
+    async with open_file_store(settings) as store:
         try:
-            uploaded = await client.files.create(
-                file=(prepared.name, data, prepared.mime), purpose="assistants"
-            )
-            file_id = uploaded.id
+            file_id = await store.upload(prepared.name, data, prepared.mime, "assistants")
             if not await asyncio.to_thread(_update, prepared.row_id, provider_file_id=file_id):
                 raise NotFound("The file was removed.")
-            store_id = await ensure_vector_store(client, Assistant, assistant_id)
-            attached = await client.vector_stores.files.create(
-                vector_store_id=store_id, file_id=file_id
-            )
-            status, error = vector_file_status(attached)
+            store_id = await ensure_vector_store(store, Assistant, assistant_id)
+            status, error = file_status(await store.attach(store_id, file_id))
             if status == FileStatus.failed:
-                await cleanup_quietly(client, store_id, file_id)
+                await cleanup_quietly(store, store_id, file_id)
         except (Exception, asyncio.CancelledError) as exc:
             if file_id:
-                await cleanup_quietly(client, store_id, file_id)
+                await cleanup_quietly(store, store_id, file_id)
             await asyncio.to_thread(
                 _update, prepared.row_id, status=FileStatus.failed, error=upload_error_message(exc)
             )
@@ -277,31 +284,29 @@ async def refresh_statuses(
     """Ask the provider about every `processing` file, record the outcome, return the list."""
     store_id, pending = await asyncio.to_thread(_poll_targets, user, assistant_id)
     if pending:
-        async with make_active_client(settings or get_settings()) as client:
-            await asyncio.gather(*(_poll_one(client, store_id, row) for row in pending))
+        async with open_file_store(settings or get_settings()) as store:
+            await asyncio.gather(*(_poll_one(store, store_id, row) for row in pending))
     return await asyncio.to_thread(list_files, user, assistant_id)
 
 
-async def _poll_one(client: AsyncOpenAI, store_id: str | None, row: StoredFile) -> None:
+async def _poll_one(store: FileStore, store_id: str | None, row: StoredFile) -> None:
     if not store_id or not row.provider_file_id:
         await asyncio.to_thread(_update, row.id, status=FileStatus.failed, error=LOST_UPSTREAM)
         return
     try:
-        store_file = await client.vector_stores.files.retrieve(
-            row.provider_file_id, vector_store_id=store_id
-        )
-    except openai.NotFoundError:
+        indexing = await store.index_status(store_id, row.provider_file_id)
+    except UpstreamMissing:
         await asyncio.to_thread(_update, row.id, status=FileStatus.failed, error=LOST_UPSTREAM)
-        await cleanup_quietly(client, store_id, row.provider_file_id)
+        await cleanup_quietly(store, store_id, row.provider_file_id)
         return
-    except openai.APIError as exc:  # transient: keep polling
+    except FileStoreError as exc:  # transient: keep polling
         log.warning("Could not poll knowledge file %s: %s", row.id, exc)
         return
-    status, error = vector_file_status(store_file)
+    status, error = file_status(indexing)
     if status == FileStatus.processing:
         return
     if status == FileStatus.failed:
-        await cleanup_quietly(client, store_id, row.provider_file_id)
+        await cleanup_quietly(store, store_id, row.provider_file_id)
     await asyncio.to_thread(_update, row.id, status=status, error=error)
 
 

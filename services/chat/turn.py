@@ -47,7 +47,6 @@ from services.chat.generation import Generation
 from services.files import attachments as chat_files
 from services.llm.base import (
     Citation,
-    ContextMessage,
     Done,
     ErrorCategory,
     GeneratedFile,
@@ -513,8 +512,7 @@ def _request(
     messages = []
     vision = chat_files.model_sees_images(assistant.model)
     for message in context_messages(session, conversation.id, exclude_id=reply_id):
-        images, files = chat_files.context_parts(session, user, message, vision)
-        messages.append(ContextMessage(message.role.value, message.content, images, files))
+        messages.append(chat_files.context_message(session, user, message, vision))
     vector_stores = [v for v in (assistant.vector_store_id, conversation.vector_store_id) if v]
     return ReplyRequest(
         model=assistant.model,

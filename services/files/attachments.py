@@ -8,7 +8,10 @@ Where each type goes (see docs/files.md):
 - any other document is uploaded (purpose `assistants`) and indexed into the conversation's
   vector store (`Conversation.vector_store_id`, created on the first document); every later
   turn of that conversation then runs `file_search` over it (and the assistant's own store),
-  even when the assistant itself has no file_search tool.
+  even when the assistant itself has no file_search tool;
+- on a provider without Files (LLM_FILES=none: Ollama, vLLM, most gateways) a document is
+  read here instead (`documents`: text, Markdown, CSV, JSON, code, PDF), kept locally and sent
+  as text inside its message, up to LOCAL_DOCUMENT_MAX_CHARS characters.
 
 An attachment is pending (composer) until `send` links it to the user's message. A refused
 file leaves nothing (no row, no bytes, nothing upstream); an upstream failure deletes what was
@@ -20,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-import openai
-from openai import AsyncOpenAI
 from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
@@ -42,13 +43,15 @@ from services.accounts.permissions import active_actor
 from services.assistants import knowledge
 from services.assistants.manage import load_for_use
 from services.chat.conversations import owned_conversation
+from services.files import documents, uploads
 from services.files import paths as file_paths
 from services.files import store as file_store
-from services.files import uploads
 from services.files.images import IMAGE_MIMES
 from services.files.upstream import remove_file_upstream
+from services.llm.base import ContextMessage
 from services.llm.catalog import load_catalog
-from services.llm.factory import make_active_client
+from services.llm.factory import documents_supported, open_file_store
+from services.llm.files import FileStoreError, wait_indexed
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +142,10 @@ async def add(
 ) -> Attachment:
     """Check and keep one composer attachment; documents are uploaded and indexed upstream.
 
-    Returns the attachment `ready` (images, CSV) or `processing` (a document being indexed:
-    call `wait_until_ready`). Raises ValidationError for an oversize, empty or unsupported
-    file and for an image when the model has no vision; nothing is stored then.
+    Returns the attachment `ready` (images, CSV, documents read here) or `processing` (a
+    document being indexed: call `wait_until_ready`). Raises ValidationError for an oversize,
+    empty or unsupported file, for a document too long to read here, and for an image when the
+    model has no vision; nothing is stored then.
     """
     settings = settings or get_settings()
     clean = uploads.sanitize_filename(name)
@@ -154,8 +158,17 @@ async def add(
             file_store.store_image, user, data, clean, conversation_id=conversation_id
         )
         return _view(row)
+    if not documents_supported(settings):
+        return _view(await asyncio.to_thread(_keep_local, user, data, clean, conversation_id))
     row = await asyncio.to_thread(file_store.store_attachment, user, data, clean, conversation_id)
     return await _upload_document(user, row, data, settings)
+
+
+def _keep_local(user: User, data: bytes, name: str, conversation_id: int) -> StoredFile:
+    """A document for a provider without Files: readable and short enough, then kept ready."""
+    documents.read_checked(name, data, uploads.sniff_document(data, name))
+    row = file_store.store_attachment(user, data, name, conversation_id)
+    return _update(row.id, status=FileStatus.ready)
 
 
 async def _upload_document(
@@ -165,23 +178,17 @@ async def _upload_document(
     file_id: str | None = None
     store_id: str | None = None
     try:
-        async with make_active_client(settings) as client:
+        async with open_file_store(settings) as store:
             try:
                 indexed = row.mime not in INPUT_FILE_MIMES
-                uploaded = await client.files.create(
-                    file=(row.name, data, row.mime),
-                    purpose="assistants" if indexed else "user_data",
-                )
-                file_id = uploaded.id
+                purpose = "assistants" if indexed else "user_data"
+                file_id = await store.upload(row.name, data, row.mime, purpose)
                 status = FileStatus.ready
                 if indexed:
                     store_id = await knowledge.ensure_vector_store(
-                        client, Conversation, row.conversation_id
+                        store, Conversation, row.conversation_id
                     )
-                    attached = await client.vector_stores.files.create(
-                        vector_store_id=store_id, file_id=file_id
-                    )
-                    status, error = knowledge.vector_file_status(attached)
+                    status, error = knowledge.file_status(await store.attach(store_id, file_id))
                     if status == FileStatus.failed:
                         raise ServiceError(f"{row.name} could not be indexed: {error}")
                 return _view(
@@ -191,11 +198,12 @@ async def _upload_document(
                 )
             except (Exception, asyncio.CancelledError):
                 if file_id:
-                    await knowledge.cleanup_quietly(client, store_id, file_id)
+                    await knowledge.cleanup_quietly(store, store_id, file_id)
                 raise
     except (Exception, asyncio.CancelledError) as exc:
         await asyncio.to_thread(_forget, row.id)
-        if isinstance(exc, asyncio.CancelledError | ServiceError):
+        provider_failed = isinstance(exc, FileStoreError)  # a ServiceError that names no file
+        if isinstance(exc, asyncio.CancelledError | ServiceError) and not provider_failed:
             raise
         raise ServiceError(
             f"{row.name} could not be uploaded: {knowledge.upload_error_message(exc)}"
@@ -248,28 +256,16 @@ async def wait_until_ready(
     if row.status != FileStatus.processing:
         return _view(row)
     store_id, provider_id = await asyncio.to_thread(_upstream_target, file_id)
-    deadline = time.monotonic() + (timeout or INDEX_TIMEOUT_SECONDS)
-    delay = 0.05
-    async with make_active_client(settings or get_settings()) as client:
-        while True:
-            try:
-                found = await client.vector_stores.files.retrieve(
-                    provider_id, vector_store_id=store_id
-                )
-                status, error = knowledge.vector_file_status(found)
-            except openai.NotFoundError:
-                status, error = FileStatus.failed, knowledge.LOST_UPSTREAM
-            except openai.APIError as exc:  # transient: keep polling until the deadline
-                log.warning("Could not poll attachment %s: %s", file_id, exc)
-                status, error = FileStatus.processing, None
-            if status == FileStatus.processing and time.monotonic() > deadline:
-                status, error = FileStatus.failed, "indexing took too long."
-            if status != FileStatus.processing:
-                break
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
-        if status == FileStatus.failed:
-            await knowledge.cleanup_quietly(client, store_id, provider_id)
+    async with open_file_store(settings or get_settings()) as store:
+        if store_id and provider_id:
+            indexing = await wait_indexed(
+                store, store_id, provider_id, timeout or INDEX_TIMEOUT_SECONDS
+            )
+            status, error = knowledge.file_status(indexing)
+        else:
+            status, error = FileStatus.failed, knowledge.LOST_UPSTREAM
+        if status == FileStatus.failed and provider_id:
+            await knowledge.cleanup_quietly(store, store_id, provider_id)
     if status == FileStatus.failed:
         await asyncio.to_thread(_forget, file_id)
         raise ServiceError(f"{row.name} could not be indexed: {error}")
@@ -325,28 +321,44 @@ def for_turn(session: Session, user: User, model: str, ids: list[str]) -> list[S
     return files
 
 
-def context_parts(
+def context_message(
     session: Session, user: User, message: ConversationMessage, vision: bool
-) -> tuple[list[str], list[str]]:
-    """A message's attachments as model input: (image data URLs, input_file ids).
+) -> ContextMessage:
+    """A message with its attachments as model input.
 
-    Indexed documents add no part (the conversation's vector store serves them); images are
-    left out for a model without vision (its assistant may have changed model since).
+    Images become data URLs (left out for a model without vision: its assistant may have
+    changed model since); a CSV uploaded to the Files API becomes an input_file id; a document
+    read here is appended to the text; indexed documents add nothing (the conversation's
+    vector store serves them).
     """
     images: list[str] = []
     files: list[str] = []
+    texts: list[str] = []
     for item in message.attachments or []:
         row = session.get(StoredFile, item.get("id"))
         if row is None or row.owner_id != user.id:
             continue
+        path = file_paths.stored_path(row)
         if row.mime in IMAGE_MIMES:
-            path = file_paths.stored_path(row)
             if vision and path is not None:
                 data = base64.b64encode(path.read_bytes()).decode()
                 images.append(f"data:{row.mime};base64,{data}")
-        elif row.provider_file_id and row.mime in INPUT_FILE_MIMES:
-            files.append(row.provider_file_id)
-    return images, files
+        elif row.provider_file_id:
+            if row.mime in INPUT_FILE_MIMES:
+                files.append(row.provider_file_id)
+        elif path is not None and documents.is_readable(row.mime):
+            texts.append(_local_document(row, path))
+    text = "\n\n".join([message.content, *texts]) if texts else message.content
+    return ContextMessage(message.role.value, text, images, files)
+
+
+def _local_document(row: StoredFile, path: Path) -> str:
+    try:
+        text = documents.stored_text(path, row.size, row.name, row.mime)
+    except ValidationError as exc:  # readable at upload; a changed library may disagree
+        log.warning("Could not read stored document %s: %s", row.id, exc)
+        text = f"(The document could not be read: {exc})"
+    return documents.context_block(row.name, text)
 
 
 def turn_tools(tools: list[str], conversation: Conversation) -> list[str]:
@@ -374,14 +386,14 @@ async def keep_generated_files(
     file that cannot be fetched is logged and left without one (the answer still saves).
     """
     kept: dict[str, str] = {}
-    async with make_active_client(settings or get_settings()) as client:
+    async with open_file_store(settings or get_settings()) as store:
         for entry in generated:
             try:
-                data = await _fetch(client, entry)
+                data = await store.file_content(entry["file_id"], entry.get("container_id"))
                 row = await asyncio.to_thread(
                     _keep, owner_id, conversation_id, message_id, entry, data
                 )
-            except (openai.OpenAIError, ServiceError) as exc:
+            except ServiceError as exc:  # FileStoreError included
                 log.warning("Could not keep generated file %s: %s", entry.get("file_id"), exc)
                 continue
             kept[entry["file_id"]] = row.id
@@ -394,16 +406,6 @@ async def keep_generated_files(
 def _with_stored(item: dict, kept: dict[str, str]) -> dict:
     stored = kept.get(item.get("file_id") or "")
     return {**item, "stored_file_id": stored} if stored else item
-
-
-async def _fetch(client: AsyncOpenAI, entry: dict) -> bytes:
-    if entry.get("container_id"):
-        response = await client.containers.files.content.retrieve(
-            entry["file_id"], container_id=entry["container_id"]
-        )
-    else:
-        response = await client.files.content(entry["file_id"])
-    return response.read()
 
 
 def _keep(

@@ -126,7 +126,7 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _decode_text(data: bytes) -> str | None:
+def decode_text(data: bytes) -> str | None:
     """The text of UTF-8/UTF-16 (BOM) data, or of a legacy 8-bit text file; None if binary."""
     for bom, codec in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -173,7 +173,7 @@ def sniff_document(data: bytes, name: str) -> str:
         raise ValidationError(f"{name}: this file type is not supported. Use {allowed}.", "file")
     if kind is not None:
         raise ValidationError(f"{name} is an archive, not a text file.", "file")
-    text = _decode_text(data)
+    text = decode_text(data)
     if text is None:
         raise ValidationError(f"{name} is not a text file (it contains binary data).", "file")
     if ext == "json":

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import openai
-from openai import AsyncOpenAI
 from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
 from core.errors import ServiceError
 from models import Assistant, StoredFile
-from services.llm.errors import map_exception
-from services.llm.factory import make_active_client
+from services.llm.factory import open_file_store
+from services.llm.files import FileStoreError, delete_everywhere
 
 log = logging.getLogger(__name__)
 
@@ -34,38 +31,23 @@ class UpstreamObjects:
         return bool(self.file_ids or self.vector_store_ids)
 
 
-async def ignore_missing(call: Coroutine[Any, Any, Any]) -> None:
-    """Await a provider deletion; an object that is already gone is fine."""
-    with contextlib.suppress(openai.NotFoundError):
-        await call
-
-
-async def delete_upstream_file(client: AsyncOpenAI, store_id: str | None, file_id: str) -> None:
-    """Detach a file from its vector store (if any) and delete it at the provider."""
-    if store_id:
-        await ignore_missing(client.vector_stores.files.delete(file_id, vector_store_id=store_id))
-    await ignore_missing(client.files.delete(file_id))
-
-
 async def remove_file_upstream(
     store_id: str | None, file_id: str, what: str, settings: Settings | None = None
 ) -> None:
     """Detach and delete one file at the provider; ServiceError naming `what` on failure."""
     try:
-        async with make_active_client(settings or get_settings()) as client:
-            await delete_upstream_file(client, store_id, file_id)
-    except openai.OpenAIError as exc:
-        raise ServiceError(
-            f"Could not delete {what} at the provider; try again ({map_exception(exc).message})."
-        ) from exc
+        async with open_file_store(settings or get_settings()) as store:
+            await delete_everywhere(store, store_id, file_id)
+    except FileStoreError as exc:
+        raise ServiceError(f"Could not delete {what} at the provider; try again ({exc}).") from exc
 
 
 async def _purge(objects: UpstreamObjects, settings: Settings) -> None:
-    async with make_active_client(settings) as client:
+    async with open_file_store(settings) as store:
         for file_id in objects.file_ids:
-            await delete_upstream_file(client, None, file_id)
+            await store.delete_file(file_id)
         for store_id in objects.vector_store_ids:
-            await ignore_missing(client.vector_stores.delete(store_id))
+            await store.delete_vector_store(store_id)
 
 
 def run_to_end(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -92,8 +74,8 @@ def purge_upstream(
         return
     try:
         run_to_end(_purge(objects, settings or get_settings()))
-    except openai.OpenAIError as exc:
-        reason = map_exception(exc).message
+    except FileStoreError as exc:
+        reason = str(exc)
         if best_effort:
             log.warning("Provider cleanup for %s incomplete: %s", what, reason)
             return

@@ -1,15 +1,22 @@
 """Adapter for OpenAI-compatible Chat Completions servers (no built-in tools).
 
 Requested built-in tools are announced as `ToolActivity(status="unavailable")` and the reply
-is still produced. The stream is read raw with orjson, as in `responses.py`. The output cap
-is sent as `max_tokens`, which OpenAI-compatible servers (vLLM, Ollama, llama.cpp) accept.
+is still produced. The stream is read raw with orjson, as in `responses.py`.
+
+The output cap goes out as `max_completion_tokens` to OpenAI (which deprecated `max_tokens`
+and whose o-series refuse it) and as `max_tokens` to other servers (vLLM, Ollama, llama.cpp,
+older gateways know only that one); CHAT_MAX_TOKENS_PARAM overrides the choice. The usage
+chunk is read in both shapes seen on the wire: the spec's `choices: []` and LiteLLM's
+`choices: [{"index": 0, "delta": {}}]` with an extra `cost` field (ignored: we price tokens
+ourselves).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from openai import AsyncOpenAI
 
@@ -26,6 +33,17 @@ from services.llm.errors import map_exception, stream_broken
 from services.llm.sse import iter_sse_json, paced_bytes
 from services.llm.tools import unavailable
 
+MaxTokensParam = Literal["max_completion_tokens", "max_tokens"]
+OPENAI_HOSTS = frozenset({"api.openai.com"})
+
+
+def max_tokens_param(setting: str, base_url: str | None) -> MaxTokensParam:
+    """The output-cap parameter for a server: `setting` unless "auto", else by its host."""
+    if setting in ("max_completion_tokens", "max_tokens"):
+        return setting  # type: ignore[return-value]
+    host = urlsplit(base_url).hostname if base_url else None
+    return "max_completion_tokens" if host is None or host in OPENAI_HOSTS else "max_tokens"
+
 
 class ChatCompletionsProvider:
     """`LLMProvider` on `client.chat.completions`."""
@@ -33,14 +51,15 @@ class ChatCompletionsProvider:
     name = "chat-completions"
     supported_tools: frozenset[str] = frozenset()
 
-    def __init__(self, client: AsyncOpenAI) -> None:
+    def __init__(self, client: AsyncOpenAI, cap_param: MaxTokensParam = "max_tokens") -> None:
         self.client = client
+        self.cap_param = cap_param
 
     async def stream_reply(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         """Stream the reply; see `LLMProvider` for the end and cancellation rules."""
         for tool in request.tools:
             yield unavailable(tool)
-        params = _params(request)
+        params = _params(request, self.cap_param)
         response_id: str | None = None
         model: str | None = None
         usage: Usage | None = None
@@ -86,7 +105,7 @@ class ChatCompletionsProvider:
         messages = _messages(instructions, [ContextMessage(role="user", text=text)])
         try:
             completion = await self.client.chat.completions.create(
-                model=model, messages=messages, max_tokens=max_output_tokens
+                model=model, messages=messages, **{self.cap_param: max_output_tokens}
             )
         except Exception as exc:
             raise ProviderError(map_exception(exc)) from exc
@@ -95,7 +114,7 @@ class ChatCompletionsProvider:
         return content or "", _usage_from(usage)
 
 
-def _params(request: ReplyRequest) -> dict[str, Any]:
+def _params(request: ReplyRequest, cap_param: MaxTokensParam) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": request.model,
         "messages": _messages(request.instructions, request.messages),
@@ -105,7 +124,7 @@ def _params(request: ReplyRequest) -> dict[str, Any]:
     if request.top_p is not None:
         params["top_p"] = request.top_p
     if request.max_output_tokens is not None:
-        params["max_tokens"] = request.max_output_tokens
+        params[cap_param] = request.max_output_tokens
     return params
 
 

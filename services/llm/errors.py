@@ -22,6 +22,9 @@ def scrub(text: str) -> str:
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
+KEY_REJECTED = "The model provider rejected the API key. Check the OPENAI_API_KEY setting."
+
+
 def _provider_detail(exc: openai.APIError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") or exc.message or ""
@@ -48,10 +51,11 @@ def _map(exc: BaseException) -> ReplyError:
                 "quota). Wait a moment and try again.",
             )
         case openai.AuthenticationError():
-            return ReplyError(
-                ErrorCategory.auth,
-                "The model provider rejected the API key. Check the OPENAI_API_KEY setting.",
-            )
+            return ReplyError(ErrorCategory.auth, KEY_REJECTED)
+        case openai.BadRequestError() if exc.type == "no_db_connection":
+            # A LiteLLM proxy without a database knows only its master key and answers any
+            # other key with this 400 instead of a 401.
+            return ReplyError(ErrorCategory.auth, KEY_REJECTED)
         case openai.PermissionDeniedError():
             return ReplyError(
                 ErrorCategory.auth,

@@ -1,13 +1,17 @@
-"""Pick the provider adapter named by settings."""
+"""Pick the provider adapter and the file store named by settings."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from openai import AsyncOpenAI
 
 from core.config import Settings
 from services.llm.base import LLMProvider
-from services.llm.chat_completions import ChatCompletionsProvider
+from services.llm.chat_completions import ChatCompletionsProvider, max_tokens_param
 from services.llm.client import make_async_client
+from services.llm.files import FileStore, NoFileStore, OpenAIFileStore, opened
 from services.llm.responses import ResponsesProvider
 
 
@@ -18,7 +22,9 @@ def get_provider(settings: Settings, base_url_override: str | None = None) -> LL
     """
     client = make_async_client(settings, base_url_override)
     if settings.llm_api == "chat_completions":
-        return ChatCompletionsProvider(client)
+        base_url = base_url_override or settings.openai_base_url or None
+        cap_param = max_tokens_param(settings.chat_max_tokens_param, base_url)
+        return ChatCompletionsProvider(client, cap_param)
     return ResponsesProvider(client)
 
 
@@ -42,3 +48,28 @@ def active_base_url(settings: Settings) -> str | None:
 def make_active_client(settings: Settings) -> AsyncOpenAI:
     """An SDK client for the active provider (the demo simulator when one is running)."""
     return make_async_client(settings, active_base_url(settings))
+
+
+# File-store backends by LLM_FILES name (Chainlit-style: pluggable, picked from settings).
+FILE_STORES: dict[str, Callable[[Settings], FileStore]] = {
+    "openai": lambda settings: OpenAIFileStore(make_active_client(settings)),
+    "none": lambda settings: NoFileStore(),
+}
+
+
+def files_backend(settings: Settings) -> str:
+    """LLM_FILES resolved: auto means openai with the Responses API, none with Chat
+    Completions (the servers that speak only Chat Completions have no Files API)."""
+    if settings.llm_files != "auto":
+        return settings.llm_files
+    return "openai" if settings.llm_api == "responses" else "none"
+
+
+def open_file_store(settings: Settings) -> AbstractAsyncContextManager[FileStore]:
+    """The active provider's file store, for `async with` (closed afterwards)."""
+    return opened(FILE_STORES[files_backend(settings)](settings))
+
+
+def documents_supported(settings: Settings) -> bool:
+    """Whether the active provider stores documents (knowledge files, indexed attachments)."""
+    return files_backend(settings) != "none"

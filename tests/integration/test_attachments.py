@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import zipfile
 from pathlib import Path
 
 import orjson
@@ -356,3 +357,109 @@ async def test_deleting_a_conversation_deletes_its_files_here_and_upstream(
     assert files_on_disk() == []
     assert provider_file_id not in provider.files
     assert store_id not in provider.vector_stores
+
+
+# ---------------------------------------------------------------- providers without Files
+
+
+def pdf_with_text(*lines: str) -> bytes:
+    """A small valid PDF whose pages each show one line of Helvetica text."""
+    font = "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>"
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
+    kids = []
+    for line in lines:
+        stream = f"BT /F1 12 Tf 72 720 Td ({line}) Tj ET"
+        page = len(objects) + 1
+        kids.append(f"{page} 0 R")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources {font} "
+            f"/Contents {page + 1} 0 R >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return bytes(out + trailer.encode())
+
+
+@pytest.fixture
+def no_files_api(provider: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    """Chat Completions mode: LLM_FILES=auto resolves to none, as for Ollama or vLLM."""
+    monkeypatch.setenv("LLM_API", "chat_completions")
+    get_settings.cache_clear()
+    return provider
+
+
+def last_chat_body(sim: SimulatorServer) -> dict:
+    return [r for r in sim.requests if r["path"] == "/v1/chat/completions"][-1]["body"]
+
+
+def files_api_calls(sim: SimulatorServer) -> list[dict]:
+    return [r for r in sim.requests if r["path"].startswith(("/v1/files", "/v1/vector_stores"))]
+
+
+async def test_documents_are_read_here_and_sent_as_text_without_a_files_api(
+    alice: User, no_files_api: SimulatorServer
+) -> None:
+    chat_id = chat_with(alice)
+    notes = await attachments.add(alice, chat_id, "notes.md", b"# Otters\nThey hold hands.\n")
+    table = await attachments.add(alice, chat_id, "counts.csv", b"animal,count\notter,3\n")
+    paper = await attachments.add(
+        alice, chat_id, "paper.pdf", pdf_with_text("Otters sleep afloat.", "Page two.")
+    )
+    code = await attachments.add(alice, chat_id, "tool.py", b"print('otter')\n")
+    data = await attachments.add(alice, chat_id, "facts.json", b'{"otters": 13}')
+    image = await attachments.add(alice, chat_id, "photo.png", png_bytes())
+    added = [notes, table, paper, code, data, image]
+    assert all(a.status == FileStatus.ready for a in added)  # nothing to wait for
+    assert await attachments.wait_until_ready(alice, paper.id) == paper
+
+    ids = [a.id for a in added]
+    reply = await finished(await chat.send(alice, chat_id, "Tell me about otters.", ids))
+    assert reply.status == MessageStatus.complete
+    assert files_api_calls(no_files_api) == []  # not one request to /v1/files
+    parts = last_chat_body(no_files_api)["messages"][-1]["content"]
+    text = parts[0]["text"]
+    assert text.startswith("Tell me about otters.\n\n")
+    assert '<document name="notes.md">\n# Otters\nThey hold hands.\n\n</document>' in text
+    assert '<document name="counts.csv">\nanimal,count\notter,3\n\n</document>' in text
+    assert '<document name="paper.pdf">\nOtters sleep afloat.\n\nPage two.\n</document>' in text
+    assert "print('otter')" in text and '{"otters": 13}' in text
+    assert parts[1]["type"] == "image_url"  # images still go as vision parts
+    assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert [p["type"] for p in parts] == ["text", "image_url"]  # no file parts
+
+    # Later turns keep the documents in context (they are part of their message).
+    await finished(await chat.send(alice, chat_id, "And their counts?", []))
+    history = last_chat_body(no_files_api)["messages"]
+    assert any("otter,3" in str(m["content"]) for m in history[:-1])
+
+
+async def test_local_documents_over_the_limit_or_unreadable_are_refused_leaving_nothing(
+    alice: User, no_files_api: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCAL_DOCUMENT_MAX_CHARS", "1000")
+    get_settings.cache_clear()
+    chat_id = chat_with(alice)
+    with pytest.raises(ValidationError, match="long.txt has 1,001 characters of text") as caught:
+        await attachments.add(alice, chat_id, "long.txt", b"a" * 1001)
+    assert "up to 1,000 characters each" in str(caught.value)
+    assert (await attachments.add(alice, chat_id, "fits.txt", b"a" * 1000)).status == "ready"
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(ValidationError, match="report.docx cannot be read with this provider"):
+        await attachments.add(alice, chat_id, "report.docx", docx.getvalue())
+    with pytest.raises(ValidationError, match="scan.pdf has no text to read"):
+        await attachments.add(alice, chat_id, "scan.pdf", pdf_with_text(""))
+    with pytest.raises(ValidationError, match="broken.pdf could not be read as a PDF"):
+        await attachments.add(alice, chat_id, "broken.pdf", PDF)
+    assert stored_count() == 1 and len(files_on_disk()) == 1
+    assert files_api_calls(no_files_api) == []

@@ -248,3 +248,27 @@ async def test_only_editors_manage_files(alice: User, provider: SimulatorServer)
     with pytest.raises(NotFound):  # a file id of another assistant
         await knowledge.remove_file(alice, private, added.id)
     assert [f.name for f in knowledge.list_files(bob, shared)] == ["team.md"]
+
+
+async def test_a_provider_without_files_refuses_knowledge_with_a_plain_message(
+    alice: User, provider: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = svc.create_assistant(alice, AssistantInput(name="Plain bot")).id
+    assert knowledge.documents_refusal() is None
+    monkeypatch.setenv("LLM_API", "chat_completions")  # LLM_FILES=auto: none (Ollama, vLLM)
+    get_settings.cache_clear()
+    assert knowledge.documents_refusal() == "Documents are not supported by this provider."
+    with pytest.raises(ServiceError, match="^Documents are not supported by this provider.$"):
+        await knowledge.add_file(alice, aid, "notes.md", b"# Notes")
+    assert knowledge.list_files(alice, aid) == []
+    assert provider.requests == []  # refused before any request
+
+    monkeypatch.setenv("LLM_FILES", "openai")  # a Chat Completions server that has Files
+    get_settings.cache_clear()
+    added = await knowledge.add_file(alice, aid, "notes.md", b"# Notes")
+    assert added.status in (FileStatus.processing, FileStatus.ready)
+
+    monkeypatch.setenv("LLM_FILES", "none")  # switched away: removing still works here
+    get_settings.cache_clear()
+    await knowledge.remove_file(alice, aid, added.id)
+    assert knowledge.list_files(alice, aid) == []

@@ -177,3 +177,18 @@ async def test_knowledge_files_turn_ready_and_refusals_are_explained(user: User)
     user.find(marker="remove-guide.md").click()
     await user.should_see("Removed guide.md.", retries=30)
     assert knowledge.list_files(owner, made.id) == []
+
+
+async def test_knowledge_says_documents_are_not_supported_without_files(
+    user: User, monkeypatch
+) -> None:
+    monkeypatch.setenv("LLM_FILES", "none")  # e.g. a gateway with Responses but no Files API
+    from core.config import get_settings
+
+    get_settings.cache_clear()
+    await signed_up(user, "kate")
+    owner = accounts.authenticate("kate", "password123")
+    made = svc.create_assistant(owner, AssistantInput(name="Librarian", tools=["file_search"]))
+    await user.open(f"/assistants/{made.id}")
+    await user.should_see("Documents are not supported by this provider.", retries=30)
+    await user.should_not_see("No files yet.")
