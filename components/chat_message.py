@@ -21,7 +21,8 @@ from nicegui import Client, background_tasks, run, ui
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
 from models import ConversationMessage, MessageRole, MessageStatus
-from services.chat.rendering import plain_html, render_if_cheap, render_message
+from services.chat.render_worker import render_isolated
+from services.chat.rendering import plain_html, render_if_cheap
 
 FENCE = "```"
 _FENCE_OR_BLANK = re.compile(f"{FENCE}|\n\n+")
@@ -42,8 +43,8 @@ class MessageActions:
 def markdown_html(text: str, citations: list[dict] | None = None) -> ui.html:
     """Sanitized Markdown (with numbered citations) as an element.
 
-    Long text that is not cached yet shows as escaped plain text at once and is rendered in a
-    worker thread, so no message, however crafted, holds the event loop.
+    Long text that is not cached yet shows as escaped plain text at once and is rendered in
+    the render worker process, so no message, however crafted, holds the event loop.
     """
     html = render_if_cheap(text, citations)
     element = ui.html(plain_html(text) if html is None else html, sanitize=False)
@@ -53,7 +54,7 @@ def markdown_html(text: str, citations: list[dict] | None = None) -> ui.html:
 
 
 async def _render_later(element: ui.html, text: str, citations: list[dict] | None) -> None:
-    html = await run.io_bound(render_message, text, citations)
+    html = await run.io_bound(render_isolated, text, citations)
     if html is not None and not element.is_deleted:
         element.content = html
 

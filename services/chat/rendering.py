@@ -17,9 +17,9 @@ Bounded work, whatever a message holds (issue 13): markdown-it is linear in its 
 old markdown2 was quadratic on `[a](` runs and backticks, and recursed on tab runs), text
 longer than MAX_MARKDOWN_CHARS is shown as escaped plain text, and any renderer error falls
 back to escaped plain text, so a message always shows and a conversation always opens.
-Linear is not cheap in pure Python (crafted 32k texts take up to ~2 s), so callers on the
-event loop use `render_if_cheap` and render anything else in a worker thread
-(`components.chat_message.markdown_html`). Finished texts are cached; the converter and the
+Linear is not cheap in pure Python (crafted 32k texts take up to ~4 s), so callers on the
+event loop use `render_if_cheap` and leave anything else to `services.chat.render_worker`
+(a separate process with a time limit per message). Finished texts are cached; the converter and the
 bleach Cleaner are built once per thread. Figures: `uv run python -m bench.render_markdown`.
 """
 
@@ -33,7 +33,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import bleach
@@ -43,12 +43,12 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Longer text is shown as escaped plain text: bounds one render to a few seconds in a worker.
 MAX_MARKDOWN_CHARS = 100_000
-# Text this short renders in under ~40 ms even when crafted: fine on the event loop.
-INLINE_RENDER_CHARS = 1_000
+# Text this short renders in under ~25 ms even when crafted (~110 us per character at worst,
+# bleach's share included): fine on the event loop. Typical text costs ~4 us per character.
+INLINE_RENDER_CHARS = 200
 # Block nesting (`> > >`, lists in lists) deeper than this is shown as text.
 MAX_NESTING = 20
 
@@ -212,22 +212,23 @@ class CacheInfo(NamedTuple):
 
 
 class RenderCache:
-    """An LRU of rendered HTML that can also say whether it holds a text, without rendering.
+    """An LRU of rendered HTML, bounded in entries and in characters held.
 
-    `functools.lru_cache` cannot answer "is it cached?", which the event loop needs in order
-    to decide between drawing the HTML now and rendering in a worker thread.
+    Unlike `functools.lru_cache` it can say whether it holds a text without rendering it
+    (`peek`), which the event loop needs to choose between drawing now and rendering in the
+    worker, and it takes results rendered elsewhere (`put`, from the worker process).
     """
 
-    def __init__(self, render: Callable[..., T], maxsize: int) -> None:
+    def __init__(self, render: Callable[..., str], maxsize: int, max_chars: int) -> None:
         self.__wrapped__ = render
         self.__doc__ = render.__doc__
-        self._maxsize = maxsize
-        self._entries: OrderedDict[tuple, T] = OrderedDict()
+        self._maxsize, self._max_chars, self._chars = maxsize, max_chars, 0
+        self._entries: OrderedDict[tuple, str] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = self._misses = 0
 
-    def peek(self, *key: object) -> T | None:
-        """The cached result for these arguments, or None (counts as a hit when found)."""
+    def peek(self, *key: object) -> str | None:
+        """The cached HTML for these arguments, or None (counts as a hit when found)."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -235,17 +236,26 @@ class RenderCache:
                 self._hits += 1
             return found
 
-    def __call__(self, *key: object) -> T:
+    def put(self, key: tuple, html: str) -> None:
+        """Remember `html` for `key`, dropping the least recently used entries over the bounds."""
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            self._chars += len(html) - (len(previous) if previous is not None else 0)
+            self._entries[key] = html
+            while self._entries and (
+                len(self._entries) > self._maxsize or self._chars > self._max_chars
+            ):
+                self._chars -= len(self._entries.popitem(last=False)[1])
+
+    def __call__(self, *key: object) -> str:
         found = self.peek(*key)
         if found is not None:
             return found
-        result = self.__wrapped__(*key)
+        html = self.__wrapped__(*key)
         with self._lock:
             self._misses += 1
-            self._entries[key] = result
-            if len(self._entries) > self._maxsize:
-                self._entries.popitem(last=False)
-        return result
+        self.put(key, html)
+        return html
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size, as `functools.lru_cache` reports them."""
@@ -256,7 +266,7 @@ class RenderCache:
         """Forget every entry and reset the counters."""
         with self._lock:
             self._entries.clear()
-            self._hits = self._misses = 0
+            self._chars = self._hits = self._misses = 0
 
 
 def plain_html(text: str) -> str:
@@ -307,7 +317,8 @@ def _render_markdown(text: str) -> str:
     return _convert(text)
 
 
-render_markdown = RenderCache(_render_markdown, maxsize=512)
+# About 40 MB at most, whatever the texts (one crafted message can render to ~400k chars).
+render_markdown = RenderCache(_render_markdown, maxsize=512, max_chars=20_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,30 +372,49 @@ def _sources_html(sources: list[Source]) -> str:
 
 
 def render_message(text: str, citations: list[dict] | None = None) -> str:
-    """The HTML of one message body (with its citations), cached. Blocking for long text."""
+    """The HTML of one message body (with its citations), cached. Blocking: see the module."""
     return render_citations(text, citations)[0] if citations else render_markdown(text)
+
+
+def _cache_entry(text: str, citations: list[dict] | None) -> tuple[RenderCache, tuple]:
+    if citations:
+        return _render_cited, (text, citations_key(citations))
+    return render_markdown, (text,)
+
+
+def cached_html(text: str, citations: list[dict] | None = None) -> str | None:
+    """The message's HTML if it is in the cache, else None (never renders)."""
+    cache, key = _cache_entry(text, citations)
+    return cache.peek(*key)
+
+
+def remember(text: str, citations: list[dict] | None, html: str) -> None:
+    """Cache `html` rendered elsewhere (by `render_fresh`, in the worker process)."""
+    cache, key = _cache_entry(text, citations)
+    cache.put(key, html)
+
+
+def render_fresh(text: str, citations: list[dict] | None = None) -> str:
+    """`render_message` without the cache: what the worker process runs."""
+    cache, key = _cache_entry(text, citations)
+    return cache.__wrapped__(*key)
 
 
 def render_if_cheap(text: str, citations: list[dict] | None = None) -> str | None:
     """The message's HTML when it is cached or short enough to render on the event loop.
 
-    None means "render it in a worker" (`render_message` through `run.io_bound`): a long text
-    costs up to ~60 us per character when crafted, far too long to hold the event loop.
+    None means "render it in the worker" (`services.chat.render_worker`): a long text costs
+    up to ~110 us per character when crafted, far too long to hold the event loop.
     """
     if len(text or "") <= INLINE_RENDER_CHARS:
         return render_message(text, citations)
-    if citations:
-        found = _render_cited.peek(text, _citations_key(citations))
-        return None if found is None else found[0]
-    return render_markdown.peek(text)
+    return cached_html(text, citations)
 
 
 def warm_cache(messages: list[tuple[str, list[dict]]], budget_seconds: float = 1.5) -> int:
-    """Render (text, citations) pairs so a page built on the event loop hits the cache.
+    """Render (text, citations) pairs into the cache in this thread, for `budget_seconds` at most.
 
-    Blocking and CPU-bound: call it through `run.io_bound` before drawing a conversation.
-    Stops after `budget_seconds` so the page is ready within NiceGUI's response timeout
-    (3 s) however crafted its messages are; what is left renders in a worker as it is drawn.
+    The in-process fallback of `render_worker.warm` (blocking: call through `run.io_bound`).
     Returns how many messages were rendered.
     """
     deadline = time.monotonic() + budget_seconds
@@ -395,27 +425,13 @@ def warm_cache(messages: list[tuple[str, list[dict]]], budget_seconds: float = 1
     return len(messages)
 
 
-def _citations_key(citations: list[dict]) -> bytes:
-    return orjson.dumps(citations, option=orjson.OPT_SORT_KEYS)
+def citations_key(citations: list[dict] | None) -> bytes:
+    """The citations as a cache key (equal lists give equal keys)."""
+    return orjson.dumps(citations, option=orjson.OPT_SORT_KEYS) if citations else b""
 
 
-def render_citations(text: str, citations: list[dict]) -> tuple[str, list[Source]]:
-    """Render `text` with numbered markers [n] at each citation and a sources list after it.
-
-    Citations are dicts like `services.llm.base.Citation` (kind, title, url, file_id,
-    filename, start, end; optional `stored_file_id` links a file we keep). Markers go at `end`
-    (or the end of the text); the same source cited twice keeps one number. Returns the HTML
-    (body, then `<ol class="citation-sources">`) and the sources in number order (cached).
-    """
-    if not citations:
-        return render_markdown(text), []
-    body, sources = _render_cited(text, _citations_key(citations))
-    return body, list(sources)
-
-
-def _render_cited_uncached(text: str, citations_json: bytes) -> tuple[str, tuple[Source, ...]]:
-    citations = orjson.loads(citations_json)
-    text = _STRIPPED_INPUT_RE.sub("", text or "")
+def _number_sources(citations: list[dict], length: int) -> tuple[list[Source], list[tuple]]:
+    """The numbered sources and where their markers go: (position, number), sorted."""
     numbers: dict[tuple, int] = {}
     sources: list[Source] = []
     inserts: set[tuple[int, int]] = set()
@@ -425,16 +441,37 @@ def _render_cited_uncached(text: str, citations_json: bytes) -> tuple[str, tuple
             numbers[key] = len(sources) + 1
             sources.append(_make_source(numbers[key], citation))
         end = citation.get("end")
-        position = end if isinstance(end, int) and 0 <= end <= len(text) else len(text)
+        position = end if isinstance(end, int) and 0 <= end <= length else length
         inserts.add((position, numbers[key]))
+    return sources, sorted(inserts)
+
+
+def render_citations(text: str, citations: list[dict]) -> tuple[str, list[Source]]:
+    """Render `text` with numbered markers [n] at each citation and a sources list after it.
+
+    Citations are dicts like `services.llm.base.Citation` (kind, title, url, file_id,
+    filename, start, end; optional `stored_file_id` links a file we keep). Markers go at `end`
+    (or the end of the text); the same source cited twice keeps one number. Returns the HTML
+    (body, then `<ol class="citation-sources">`, cached) and the sources in number order.
+    """
+    if not citations:
+        return render_markdown(text), []
+    clean = _STRIPPED_INPUT_RE.sub("", text or "")
+    sources, _ = _number_sources(citations, len(clean))
+    return _render_cited(text, citations_key(citations)), sources
+
+
+def _render_cited_html(text: str, citations_json: bytes) -> str:
+    text = _STRIPPED_INPUT_RE.sub("", text or "")
+    sources, inserts = _number_sources(orjson.loads(citations_json), len(text))
     pieces, previous = [], 0
-    for position, number in sorted(inserts):  # one pass: linear however many citations
+    for position, number in inserts:  # one pass: linear however many citations
         pieces.append(f"{text[previous:position]}{_MARK_OPEN}{number}{_MARK_CLOSE}")
         previous = position
     pieces.append(text[previous:])
     body = _convert("".join(pieces))
     body = _MARK_RE.sub(lambda m: f'<sup class="citation-ref">[{m[1]}]</sup>', body)
-    return body + _sources_html(sources), tuple(sources)
+    return body + _sources_html(sources)
 
 
-_render_cited = RenderCache(_render_cited_uncached, maxsize=256)
+_render_cited = RenderCache(_render_cited_html, maxsize=256, max_chars=10_000_000)
