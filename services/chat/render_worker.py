@@ -69,11 +69,13 @@ def _worker() -> ProcessPoolExecutor:
 
 
 def shutdown() -> None:
-    """Stop the worker (tests, shutdown); the next render starts a new one."""
+    """Stop the worker now, dropping its queue (tests, shutdown); the next render starts one."""
     global _pool  # noqa: PLW0603
     with _lock:
         pool, _pool = _pool, None
     if pool is not None:
+        for process in list((pool._processes or {}).values()):  # noqa: SLF001 - no public kill
+            process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -82,10 +84,12 @@ def _submit(text: str, citations: list[dict] | None) -> Future:
     key = (text, rendering.citations_key(citations))
     with _lock:
         future = _in_flight.get(key)
-        if future is None:
-            future = _worker().submit(_render_bounded, text, citations, RENDER_TIMEOUT_SECONDS)
-            _in_flight[key] = future
-            future.add_done_callback(lambda done: _finished(key, text, citations, done))
+        if future is not None:
+            return future
+        future = _worker().submit(_render_bounded, text, citations, RENDER_TIMEOUT_SECONDS)
+        _in_flight[key] = future
+    # Outside the lock: a job already done runs its callback right here, and that takes it.
+    future.add_done_callback(lambda done: _finished(key, text, citations, done))
     return future
 
 
@@ -140,8 +144,8 @@ def warm(
     messages are: what is not done yet is drawn as plain text and replaced when it is.
     """
     pending: dict[Future, tuple[str, list[dict]]] = {}
-    try:
-        for text, citations in messages:
+    try:  # shortest first: as many messages as possible are ready when the budget ends
+        for text, citations in sorted(messages, key=lambda message: len(message[0] or "")):
             if rendering.cached_html(text, citations) is None:
                 pending[_submit(text, citations)] = (text, citations)
     except (BrokenProcessPool, OSError, RuntimeError) as exc:  # RuntimeError: shut down
