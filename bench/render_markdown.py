@@ -1,21 +1,37 @@
-"""Cost of `services.chat.rendering.render_markdown` per call (Markdown + bleach), uncached.
+"""Cost of `services.chat.rendering.render_markdown`: typical texts, then crafted worst cases.
 
-Three 2 KB texts: a typical answer (headings, list, a link, one code block), dense prose
-(a link, bold and inline code in every sentence: many tags) and one long code block. Each is
-rendered `--rounds` times with the LRU cache bypassed; the median and p95 wall time per call
-are printed in microseconds, with the split between markdown2 and bleach.
+Typical: three 2 KB texts (a typical answer, dense prose with a tag in every sentence, one
+long code block), each rendered `--rounds` times with the cache bypassed; median and p95 wall
+time per call in microseconds, split between markdown-it and bleach.
 
-Run: `uv run python -m bench.render_markdown [--rounds 300]`
+Worst cases (issue 13): 32k characters of each crafted shape (nested links, backticks, tabs,
+`*`/`_`/`<` runs, deep quotes and lists, brackets, HTML-ish text, long lines, ...). For each:
+
+- `CPU render`: the full render in this process, uncached (what the work costs);
+- `in worker`: wall time until the HTML is back from `services.chat.render_worker` (a
+  separate process that cuts any render at RENDER_TIMEOUT_SECONDS to plain text);
+- `loop stall`: the longest event-loop stall while the chat page draws that message the way
+  `components.chat_message.markdown_html` does (plain text now, HTML from the worker);
+- with `--before DIR`: the old renderer of that tree (`DIR/services/rendering.py`, markdown2)
+  in a separate process with a `--timeout`, which ran on the event loop, so its render time
+  was the stall.
+
+Run: `uv run python -m bench.render_markdown [--rounds 300] [--before /work/before]`
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from services.chat import rendering
+from services.chat import render_worker, rendering
 
 SENTENCE = "The service keeps every token and dollar of a turn, so budgets hold across the team. "
 TYPICAL = (
@@ -31,6 +47,47 @@ CODE = "```python\n" + "def double(x: int) -> int:\n    return x * 2  # comment\
 TEXTS = {name: text[:2048] for name, text in
          {"typical": TYPICAL * 2, "dense": DENSE, "code": CODE}.items()}  # fmt: skip
 
+WORST_SIZE = 32_000
+# Each shape is repeated (or built) up to WORST_SIZE characters.
+WORST = {
+    "nested links `[a](`": "echo: " + "[a](" * 8000,
+    "backticks": "`" * WORST_SIZE,
+    "code spans `a` ": "`a` " * 8000,
+    "tabs in one line": "a" + "\t" * WORST_SIZE,
+    "tab table (1,000 tabs/line)": ("a\t" * 1000 + "\n") * 16,
+    "`*` run": "*" * WORST_SIZE,
+    "`*a` run": "*a" * 16000,
+    "`_` run": "_" * WORST_SIZE,
+    "`_a ` run": "_a " * 11000,
+    "`*_` mix": "*_" * 16000,
+    "`~~a` run": "~~a" * 11000,
+    "`<` run": "<" * WORST_SIZE,
+    "HTML-ish `<a href=`": '<a href="x">' * 2700,
+    "autolinks `<http://`": "<http://" * 4000,
+    "entities `&#`": "&#" * 16000,
+    "quotes `> > >`": "> " * 16000,
+    "deep list": "".join("  " * (i % 200) + "- x\n" for i in range(1000)),
+    "brackets `[`": "[" * WORST_SIZE,
+    "images `![`": "![" * 16000,
+    "nested brackets": "[" * 6000 + "a" + "](b)" * 6000,
+    "reference defs": "[a]: " * 6400,
+    "table pipes": ("|x" * 100 + "|\n") * 2 + ("|-" * 100 + "|\n") + ("|x" * 100 + "|\n") * 150,
+    "long line of words": "word " * 6400,
+    "long word": "x" * WORST_SIZE,
+}
+OLD_RENDER = """
+import json, sys, time
+from services import rendering
+text = sys.stdin.read()
+start = time.perf_counter()
+try:
+    rendering.render_markdown.__wrapped__(text)
+    outcome = "ok"
+except Exception as exc:
+    outcome = type(exc).__name__
+print(json.dumps({"ms": (time.perf_counter() - start) * 1e3, "outcome": outcome}))
+"""
+
 
 def _median_p95(fn: Callable[[str], object], text: str, rounds: int) -> tuple[float, float]:
     fn(text)
@@ -43,20 +100,100 @@ def _median_p95(fn: Callable[[str], object], text: str, rounds: int) -> tuple[fl
     return statistics.median(times) * 1e6, times[int(len(times) * 0.95)] * 1e6
 
 
+def _typical(rounds: int) -> None:
+    uncached = rendering.render_markdown.__wrapped__
+    markdown = rendering._renderers.markdown
+    for name, text in TEXTS.items():
+        total, p95 = _median_p95(uncached, text, rounds)
+        md, _ = _median_p95(markdown.render, text, rounds)
+        clean, _ = _median_p95(rendering.sanitize_html, markdown.render(text), rounds)
+        print(
+            f"{name:8} {len(text):5} chars  render median {total:7.0f} us  p95 {p95:7.0f} us"
+            f"  (markdown-it {md:6.0f} us, bleach {clean:6.0f} us)"
+        )
+
+
+async def _page_draw_stall(text: str) -> tuple[float, float]:
+    """(longest loop stall, wall time) in ms while a message is drawn as the chat page does.
+
+    That is `components.chat_message.markdown_html`: the HTML at once when cheap, else plain
+    text at once and `render_worker.render_isolated` through a thread.
+    """
+    rendering.render_markdown.cache_clear()
+    stalls: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            stalls.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    if rendering.render_if_cheap(text) is None:
+        rendering.plain_html(text)  # what the page shows until the worker is done
+        await asyncio.to_thread(render_worker.render_isolated, text)
+    wall = time.perf_counter() - start
+    done.set()
+    await task
+    return max(stalls) * 1e3, wall * 1e3
+
+
+def _old_render(before: Path, text: str, timeout: float) -> str:
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", OLD_RENDER],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=before,
+            timeout=timeout,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return f"> {timeout:.0f} s (killed)"
+    figures = json.loads(result.stdout)
+    outcome = "" if figures["outcome"] == "ok" else f" {figures['outcome']}"
+    return f"{figures['ms']:9.1f} ms{outcome}"
+
+
+def _worst(before: Path | None, timeout: float) -> None:
+    render_worker.warm([("warm the worker " * 20, [])], budget_seconds=60)
+    print(
+        f"\n{'shape (32k chars)':28} {'CPU render':>11} {'in worker':>10} {'loop stall':>11}"
+        + ("   before: markdown2 on the loop" if before else "")
+    )
+    worst_loop = 0.0
+    for name, shape in WORST.items():
+        text = shape[:WORST_SIZE]
+        start = time.perf_counter()
+        rendering.render_markdown.__wrapped__(text)
+        render_ms = (time.perf_counter() - start) * 1e3
+        loop_ms, wall_ms = asyncio.run(_page_draw_stall(text))
+        worst_loop = max(worst_loop, loop_ms)
+        line = f"{name:28} {render_ms:8.1f} ms {wall_ms:7.1f} ms {loop_ms:8.1f} ms"
+        if before is not None:
+            line += "   " + _old_render(before, text, timeout)
+        print(line, flush=True)
+    render_worker.shutdown()
+    print(
+        f"worst event-loop stall: {worst_loop:.1f} ms (target: under 50 ms); renders over "
+        f"{render_worker.RENDER_TIMEOUT_SECONDS:g} s in the worker are cut to plain text"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
-    rounds = parser.parse_args().rounds
-    uncached = rendering.render_markdown.__wrapped__
-    convert = rendering._renderers.markdown.convert
-    for name, text in TEXTS.items():
-        total, p95 = _median_p95(uncached, text, rounds)
-        md, _ = _median_p95(convert, text, rounds)
-        clean, _ = _median_p95(rendering.sanitize_html, convert(text), rounds)
-        print(
-            f"{name:8} {len(text):5} chars  render median {total:7.0f} us  p95 {p95:7.0f} us"
-            f"  (markdown2 {md:6.0f} us, bleach {clean:6.0f} us)"
-        )
+    parser.add_argument("--before", type=Path, help="a tree with the old services/rendering.py")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per old render")
+    args = parser.parse_args()
+    _typical(args.rounds)
+    _worst(args.before, args.timeout)
 
 
 if __name__ == "__main__":

@@ -11,18 +11,21 @@ kB of deltas plus each block's HTML once, instead of the whole message per updat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
-from nicegui import Client, ui
+from nicegui import Client, background_tasks, run, ui
 
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
 from models import ConversationMessage, MessageRole, MessageStatus
-from services.chat.rendering import render_citations, render_markdown
+from services.chat.render_worker import render_isolated
+from services.chat.rendering import plain_html, render_if_cheap
 
 FENCE = "```"
+_FENCE_OR_BLANK = re.compile(f"{FENCE}|\n\n+")
 
 Action = Callable[[], Awaitable[None] | None]
 
@@ -38,19 +41,37 @@ class MessageActions:
 
 
 def markdown_html(text: str, citations: list[dict] | None = None) -> ui.html:
-    """Sanitized Markdown (with numbered citations) as an element."""
-    html = render_citations(text, citations)[0] if citations else render_markdown(text)
-    return ui.html(html, sanitize=False).classes("chat-md w-full")
+    """Sanitized Markdown (with numbered citations) as an element.
+
+    Long text that is not cached yet shows as escaped plain text at once and is rendered in
+    the render worker process, so no message, however crafted, holds the event loop.
+    """
+    html = render_if_cheap(text, citations)
+    element = ui.html(plain_html(text) if html is None else html, sanitize=False)
+    if html is None:
+        background_tasks.create(_render_later(element, text, citations), name="render markdown")
+    return element.classes("chat-md w-full")
+
+
+async def _render_later(element: ui.html, text: str, citations: list[dict] | None) -> None:
+    html = await run.io_bound(render_isolated, text, citations)
+    if html is not None and not element.is_deleted:
+        element.content = html
 
 
 def frozen_boundary(text: str, start: int) -> int:
-    """Where the finished blocks of `text` end: after the last blank line outside a code fence."""
-    position = text.rfind("\n\n", start)
-    while position != -1:
-        if text.count(FENCE, 0, position) % 2 == 0:
-            return position + 2
-        position = text.rfind("\n\n", start, position)
-    return start
+    """Where the finished blocks of `text` end: after the last blank line outside a code fence.
+
+    `start` is such a boundary already (or 0), so one pass over the rest is enough: linear per
+    call, however many blank lines an open fence holds.
+    """
+    boundary, in_fence = start, False
+    for match in _FENCE_OR_BLANK.finditer(text, start):
+        if match[0] == FENCE:
+            in_fence = not in_fence
+        elif not in_fence:
+            boundary = match.end()
+    return boundary
 
 
 class StreamingAnswer:

@@ -17,7 +17,7 @@ from pages.chat_files import attach_callbacks, conversation_tools
 from pages.guard import require_user
 from pages.shell import shell
 from services.assistants.manage import list_assistants
-from services.chat import conversations, generation, rendering
+from services.chat import conversations, generation, render_worker
 from services.chat import turn as chat
 from services.usage.pricing import format_usd
 
@@ -237,6 +237,7 @@ class ChatView:
             if self.composer is not None and not self.live:
                 self.composer.set_busy(False)
         self.messages = [message if m.id == message_id else m for m in self.messages]
+        await run.io_bound(render_worker.warm, [(message.content, message.citations)])
         self._redraw(message)
         self.total.text = f"Total {format_usd(conversation.cost_micros)}"
         if self.title.text != conversation.title:
@@ -437,7 +438,7 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
         with shell(user, "Chat"):
             not_found_view()
         return
-    await run.io_bound(rendering.warm_cache, [(m.content, m.citations) for m in view.messages])
+    await run.io_bound(render_worker.warm, [(m.content, m.citations) for m in view.messages])
     try:
         preview = await run.io_bound(chat.cost_preview, user, conversation_id)
     except NotFound:  # the assistant is gone: the conversation is read-only

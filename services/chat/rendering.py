@@ -1,7 +1,8 @@
 """Markdown to safe HTML for chat messages, sanitized on the server.
 
-Two layers: markdown2 in `safe_mode="escape"` shows raw HTML as text, then bleach keeps only an
-allow-list of tags and attributes and our `_SafeLinksFilter` enforces the URL rules:
+Two layers: markdown-it-py (CommonMark + tables + strikethrough, raw HTML off so it shows as
+text) turns Markdown into HTML, then bleach keeps only an allow-list of tags and attributes
+and our `_SafeLinksFilter` enforces the URL rules:
 
 - links: only http(s), mailto, in-page `#` anchors and relative paths; every link opens in a new
   tab with `rel="noopener noreferrer"`;
@@ -9,27 +10,47 @@ allow-list of tags and attributes and our `_SafeLinksFilter` enforces the URL ru
   image (a remote URL a prompt-injected answer could use to leak data) becomes a link that is
   *not* loaded: `<a class="remote-image" data-remote-image ...>`;
 - code blocks: `<pre class="code-block" data-copy-code>` (the chat page adds a copy button to
-  every `pre[data-copy-code]`); Pygments token classes are kept for highlighting.
+  every `pre[data-copy-code]`); `<code class="language-x">` is the hook for client-side
+  highlighting (Pygments spans made sanitizing ~10x slower, so code is not highlighted here).
 
-`render_markdown` is called on every streamed flush, so the Markdown converter and the bleach
-Cleaner are built once per thread and reused, and finished texts are cached. Code is not
-highlighted here (Pygments spans made sanitizing ~10x slower): `<code class="language-x">` is
-the hook for client-side highlighting. Figures: `uv run python -m bench.render_markdown`.
+Bounded work, whatever a message holds (issue 13): markdown-it is linear in its input (the
+old markdown2 was quadratic on `[a](` runs and backticks, and recursed on tab runs), text
+longer than MAX_MARKDOWN_CHARS is shown as escaped plain text, and any renderer error falls
+back to escaped plain text, so a message always shows and a conversation always opens.
+Linear is not cheap in pure Python (crafted 32k texts take up to ~4 s), so callers on the
+event loop use `render_if_cheap` and leave anything else to `services.chat.render_worker`
+(a separate process with a time limit per message). Finished texts are cached; the converter and the
+bleach Cleaner are built once per thread. Figures: `uv run python -m bench.render_markdown`.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import bleach
-import markdown2
+import orjson
 from bleach.html5lib_shim import Filter, convert_entities
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+log = logging.getLogger(__name__)
+
+# Longer text is shown as escaped plain text: bounds one render to a few seconds in a worker.
+MAX_MARKDOWN_CHARS = 100_000
+# Text this short renders in under ~25 ms even when crafted (~110 us per character at worst,
+# bleach's share included): fine on the event loop. Typical text costs ~4 us per character.
+INLINE_RENDER_CHARS = 200
+# Block nesting (`> > >`, lists in lists) deeper than this is shown as text.
+MAX_NESTING = 20
 
 ALLOWED_TAGS = frozenset(
     {
@@ -54,7 +75,7 @@ LINK_REL = "noopener noreferrer"
 # Our own file URLs: the only non-data images the browser may load.
 LOCAL_IMAGE_RE = re.compile(r"^/files/[0-9a-f]{32}(?:/thumbnail)?$")
 DATA_IMAGE_RE = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
-# Class names markdown2/Pygments emit; anything else (say Tailwind's `fixed inset-0`) is dropped.
+# Class names the renderer/Pygments emit; anything else (say Tailwind's `fixed inset-0`) is dropped.
 CLASS_RULES = {
     "span": re.compile(r"^[a-z]{1,3}[0-9]?$"),
     "code": re.compile(r"^language-[a-z0-9+#_-]{1,30}$"),
@@ -160,14 +181,8 @@ class _Renderers(threading.local):
     """One converter and one cleaner per thread (neither is safe to share across threads)."""
 
     def __init__(self) -> None:
-        self.markdown = markdown2.Markdown(
-            extras={
-                "fenced-code-blocks": None,
-                "highlightjs-lang": None,
-                "tables": None,
-                "strike": None,
-            },
-            safe_mode="escape",
+        self.markdown = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable(
+            ["table", "strikethrough"]
         )
         self.cleaner = bleach.Cleaner(
             tags=ALLOWED_TAGS,
@@ -187,13 +202,123 @@ def sanitize_html(fragment: str) -> str:
     return _renderers.cleaner.clean(fragment)
 
 
-@lru_cache(maxsize=512)
-def render_markdown(text: str) -> str:
+class CacheInfo(NamedTuple):
+    """Counters of a `RenderCache` (the shape of `functools.lru_cache`'s)."""
+
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class RenderCache:
+    """An LRU of rendered HTML, bounded in entries and in characters held.
+
+    Unlike `functools.lru_cache` it can say whether it holds a text without rendering it
+    (`peek`), which the event loop needs to choose between drawing now and rendering in the
+    worker, and it takes results rendered elsewhere (`put`, from the worker process).
+    """
+
+    def __init__(self, render: Callable[..., str], maxsize: int, max_chars: int) -> None:
+        self.__wrapped__ = render
+        self.__doc__ = render.__doc__
+        self._maxsize, self._max_chars, self._chars = maxsize, max_chars, 0
+        self._entries: OrderedDict[tuple, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = self._misses = 0
+
+    def peek(self, *key: object) -> str | None:
+        """The cached HTML for these arguments, or None (counts as a hit when found)."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self._hits += 1
+            return found
+
+    def put(self, key: tuple, html: str) -> None:
+        """Remember `html` for `key`, dropping the least recently used entries over the bounds."""
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            self._chars += len(html) - (len(previous) if previous is not None else 0)
+            self._entries[key] = html
+            while self._entries and (
+                len(self._entries) > self._maxsize or self._chars > self._max_chars
+            ):
+                self._chars -= len(self._entries.popitem(last=False)[1])
+
+    def __call__(self, *key: object) -> str:
+        found = self.peek(*key)
+        if found is not None:
+            return found
+        html = self.__wrapped__(*key)
+        with self._lock:
+            self._misses += 1
+        self.put(key, html)
+        return html
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses and size, as `functools.lru_cache` reports them."""
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, self._maxsize, len(self._entries))
+
+    def cache_clear(self) -> None:
+        """Forget every entry and reset the counters."""
+        with self._lock:
+            self._entries.clear()
+            self._chars = self._hits = self._misses = 0
+
+
+def plain_html(text: str) -> str:
+    """`text` as escaped plain text in one paragraph: the fallback that always works."""
+    if not text.strip():
+        return ""
+    return "<p>" + html.escape(text, quote=False).replace("\n", "<br>\n") + "</p>\n"
+
+
+def _nesting_overflows(tokens: list[Token]) -> bool:
+    """True when a quote or list item sits so deep that markdown-it dropped what it holds.
+
+    Past `maxNesting` markdown-it skips the rest of the container silently; a message must
+    never lose text, so such a text is shown as plain text instead.
+    """
+    return any(
+        token.level >= MAX_NESTING - 1
+        for token in tokens
+        if token.type in ("blockquote_open", "list_item_open")
+    )
+
+
+def _convert(text: str) -> str:
+    """Markdown as sanitized HTML; escaped plain text when too long or on any renderer error."""
+    if len(text) > MAX_MARKDOWN_CHARS:
+        return plain_html(text)
+    try:
+        markdown = _renderers.markdown
+        env: dict = {}
+        tokens = markdown.parse(text, env)
+        if _nesting_overflows(tokens):
+            return plain_html(text)
+        return sanitize_html(markdown.renderer.render(tokens, markdown.options, env))
+    except Exception:  # RecursionError, MemoryError, a renderer bug: the message must still show
+        log.warning(
+            "Markdown rendering failed for %d characters; shown as plain text",
+            len(text),
+            exc_info=True,
+        )
+        return plain_html(text)
+
+
+def _render_markdown(text: str) -> str:
     """Markdown (user or model text) as sanitized, inert HTML (cached: history re-renders)."""
     text = _STRIPPED_INPUT_RE.sub("", text or "")
     if not text.strip():
         return ""
-    return sanitize_html(_renderers.markdown.convert(text))
+    return _convert(text)
+
+
+# About 40 MB at most, whatever the texts (one crafted message can render to ~400k chars).
+render_markdown = RenderCache(_render_markdown, maxsize=512, max_chars=20_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,14 +371,79 @@ def _sources_html(sources: list[Source]) -> str:
     return '<ol class="citation-sources">' + "".join(items) + "</ol>"
 
 
-def warm_cache(messages: list[tuple[str, list[dict]]]) -> None:
-    """Render (text, citations) pairs once so a page built on the event loop hits the cache.
+def render_message(text: str, citations: list[dict] | None = None) -> str:
+    """The HTML of one message body (with its citations), cached. Blocking: see the module."""
+    return render_citations(text, citations)[0] if citations else render_markdown(text)
 
-    Blocking and CPU-bound (1-4 ms per 2 KB): call it through `run.io_bound` before drawing a
-    long conversation, so opening it does not stall every other user.
+
+def _cache_entry(text: str, citations: list[dict] | None) -> tuple[RenderCache, tuple]:
+    if citations:
+        return _render_cited, (text, citations_key(citations))
+    return render_markdown, (text,)
+
+
+def cached_html(text: str, citations: list[dict] | None = None) -> str | None:
+    """The message's HTML if it is in the cache, else None (never renders)."""
+    cache, key = _cache_entry(text, citations)
+    return cache.peek(*key)
+
+
+def remember(text: str, citations: list[dict] | None, html: str) -> None:
+    """Cache `html` rendered elsewhere (by `render_fresh`, in the worker process)."""
+    cache, key = _cache_entry(text, citations)
+    cache.put(key, html)
+
+
+def render_fresh(text: str, citations: list[dict] | None = None) -> str:
+    """`render_message` without the cache: what the worker process runs."""
+    cache, key = _cache_entry(text, citations)
+    return cache.__wrapped__(*key)
+
+
+def render_if_cheap(text: str, citations: list[dict] | None = None) -> str | None:
+    """The message's HTML when it is cached or short enough to render on the event loop.
+
+    None means "render it in the worker" (`services.chat.render_worker`): a long text costs
+    up to ~110 us per character when crafted, far too long to hold the event loop.
     """
-    for text, citations in messages:
-        render_citations(text, citations)
+    if len(text or "") <= INLINE_RENDER_CHARS:
+        return render_message(text, citations)
+    return cached_html(text, citations)
+
+
+def warm_cache(messages: list[tuple[str, list[dict]]], budget_seconds: float = 1.5) -> int:
+    """Render (text, citations) pairs into the cache in this thread, for `budget_seconds` at most.
+
+    The in-process fallback of `render_worker.warm` (blocking: call through `run.io_bound`).
+    Returns how many messages were rendered.
+    """
+    deadline = time.monotonic() + budget_seconds
+    for done, (text, citations) in enumerate(messages):
+        if time.monotonic() > deadline:
+            return done
+        render_message(text, citations)
+    return len(messages)
+
+
+def citations_key(citations: list[dict] | None) -> bytes:
+    """The citations as a cache key (equal lists give equal keys)."""
+    return orjson.dumps(citations, option=orjson.OPT_SORT_KEYS) if citations else b""
+
+
+def _number_sources(citations: list[dict], length: int) -> tuple[list[Source], list[tuple]]:
+    """The numbered sources and where their markers go: (position, number), sorted."""
+    numbers: dict[tuple, int] = {}
+    sources: list[Source] = []
+    inserts: set[tuple[int, int]] = set()
+    for citation in citations:
+        key = _source_key(citation)
+        if key not in numbers:
+            numbers[key] = len(sources) + 1
+            sources.append(_make_source(numbers[key], citation))
+        end = citation.get("end")
+        position = end if isinstance(end, int) and 0 <= end <= length else length
+        inserts.add((position, numbers[key]))
+    return sources, sorted(inserts)
 
 
 def render_citations(text: str, citations: list[dict]) -> tuple[str, list[Source]]:
@@ -262,28 +452,26 @@ def render_citations(text: str, citations: list[dict]) -> tuple[str, list[Source
     Citations are dicts like `services.llm.base.Citation` (kind, title, url, file_id,
     filename, start, end; optional `stored_file_id` links a file we keep). Markers go at `end`
     (or the end of the text); the same source cited twice keeps one number. Returns the HTML
-    (body, then `<ol class="citation-sources">`) and the sources in number order.
+    (body, then `<ol class="citation-sources">`, cached) and the sources in number order.
     """
-    text = _STRIPPED_INPUT_RE.sub("", text or "")
     if not citations:
         return render_markdown(text), []
-    numbers: dict[tuple, int] = {}
-    sources: list[Source] = []
-    inserts: list[tuple[int, int]] = []
-    for citation in citations:
-        key = _source_key(citation)
-        if key not in numbers:
-            numbers[key] = len(sources) + 1
-            sources.append(_make_source(numbers[key], citation))
-        end = citation.get("end")
-        position = end if isinstance(end, int) and 0 <= end <= len(text) else len(text)
-        inserts.append((position, numbers[key]))
-    marked = text
-    seen: set[tuple[int, int]] = set()
-    for position, number in sorted(inserts, reverse=True):
-        if (position, number) not in seen:
-            seen.add((position, number))
-            marked = f"{marked[:position]}{_MARK_OPEN}{number}{_MARK_CLOSE}{marked[position:]}"
-    body = sanitize_html(_renderers.markdown.convert(marked))
+    clean = _STRIPPED_INPUT_RE.sub("", text or "")
+    sources, _ = _number_sources(citations, len(clean))
+    return _render_cited(text, citations_key(citations)), sources
+
+
+def _render_cited_html(text: str, citations_json: bytes) -> str:
+    text = _STRIPPED_INPUT_RE.sub("", text or "")
+    sources, inserts = _number_sources(orjson.loads(citations_json), len(text))
+    pieces, previous = [], 0
+    for position, number in inserts:  # one pass: linear however many citations
+        pieces.append(f"{text[previous:position]}{_MARK_OPEN}{number}{_MARK_CLOSE}")
+        previous = position
+    pieces.append(text[previous:])
+    body = _convert("".join(pieces))
     body = _MARK_RE.sub(lambda m: f'<sup class="citation-ref">[{m[1]}]</sup>', body)
-    return body + _sources_html(sources), sources
+    return body + _sources_html(sources)
+
+
+_render_cited = RenderCache(_render_cited_html, maxsize=256, max_chars=10_000_000)

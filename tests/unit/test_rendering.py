@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
 
+from services.chat import rendering
 from services.chat.rendering import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
@@ -295,3 +298,98 @@ def test_warm_cache_fills_the_render_cache() -> None:
     hits = render_markdown.cache_info().hits
     render_markdown("**bold** once")
     assert render_markdown.cache_info().hits == hits + 1
+
+
+# ---------------------------------------------------------------- crafted input (issue 13)
+
+# The messages that froze the server (markdown2 was quadratic) or broke a conversation for good
+# (RecursionError on every load). Each must render without error, keep its text, and finish
+# fast; the 2 s limit is only a guard against a quadratic renderer coming back (figures:
+# `python -m bench.render_markdown`).
+CRAFTED = {
+    "nested links": "echo: " + "[a](" * 7_990,
+    "backticks": "`" * 32_000,
+    "tabs in one line": "a" + "\t" * 1_000 + "b",
+    "tab-separated table": ("cell\t" * 1_000 + "\n") * 8,
+}
+GUARD_SECONDS = 2.0
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED))
+def test_crafted_messages_render_quickly_and_keep_their_text(name: str) -> None:
+    text = CRAFTED[name]
+    start = time.perf_counter()
+    html = render_markdown.__wrapped__(text)
+    assert time.perf_counter() - start < GUARD_SECONDS
+    assert_inert(html)
+    shown = html_module.unescape(re.sub(r"<[^>]+>", "", html))
+    letters = re.sub(r"\s", "", text.replace("`", ""))
+    assert re.sub(r"\s", "", shown.replace("`", "")) == letters
+
+
+def test_markdown2_recursion_case_renders_as_markdown() -> None:
+    html = render_markdown("| a\t" * 500 + "|\n\n**after**")
+    assert "<strong>after</strong>" in html
+
+
+def test_a_renderer_error_falls_back_to_escaped_text(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def parse(self, text: str, env: dict) -> list:
+            raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(rendering._renderers, "markdown", Broken())
+    text = "**not bold** <script>alert(1)</script>\nline two"
+    html = rendering.render_markdown.__wrapped__(text)
+    assert html == ("<p>**not bold** &lt;script&gt;alert(1)&lt;/script&gt;<br>\nline two</p>\n")
+    assert_inert(html)
+    assert "shown as plain text" in caplog.text
+    cited = rendering.render_fresh(text, [WEB | {"end": 3}])
+    assert cited.startswith('<p>**n<sup class="citation-ref">[1]</sup>ot bold**')
+    assert_inert(cited)
+
+
+def test_text_over_the_limit_is_plain_text() -> None:
+    text = "**x** " * (rendering.MAX_MARKDOWN_CHARS // 6 + 1)
+    assert render_markdown.__wrapped__(text) == rendering.plain_html(text)
+
+
+def test_nesting_too_deep_for_the_renderer_is_plain_text_and_loses_nothing() -> None:
+    for text in ("> " * 16_000 + "deep", "- " * 40 + "deep\n\nafter"):
+        html = render_markdown.__wrapped__(text)
+        assert html == rendering.plain_html(text)
+        assert "deep" in html
+    assert "<blockquote>" in render_markdown("> > > three levels")
+
+
+def test_only_short_or_cached_text_renders_on_the_event_loop() -> None:
+    render_markdown.cache_clear()
+    short = "**short**"
+    assert rendering.render_if_cheap(short) == "<p><strong>short</strong></p>\n"
+    long = "**long** " * 100
+    assert rendering.render_if_cheap(long) is None
+    assert rendering.cached_html(long) is None
+    html = rendering.render_message(long)
+    assert rendering.render_if_cheap(long) == html
+    cited = [WEB | {"end": 4}]
+    assert rendering.render_if_cheap(long, cited) is None
+    rendering.remember(long, cited, "<p>from the worker</p>")
+    assert rendering.render_if_cheap(long, cited) == "<p>from the worker</p>"
+    assert rendering.render_fresh(long, cited) != "<p>from the worker</p>"
+
+
+def test_render_cache_is_bounded_in_characters() -> None:
+    cache = rendering.RenderCache(lambda text: text * 10, maxsize=100, max_chars=100)
+    for word in ("aaaa", "bbbb", "cccc"):
+        cache(word)
+    assert cache.peek("aaaa") is None  # evicted: 120 characters held > 100
+    assert cache.peek("cccc") == "cccc" * 10
+    assert cache.cache_info().currsize == 2
+
+
+def test_warm_cache_stops_at_its_budget() -> None:
+    render_markdown.cache_clear()
+    messages = [(f"message {n} " * 50, []) for n in range(20)]
+    assert rendering.warm_cache(messages, budget_seconds=0) <= 1
+    assert rendering.warm_cache(messages, budget_seconds=60) == 20
