@@ -1,4 +1,4 @@
-"""A revoked session stops acting at once, even on a page whose client ignores navigation.
+"""Attacks over NiceGUI's socket protocol: a revoked session, a poisoned reset link.
 
 The client speaks NiceGUI's socket.io protocol like a browser (bench/chat_load.py's Browser)
 but never follows the server's "go to /login": after a password change or "log out
@@ -95,3 +95,21 @@ async def test_open_page_refuses_every_send_after_revocation(
         assert _message_count() == saved, "something was saved after revocation"
     finally:
         await browser.close()
+
+
+async def test_reset_link_never_uses_the_request_host(start_app: Callable[..., AppServer]) -> None:
+    db.migrate()
+    create_user("alice", "password123")
+    server = start_app(DATABASE_URL=db.get_engine().url.render_as_string(hide_password=False))
+    browser = Browser(server.url)
+    browser.http.headers["Host"] = "evil.example"  # what a poisoning request sends
+    try:
+        await browser.open("/forgot-password")
+        await browser.type_into("Username or email", "alice")
+        await browser.click("Send reset link")
+        await _until(lambda: "reset-password?token=" in server.log_path.read_text())
+    finally:
+        await browser.close()
+    log = server.log_path.read_text()
+    assert "evil.example" not in log
+    assert ": /reset-password?token=" in log
