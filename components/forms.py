@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from core.errors import ServiceError, Unavailable, ValidationError
+from core.errors import AuthError, ServiceError, Unavailable, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ async def submit_form(
     """Run a form action once at a time (double clicks are ignored) with a busy button.
 
     A ValidationError shows next to the field it names (or under the form), any other
-    ServiceError under the form, and an unreachable database as a friendly message.
+    ServiceError under the form, and an unreachable database as a friendly message. A
+    session that ended meanwhile (AuthError) sends the browser to the sign-in page.
     """
     if not button.enabled:
         return
@@ -73,6 +74,10 @@ async def submit_form(
     except Unavailable as exc:
         log.warning("database unreachable during a form action")
         message.show(str(exc))
+    except AuthError as exc:
+        message.show(str(exc))
+        if ui.context.client.request.url.path != "/login":
+            ui.navigate.to("/login")
     except ServiceError as exc:
         message.show(str(exc))
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -15,7 +16,6 @@ from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
 from pages.guard import require_user
-from pages.password_reset import request_base_url
 from pages.shell import shell
 from services.accounts import admin
 from services.accounts.admin import UserRow
@@ -55,9 +55,8 @@ async def _guarded(action: Callable[[], Awaitable[object]], done: str) -> bool:
 class UsersPanel:
     """The users table with its per-user actions (redrawn after each change)."""
 
-    def __init__(self, actor: User, base_url: str) -> None:
+    def __init__(self, actor: User) -> None:
         self.actor = actor
-        self.base_url = base_url
         self.rows: list[UserRow] = []
         self._budget_dialog()
         self._link_dialog()
@@ -84,16 +83,27 @@ class UsersPanel:
     def _link_dialog(self) -> None:
         with ui.dialog() as self.link_dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg"):
             ui.label("Password reset link").classes("text-lg font-medium")
-            ui.label("Valid once, for one hour. Pass it on privately.").classes(HINT)
+            ui.label(
+                "Valid once, for one hour. Pass it on privately. Copy gives the full link "
+                "(set PUBLIC_URL to show it here too)."
+            ).classes(HINT)
             self.link_input = ui.input("Reset link").props("readonly").classes("w-full")
             self.link_input.mark("reset-link")
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button(
                     "Copy",
                     icon="content_copy",
-                    on_click=lambda: ui.clipboard.write(self.link_input.value),
+                    on_click=self._copy_link,
                 ).props("flat no-caps")
                 ui.button("Close", on_click=self.link_dialog.close).props("unelevated no-caps")
+
+    def _copy_link(self) -> None:
+        # Without PUBLIC_URL the link is a path: the browser completes it with its own address.
+        ui.run_javascript(
+            f"navigator.clipboard.writeText(new URL({json.dumps(self.link_input.value)},"
+            " location.origin).href)"
+        )
+        ui.notify("Link copied")
 
     def open_budget(self, row: UserRow) -> None:
         """Ask for a new budget for `row`."""
@@ -138,7 +148,7 @@ class UsersPanel:
 
     async def _reset_link(self, row: UserRow) -> None:
         try:
-            link = await run.io_bound(admin.issue_reset_link, self.actor, row.id, self.base_url)
+            link = await run.io_bound(admin.issue_reset_link, self.actor, row.id)
         except ServiceError as exc:
             ui.notify(str(exc), type="negative")
             return
@@ -278,7 +288,7 @@ async def admin_page() -> None:
         ui.label("Administration").classes("text-2xl font-semibold")
         with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
             ui.label("Users").classes("text-lg font-medium")
-            panel = UsersPanel(user, request_base_url())
+            panel = UsersPanel(user)
             panel.rows = rows
             panel.table()
         with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):

@@ -11,7 +11,7 @@ from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
 from components.chat_message import MessageActions, StreamingAnswer, message_bubble
 from components.layout import not_found_view
-from core.errors import NotFound, ServiceError
+from core.errors import AuthError, NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.guard import require_user
@@ -270,6 +270,8 @@ class ChatView:
         except ServiceError as exc:
             composer.show_error(str(exc))
             composer.set_busy(False)
+            if isinstance(exc, AuthError):  # revoked while the page was open
+                ui.navigate.to("/login")
             return
         if turn.warning:
             ui.notify(turn.warning, type="warning")
@@ -287,6 +289,8 @@ class ChatView:
             turn = await chat.regenerate(self.user, self.conversation_id)
         except ServiceError as exc:
             ui.notify(str(exc), type="negative")
+            if isinstance(exc, AuthError):
+                ui.navigate.to("/login")
             return
         await self._show_turn(turn, replaced=True)
 

@@ -10,16 +10,10 @@ from pages.guard import sign_out
 from services.accounts import password_reset
 
 
-def request_base_url() -> str:
-    """The base URL the browser used (links fall back to it when PUBLIC_URL is unset)."""
-    return str(ui.context.client.request.base_url)
-
-
 @ui.page("/forgot-password")
 async def forgot_password_page() -> None:
     """Ask for a reset link by username or email; the answer never reveals an account."""
     ui.page_title("Forgot password · Assistant Studio")
-    base_url = request_base_url()
     with auth_card("Forgot your password?", "We send a link to reset it."):
         identifier = (
             ui.input("Username or email").props("autofocus autocomplete=username").classes("w-full")
@@ -32,7 +26,6 @@ async def forgot_password_page() -> None:
             text = await run.io_bound(
                 password_reset.request_reset,
                 identifier.value,
-                base_url,
                 ui.context.client.ip or "",
             )
             answer.set_text(text)

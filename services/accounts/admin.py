@@ -158,12 +158,16 @@ def create_account(
     return user
 
 
-def issue_reset_link(actor: User, user_id: int, base_url: str) -> str:
-    """A single-use, one-hour password reset link for a user, to pass on by hand."""
+def issue_reset_link(actor: User, user_id: int) -> str:
+    """A single-use, one-hour password reset link for a user, to pass on by hand.
+
+    Absolute under PUBLIC_URL, else the path alone (the admin page completes it with the
+    address the admin's own browser uses).
+    """
     require_admin(actor)
     with session_scope() as session:
         user = _target(session, user_id)
         if not user.is_active:
             raise ValidationError("Enable the account first.")
     log.info("Admin %s issued a password reset link for user %s", actor.id, user_id)
-    return password_reset.reset_link(password_reset.create_token(user_id), base_url)
+    return password_reset.reset_link(password_reset.create_token(user_id))

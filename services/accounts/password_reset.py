@@ -4,7 +4,8 @@ A link carries a random token; only its SHA-256 digest is stored, so a database 
 leak working links. Links are valid for one hour and for one use. Requests always get the same
 answer and take the same path whether or not the account exists (no enumeration); mail is sent
 from a background thread so SMTP latency does not tell accounts apart either. Without SMTP the
-link is written to the server log at WARNING level for an administrator to pass on.
+link is written to the server log at WARNING level for an administrator to pass on. Links
+are absolute only under PUBLIC_URL, never built from a request's Host header.
 """
 
 from __future__ import annotations
@@ -59,10 +60,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def reset_link(token: str, base_url: str) -> str:
-    """The link for a token: PUBLIC_URL when set, else the request's base URL."""
-    base = (get_settings().public_url or base_url).rstrip("/")
-    return f"{base}{RESET_PATH}?token={token}"
+def reset_link(token: str) -> str:
+    """The link for a token: absolute under PUBLIC_URL, else the path alone.
+
+    Never built from a request's Host header: a client picks that header, and a link to its
+    host would hand the working token to whoever controls it (reset-link poisoning).
+    """
+    path = f"{RESET_PATH}?token={token}"
+    base = get_settings().public_url.rstrip("/")
+    return f"{base}{path}" if base else path
 
 
 def create_token(user_id: int) -> str:
@@ -89,7 +95,7 @@ def _find_account(identifier: str) -> User | None:
         ).first()
 
 
-def request_reset(identifier: str, base_url: str, address: str = "") -> str:
+def request_reset(identifier: str, address: str = "") -> str:
     """Start a reset for a username or email; always returns the same answer.
 
     RateLimited is raised per address (independent of whether the account exists); repeated
@@ -105,7 +111,7 @@ def request_reset(identifier: str, base_url: str, address: str = "") -> str:
     _account_limiter.fail(account_key)
     if user is None or not user.is_active:
         return REQUEST_ANSWER
-    link = reset_link(create_token(user.id), base_url)
+    link = reset_link(create_token(user.id))
     _mailer.submit(deliver_link, user.username, user.email, link)
     return REQUEST_ANSWER
 
@@ -115,7 +121,10 @@ def deliver_link(username: str, email: str | None, link: str) -> None:
     settings = get_settings()
     if not settings.smtp_host:
         # Documented: without mail, an admin reads the link here and passes it on.
-        log.warning("Password reset link for %s (no SMTP_HOST configured): %s", username, link)
+        where = "" if link.startswith("http") else " (PUBLIC_URL is unset: open it on this app)"
+        log.warning(
+            "Password reset link for %s (no SMTP_HOST configured): %s%s", username, link, where
+        )
         return
     if not email:
         # Mail is configured, so the log is not a delivery channel: never write the link.

@@ -12,27 +12,40 @@ ADMINS_ONLY = "Only administrators can do that."
 SESSION_ENDED = "Your session has ended. Please sign in again."
 
 
+def is_current(fresh: User | None, actor: User) -> bool:
+    """True when `fresh` (the database row) still backs the session `actor` came from.
+
+    A page holds the `User` its token was checked against, so `actor.token_version` is the
+    version that token carries; a password change, "log out everywhere" or a reset bumps the
+    row's version, and every older session then stops acting at once, open pages included.
+    """
+    return fresh is not None and fresh.is_active and fresh.token_version == actor.token_version
+
+
 def active_actor(session: Session, actor: User) -> User:
-    """The acting user as the database has it now; AuthError when deleted or disabled.
+    """The acting user as the database has it now; AuthError when deleted, disabled or revoked.
 
     Services call this instead of trusting the `User` a long-lived page captured when it was
-    opened, so a disabled or demoted account loses its rights on an open page at once.
+    opened, so a disabled, demoted or signed-out account loses its rights on an open page at
+    once, even when the page ignores the server's "go to sign-in" message.
     """
     fresh = session.get(User, actor.id) if actor.id is not None else None
-    if fresh is None or not fresh.is_active:
+    if not is_current(fresh, actor):
         raise AuthError(SESSION_ENDED)
     return fresh
 
 
 def require_admin(actor: User) -> User:
-    """The acting user, re-read from the database; PermissionDenied unless an active admin.
+    """The acting user, re-read from the database; PermissionDenied unless an admin.
 
-    Re-reading means a demotion or a disabled account takes effect at once, even for a page
-    that was opened while the user was still an admin.
+    Re-reading means a demotion, a disabled account or a revoked session takes effect at
+    once (AuthError for the last two), even for a page opened while the user was an admin.
     """
     with session_scope() as session:
         fresh = session.get(User, actor.id) if actor.id is not None else None
-    if fresh is None or not fresh.is_active or fresh.role != Role.admin:
+    if not is_current(fresh, actor):
+        raise AuthError(SESSION_ENDED)
+    if fresh.role != Role.admin:
         raise PermissionDenied(ADMINS_ONLY)
     return fresh
 

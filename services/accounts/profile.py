@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from core.config import get_settings
 from core.db import session_scope
-from core.errors import AuthError, PermissionDenied, ValidationError
+from core.errors import PermissionDenied, ValidationError
 from models import (
     Assistant,
     Conversation,
@@ -23,7 +23,7 @@ from models import (
     User,
     utcnow,
 )
-from services.accounts.permissions import other_active_admins
+from services.accounts.permissions import active_actor, other_active_admins
 from services.accounts.security import hash_password, verify_password
 from services.accounts.users import (
     session_token,
@@ -39,18 +39,11 @@ log = logging.getLogger(__name__)
 LAST_ADMIN = "You are the last administrator. Make someone else an administrator first."
 
 
-def _load(session: Session, user: User) -> User:
-    fresh = session.get(User, user.id)
-    if fresh is None or not fresh.is_active:
-        raise AuthError("Your session has ended. Sign in again.")
-    return fresh
-
-
 def change_username(user: User, username: str) -> User:
     """Rename the account (usernames are unique, case-insensitively)."""
     name = validate_username(username)
     with session_scope() as session:
-        fresh = _load(session, user)
+        fresh = active_actor(session, user)
         taken = session.exec(select(User.id).where(User.username == name, User.id != fresh.id))
         if taken.first() is not None:
             raise ValidationError("That username is taken.", "username")
@@ -68,7 +61,7 @@ def change_email(user: User, email: str | None) -> User:
     """Set or clear the email address (used for password reset links)."""
     mail = validate_email(email)
     with session_scope() as session:
-        fresh = _load(session, user)
+        fresh = active_actor(session, user)
         fresh.email = mail
         fresh.updated_at = utcnow()
         session.add(fresh)
@@ -76,11 +69,15 @@ def change_email(user: User, email: str | None) -> User:
 
 
 def change_password(user: User, current: str, new: str, confirm: str | None = None) -> str:
-    """Change the password; every other session ends. Returns a fresh token for this one."""
+    """Change the password; every other session ends. Returns a fresh token for this one.
+
+    The caller's `user` is moved to the new token version, so the page that changed the
+    password keeps acting while every other open page of this account is refused.
+    """
     validate_new_password(new, confirm)
     rounds = get_settings().bcrypt_rounds
     with session_scope() as session:
-        fresh = _load(session, user)
+        fresh = active_actor(session, user)
         ok, _ = verify_password(current, fresh.password_hash, rounds)
         if not ok:
             raise ValidationError("Your current password is not correct.", "current")
@@ -88,6 +85,7 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
         fresh.token_version += 1
         fresh.updated_at = utcnow()
         session.add(fresh)
+    user.token_version = fresh.token_version
     return session_token(fresh)
 
 
@@ -118,7 +116,7 @@ def delete_account(user: User, confirm_username: str) -> None:
     marked as with a deleted assistant. Provider copies are deleted best effort.
     """
     with session_scope() as session:
-        fresh = _load(session, user)
+        fresh = active_actor(session, user)
         if confirm_username.strip().lower() != fresh.username:
             raise ValidationError("Type your username exactly to confirm.", "confirm")
         if fresh.role == Role.admin and other_active_admins(session, fresh.id) == 0:

@@ -135,6 +135,7 @@ def get_message(user: User, message_id: int) -> ConversationMessage:
 def list_conversations(user: User, query: str = "") -> list[ConversationItem]:
     """The user's conversations, newest first; `query` matches titles and message text."""
     with session_scope() as session:
+        active_actor(session, user)
         statement = (
             select(Conversation, Assistant.name)
             .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)

@@ -22,8 +22,6 @@ from models import PasswordResetToken, User, utcnow
 from services.accounts import password_reset
 from services.accounts import users as accounts
 
-BASE = "http://studio.test"
-
 
 class Inbox:
     """An aiosmtpd handler that keeps every received message."""
@@ -76,7 +74,7 @@ def token_from(text: str) -> str:
 
 def test_reset_by_mail_is_single_use_and_ends_sessions(alice: User, inbox: Inbox) -> None:
     old_session = accounts.session_token(alice)
-    answer = password_reset.request_reset("alice@example.com", BASE, "10.0.0.1")
+    answer = password_reset.request_reset("alice@example.com", "10.0.0.1")
     assert answer == password_reset.REQUEST_ANSWER
     password_reset.wait_for_mail()
     assert len(inbox.messages) == 1
@@ -134,7 +132,7 @@ def test_bad_new_password_keeps_the_link(alice: User) -> None:
 def test_no_enumeration_same_answer_and_similar_timing(alice: User, inbox: Inbox) -> None:
     def timed(identifier: str) -> tuple[str, float]:
         start = time.perf_counter()
-        answer = password_reset.request_reset(identifier, BASE, f"addr-{time.perf_counter()}")
+        answer = password_reset.request_reset(identifier, f"addr-{time.perf_counter()}")
         return answer, time.perf_counter() - start
 
     known, unknown = [], []
@@ -153,29 +151,29 @@ def test_no_enumeration_same_answer_and_similar_timing(alice: User, inbox: Inbox
 
 def test_without_smtp_the_link_is_logged(alice: User, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="services.accounts.password_reset"):
-        password_reset.request_reset("alice", "http://fallback.test/", "10.0.0.2")
+        password_reset.request_reset("alice", "10.0.0.2")
         password_reset.wait_for_mail()
     records = [r for r in caplog.records if "reset-password?token=" in r.getMessage()]
     assert len(records) == 1 and records[0].levelno == logging.WARNING
-    assert "http://fallback.test/reset-password?token=" in records[0].getMessage()
+    # No PUBLIC_URL: the path alone, never a host taken from the request.
+    assert ": /reset-password?token=" in records[0].getMessage()
     assert password_reset.token_is_valid(token_from(records[0].getMessage()))
 
 
-def test_public_url_wins_over_request_url(alice: User, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_links_are_absolute_only_under_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert password_reset.reset_link("abc") == "/reset-password?token=abc"
     monkeypatch.setenv("PUBLIC_URL", "https://studio.example.com/")
     get_settings.cache_clear()
-    assert password_reset.reset_link("abc", "http://internal:8080").startswith(
-        "https://studio.example.com/reset-password?token=abc"
-    )
+    assert password_reset.reset_link("abc") == "https://studio.example.com/reset-password?token=abc"
 
 
 def test_rate_limited_per_address_and_silently_per_account(alice: User) -> None:
     for _ in range(password_reset.REQUESTS_PER_ADDRESS):
-        password_reset.request_reset("nobody", BASE, "10.0.0.3")
+        password_reset.request_reset("nobody", "10.0.0.3")
     with pytest.raises(RateLimited):
-        password_reset.request_reset("alice", BASE, "10.0.0.3")
+        password_reset.request_reset("alice", "10.0.0.3")
     for index in range(password_reset.REQUESTS_PER_ACCOUNT + 2):
-        password_reset.request_reset("alice", BASE, f"10.0.1.{index}")
+        password_reset.request_reset("alice", f"10.0.1.{index}")
     password_reset.wait_for_mail()
     with session_scope() as session:
         count = len(session.exec(select(PasswordResetToken)).all())
@@ -188,7 +186,7 @@ def test_disabled_account_gets_no_link(alice: User) -> None:
         token = password_reset.create_token(alice.id)
         user.is_active = False
         session.add(user)
-    password_reset.request_reset("alice", BASE, "10.0.0.4")
+    password_reset.request_reset("alice", "10.0.0.4")
     assert not password_reset.token_is_valid(token)
     with session_scope() as session:
         assert len(session.exec(select(PasswordResetToken)).all()) == 1
@@ -208,7 +206,7 @@ def test_with_mail_configured_a_link_is_never_logged(
 ) -> None:
     accounts.create_user("noemail", "password123")
     caplog.set_level("INFO")
-    password_reset.request_reset("noemail", "http://evil.example", "10.9.9.9")
+    password_reset.request_reset("noemail", "10.9.9.9")
     password_reset.wait_for_mail()
     assert "has no email" in caplog.text
     assert "token=" not in caplog.text and not inbox.messages

@@ -6,10 +6,11 @@ import pytest
 from sqlmodel import func, select
 
 from core.db import session_scope
-from core.errors import PermissionDenied, ValidationError
+from core.errors import AuthError, PermissionDenied, ValidationError
 from models import Assistant, Conversation, ConversationMessage, StoredFile, User
 from services.accounts import admin, profile
 from services.accounts import users as accounts
+from services.chat.conversations import list_conversations
 from simulator.server import SimulatorServer
 from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
 
@@ -51,6 +52,22 @@ def test_change_password_needs_current_and_ends_other_sessions(pair) -> None:
     assert accounts.user_for_token(other_tab) is None
     assert accounts.user_for_token(fresh).id == alice.id
     assert accounts.authenticate("alice", "new-password-1").id == alice.id
+
+
+def test_a_page_holding_an_older_session_is_refused_by_every_service(pair) -> None:
+    alice, _ = pair
+    other_page = alice.model_copy()  # another tab, opened with the same token
+    profile.change_password(alice, "password123", "new-password-1", "new-password-1")
+    profile.change_email(alice, "alice@example.com")  # the page that changed it keeps going
+    with pytest.raises(AuthError, match="session has ended"):
+        profile.change_email(other_page, "mallory@example.com")
+    with pytest.raises(AuthError, match="session has ended"):
+        list_conversations(other_page)
+    accounts.revoke_sessions(alice.id)  # "log out everywhere"
+    with pytest.raises(AuthError):
+        list_conversations(alice)
+    with session_scope() as session:
+        assert session.get(User, alice.id).email == "alice@example.com"
 
 
 def test_theme(pair) -> None:
