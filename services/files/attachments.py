@@ -167,8 +167,7 @@ async def add(
 def _keep_local(user: User, data: bytes, name: str, conversation_id: int) -> StoredFile:
     """A document for a provider without Files: readable and short enough, then kept ready."""
     documents.read_checked(name, data, uploads.sniff_document(data, name))
-    row = file_store.store_attachment(user, data, name, conversation_id)
-    return _update(row.id, status=FileStatus.ready)
+    return file_store.store_attachment(user, data, name, conversation_id, FileStatus.ready)
 
 
 async def _upload_document(
