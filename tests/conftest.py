@@ -37,7 +37,15 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{data_dir / 'test.db'}")
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("BCRYPT_ROUNDS", "4")
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALLOW_REGISTRATION", "LLM_API"):
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ALLOW_REGISTRATION",
+        "LLM_API",
+        "LLM_FILES",
+        "CHAT_MAX_TOKENS_PARAM",
+        "LOCAL_DOCUMENT_MAX_CHARS",
+    ):
         monkeypatch.delenv(name, raising=False)
     _reset_globals()
     yield data_dir

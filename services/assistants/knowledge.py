@@ -30,6 +30,7 @@ from services.files import uploads
 from services.files.upstream import remove_file_upstream
 from services.llm.factory import documents_supported, open_file_store
 from services.llm.files import (
+    DOCUMENTS_UNSUPPORTED,
     DocumentsUnsupported,
     FileStore,
     FileStoreError,
@@ -223,7 +224,7 @@ def documents_refusal(settings: Settings | None = None) -> str | None:
     """Why knowledge files cannot be added with this provider (for the form), or None."""
     if documents_supported(settings or get_settings()):
         return None
-    return str(DocumentsUnsupported())
+    return DOCUMENTS_UNSUPPORTED
 
 
 def check_documents_supported(settings: Settings | None = None) -> None:

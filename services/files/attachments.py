@@ -167,8 +167,7 @@ async def add(
 def _keep_local(user: User, data: bytes, name: str, conversation_id: int) -> StoredFile:
     """A document for a provider without Files: readable and short enough, then kept ready."""
     documents.read_checked(name, data, uploads.sniff_document(data, name))
-    row = file_store.store_attachment(user, data, name, conversation_id)
-    return _update(row.id, status=FileStatus.ready)
+    return file_store.store_attachment(user, data, name, conversation_id, FileStatus.ready)
 
 
 async def _upload_document(
@@ -327,10 +326,12 @@ def context_message(
     """A message with its attachments as model input.
 
     Images become data URLs (left out for a model without vision: its assistant may have
-    changed model since); a CSV uploaded to the Files API becomes an input_file id; a document
-    read here is appended to the text; indexed documents add nothing (the conversation's
-    vector store serves them).
+    changed model since); a CSV uploaded to the Files API becomes an input_file id; indexed
+    documents add nothing (the conversation's vector store serves them). A document is read
+    here and appended to the text when the provider has no Files API, or when it was never
+    uploaded (attached while LLM_FILES was none), so switching providers loses no document.
     """
+    local = not documents_supported(get_settings())
     images: list[str] = []
     files: list[str] = []
     texts: list[str] = []
@@ -343,7 +344,7 @@ def context_message(
             if vision and path is not None:
                 data = base64.b64encode(path.read_bytes()).decode()
                 images.append(f"data:{row.mime};base64,{data}")
-        elif row.provider_file_id:
+        elif row.provider_file_id and not local:
             if row.mime in INPUT_FILE_MIMES:
                 files.append(row.provider_file_id)
         elif path is not None and documents.is_readable(row.mime):

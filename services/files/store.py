@@ -132,11 +132,18 @@ def store_image(
     )
 
 
-def store_attachment(user: User, data: bytes, name: str, conversation_id: int) -> StoredFile:
+def store_attachment(
+    user: User,
+    data: bytes,
+    name: str,
+    conversation_id: int,
+    status: FileStatus = FileStatus.uploading,
+) -> StoredFile:
     """Keep a document attached in a conversation, after the same checks as knowledge files.
 
     The row starts as `uploading`; the chat service records the provider file id when the
-    upstream upload is done (see docs/files.md for where each type goes).
+    upstream upload is done (see docs/files.md for where each type goes). A document read
+    here (no Files API) starts `ready`.
     """
     clean = uploads.sanitize_filename(name)
     uploads.check_size(clean, len(data))
@@ -148,7 +155,7 @@ def store_attachment(user: User, data: bytes, name: str, conversation_id: int) -
         mime,
         FilePurpose.attachment,
         conversation_id=conversation_id,
-        status=FileStatus.uploading,
+        status=status,
     )
 
 

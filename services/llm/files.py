@@ -29,8 +29,8 @@ from services.llm.errors import map_exception
 
 log = logging.getLogger(__name__)
 
-DOCUMENTS_UNSUPPORTED = "documents are not supported by this provider"
-FilePurpose = Literal["assistants", "user_data"]
+DOCUMENTS_UNSUPPORTED = "Documents are not supported by this provider."
+UploadPurpose = Literal["assistants", "user_data"]  # the Files API's purposes we use
 IndexState = Literal["processing", "ready", "failed"]
 MAX_ERROR = 500
 T = TypeVar("T")
@@ -48,7 +48,7 @@ class DocumentsUnsupported(FileStoreError):
     """The provider has no Files / Vector Stores API."""
 
     def __init__(self) -> None:
-        super().__init__(DOCUMENTS_UNSUPPORTED[0].upper() + DOCUMENTS_UNSUPPORTED[1:] + ".")
+        super().__init__(DOCUMENTS_UNSUPPORTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class FileStore(Protocol):
     name: str
     supports_documents: bool
 
-    async def upload(self, name: str, data: bytes, mime: str, purpose: FilePurpose) -> str:
+    async def upload(self, name: str, data: bytes, mime: str, purpose: UploadPurpose) -> str:
         """Upload a file; returns its provider id."""
         ...
 
@@ -152,7 +152,7 @@ class OpenAIFileStore:
     def __init__(self, client: AsyncOpenAI) -> None:
         self.client = client
 
-    async def upload(self, name: str, data: bytes, mime: str, purpose: FilePurpose) -> str:
+    async def upload(self, name: str, data: bytes, mime: str, purpose: UploadPurpose) -> str:
         """Upload a file; returns its provider id."""
         uploaded = await _call(self.client.files.create(file=(name, data, mime), purpose=purpose))
         return uploaded.id
@@ -221,7 +221,7 @@ class NoFileStore:
     name = "none"
     supports_documents = False
 
-    async def upload(self, name: str, data: bytes, mime: str, purpose: FilePurpose) -> str:
+    async def upload(self, name: str, data: bytes, mime: str, purpose: UploadPurpose) -> str:
         """Refused: DocumentsUnsupported."""
         raise DocumentsUnsupported()
 

@@ -463,3 +463,20 @@ async def test_local_documents_over_the_limit_or_unreadable_are_refused_leaving_
         await attachments.add(alice, chat_id, "broken.pdf", PDF)
     assert stored_count() == 1 and len(files_on_disk()) == 1
     assert files_api_calls(no_files_api) == []
+
+
+async def test_documents_indexed_before_a_switch_to_a_server_without_files_are_read_here(
+    alice: User, provider: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat_id = chat_with(alice)
+    added = await attachments.add(alice, chat_id, "notes.md", b"# Otters\nThey hold hands.\n")
+    await attachments.wait_until_ready(alice, added.id)
+    assert row(added.id).provider_file_id  # uploaded and indexed (Responses, LLM_FILES=auto)
+
+    monkeypatch.setenv("LLM_API", "chat_completions")  # now LLM_FILES=auto means none
+    get_settings.cache_clear()
+    reply = await finished(await chat.send(alice, chat_id, "What do otters do?", [added.id]))
+    assert reply.status == MessageStatus.complete
+    content = last_chat_body(provider)["messages"][-1]["content"]
+    assert content.startswith("What do otters do?\n\n")
+    assert '<document name="notes.md">\n# Otters\nThey hold hands.\n\n</document>' in content
