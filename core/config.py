@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Files
     max_file_mb: int = Field(default=25, ge=1)
     max_files_per_assistant: int = Field(default=100, ge=1)
+    # Per user: unsent chat attachments plus knowledge files, in bytes and in files.
+    user_upload_quota_mb: int = Field(default=1024, ge=1)
+    user_upload_quota_files: int = Field(default=500, ge=1)
 
     # Budgets
     default_monthly_budget_usd: float | None = None
