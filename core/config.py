@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_files_per_assistant: int = Field(default=100, ge=1)
     # Documents read here (no Files API) are sent as text, up to this many characters each.
     local_document_max_chars: int = Field(default=100_000, ge=1000)
+    # Per user: unsent chat attachments plus knowledge files, in bytes and in files.
+    user_upload_quota_mb: int = Field(default=1024, ge=1)
+    user_upload_quota_files: int = Field(default=500, ge=1)
 
     # Budgets
     default_monthly_budget_usd: float | None = None

@@ -26,6 +26,7 @@ from core.db import session_scope
 from core.errors import NotFound, ServiceError
 from models import Assistant, Conversation, FilePurpose, FileStatus, StoredFile, User
 from services.assistants.manage import load_for_edit, load_for_use
+from services.files import store as file_store
 from services.files import uploads
 from services.files.upstream import remove_file_upstream
 from services.llm.factory import documents_supported, open_file_store
@@ -117,6 +118,7 @@ def _prepare(user: User, assistant_id: int, name: str, data: bytes) -> _Prepared
     with session_scope() as session:
         load_for_edit(session, user, assistant_id)
         uploads.check_count(count_files(session, assistant_id))
+        file_store.check_upload_quota(session, user, len(data))
         row = StoredFile(
             owner_id=user.id,
             name=clean,

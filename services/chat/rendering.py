@@ -317,7 +317,7 @@ def _render_markdown(text: str) -> str:
     return _convert(text)
 
 
-# About 40 MB at most, whatever the texts (one crafted message can render to ~400k chars).
+# Bounded in characters too (20-80 MB at most): one crafted message can render to ~400k.
 render_markdown = RenderCache(_render_markdown, maxsize=512, max_chars=20_000_000)
 
 

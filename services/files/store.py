@@ -7,13 +7,19 @@ row's unguessable 128-bit hex id; the user's file name is only ever a column, ne
 Who may read a file (`get_file_for_user`): its owner; the owner of the conversation it belongs
 to; anyone who may use the assistant it belongs to (owner, shared, admin). Everyone else gets
 NotFound, exactly as for a file that does not exist. Blocking: call through `run.io_bound`.
+
+The upload quota (`check_upload_quota`) counts, per user, the files that wait or stay on
+their behalf: chat attachments not sent yet and knowledge files (failed ones do not count).
+Sent attachments belong to their conversation and files the model made are not uploads.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
 
 from core.db import session_scope
 from core.errors import NotFound
@@ -31,6 +37,49 @@ from services.files.paths import (
 
 FILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 NOT_FOUND = "File not found"
+_PENDING_PURPOSES = (FilePurpose.attachment, FilePurpose.image)
+
+
+@dataclass(frozen=True)
+class UploadUsage:
+    """What counts against a user's upload quota."""
+
+    files: int
+    bytes: int
+
+
+def _counts_against_quota(purpose: FilePurpose, message_id: int | None) -> bool:
+    return purpose == FilePurpose.knowledge or (purpose in _PENDING_PURPOSES and message_id is None)
+
+
+def upload_usage(session: Session, user_id: int) -> UploadUsage:
+    """The user's unsent attachments and knowledge files: how many, and their bytes."""
+    files, size = session.exec(
+        select(func.count(), func.coalesce(func.sum(StoredFile.size), 0))
+        .select_from(StoredFile)
+        .where(StoredFile.owner_id == user_id)
+        .where(StoredFile.status != FileStatus.failed)
+        .where(
+            sa.or_(
+                StoredFile.purpose == FilePurpose.knowledge,
+                sa.and_(StoredFile.purpose.in_(_PENDING_PURPOSES), StoredFile.message_id.is_(None)),
+            )
+        )
+    ).one()
+    return UploadUsage(files=int(files), bytes=int(size))
+
+
+def check_upload_quota(session: Session, user: User, size: int) -> None:
+    """ValidationError (saying what is used and allowed) when one more file of `size` bytes
+    would exceed the user's quota (USER_UPLOAD_QUOTA_FILES, USER_UPLOAD_QUOTA_MB).
+
+    Locks the user's row first, so one user's concurrent uploads are counted one after the
+    other on MariaDB (SQLite serializes writers itself); the caller inserts the new row in
+    the same transaction.
+    """
+    session.exec(select(User.id).where(User.id == user.id).with_for_update()).one_or_none()
+    usage = upload_usage(session, user.id)
+    uploads.check_quota(usage.files, usage.bytes, size)
 
 
 def _check_links(
@@ -61,7 +110,8 @@ def store_file(
     """Keep already-validated bytes (and thumbnail) and record them; returns the new row.
 
     The conversation must be the user's own and the assistant one the user may edit
-    (NotFound / PermissionDenied otherwise); nothing is left on disk when recording fails.
+    (NotFound / PermissionDenied otherwise), and an upload must fit the user's quota
+    (ValidationError); nothing is left on disk when recording fails.
     """
     file_id = new_file_id()
     main_path = relative_path(file_id)
@@ -69,6 +119,8 @@ def store_file(
     try:
         with session_scope() as session:
             _check_links(session, user, conversation_id, assistant_id)
+            if _counts_against_quota(purpose, message_id):
+                check_upload_quota(session, user, len(data))
             write_atomically(main_path, data)
             if thumb_path is not None:
                 write_atomically(thumb_path, thumbnail)
