@@ -116,9 +116,9 @@ def _prepare(user: User, assistant_id: int, name: str, data: bytes) -> _Prepared
     uploads.check_size(clean, len(data))
     mime = uploads.sniff_document(data, clean)
     with session_scope() as session:
+        file_store.check_upload_quota(session, user, len(data))  # first: see its docstring
         load_for_edit(session, user, assistant_id)
         uploads.check_count(count_files(session, assistant_id))
-        file_store.check_upload_quota(session, user, len(data))
         row = StoredFile(
             owner_id=user.id,
             name=clean,

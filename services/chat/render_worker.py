@@ -7,16 +7,18 @@ The worker stops any render after RENDER_TIMEOUT_SECONDS (a SIGALRM in the worke
 returns escaped plain text instead; that result is cached like any other, so the next page
 load does not pay again.
 
-One worker process (the machine's other core stays with the server), started on first use
-with "spawn" so none of the server's threads or locks are inherited (`main.py`'s
-`__mp_main__` guard is NiceGUI's pattern for that). Jobs queue in the worker; a text already
-being rendered is not rendered twice. The functions block: call them through `run.io_bound`.
+One worker process at a lower CPU priority (nice 10: the server's event loop comes first),
+started on first use with "spawn" so none of the server's threads or locks are inherited
+(`main.py`'s `__mp_main__` guard is NiceGUI's pattern for that). Jobs queue in the worker; a
+text already being rendered is not rendered twice. The functions block: call them through
+`run.io_bound`.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -33,6 +35,8 @@ RENDER_TIMEOUT_SECONDS = 5.0
 WAIT_SECONDS = 60.0
 # `warm` returns after this long, well inside NiceGUI's 3 s page response timeout.
 WARM_BUDGET_SECONDS = 1.5
+# The worker yields the CPU to the server (and its event loop) when both are busy.
+WORKER_NICENESS = 10
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -60,11 +64,20 @@ def _render_bounded(text: str, citations: list[dict] | None, seconds: float) -> 
         signal.signal(signal.SIGALRM, previous)
 
 
+def _lower_priority() -> None:
+    """In the worker: let the OS run the server first when both want the CPU."""
+    os.nice(WORKER_NICENESS)
+
+
 def _worker() -> ProcessPoolExecutor:
     """The worker pool, created on first use; call with `_lock` held."""
     global _pool  # noqa: PLW0603 - one worker per server process
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
+        )
     return _pool
 
 

@@ -73,9 +73,10 @@ def check_upload_quota(session: Session, user: User, size: int) -> None:
     """ValidationError (saying what is used and allowed) when one more file of `size` bytes
     would exceed the user's quota (USER_UPLOAD_QUOTA_FILES, USER_UPLOAD_QUOTA_MB).
 
-    Locks the user's row first, so one user's concurrent uploads are counted one after the
-    other on MariaDB (SQLite serializes writers itself); the caller inserts the new row in
-    the same transaction.
+    Locks the user's row, so one user's concurrent uploads are counted one after the other on
+    MariaDB; the caller inserts the new row in the same transaction. Call it first in the
+    transaction: InnoDB's REPEATABLE READ fixes the snapshot at the first plain read, and the
+    count must come after the lock to see the upload that held it.
     """
     session.exec(select(User.id).where(User.id == user.id).with_for_update()).one_or_none()
     usage = upload_usage(session, user.id)
@@ -118,9 +119,9 @@ def store_file(
     thumb_path = relative_path(file_id, thumbnail=True) if thumbnail is not None else None
     try:
         with session_scope() as session:
-            _check_links(session, user, conversation_id, assistant_id)
             if _counts_against_quota(purpose, message_id):
                 check_upload_quota(session, user, len(data))
+            _check_links(session, user, conversation_id, assistant_id)
             write_atomically(main_path, data)
             if thumb_path is not None:
                 write_atomically(thumb_path, thumbnail)

@@ -7,6 +7,10 @@ row and no bytes; sending or removing files frees the quota; other users do not 
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlmodel import func, select
 
@@ -19,7 +23,7 @@ from services.assistants import knowledge
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations, generation
 from services.chat import turn as chat
-from services.files import attachments
+from services.files import attachments, uploads
 from services.files import store as file_store
 from simulator.server import SimulatorServer
 from tests.simulator_fixtures import TEST_API_KEY
@@ -113,3 +117,37 @@ async def test_failed_files_do_not_count(alice: User) -> None:
         session.add(stored)
     assert usage(alice) == file_store.UploadUsage(files=0, bytes=0)
     file_store.store_attachment(alice, text_file(900 * KB), "again.md", chat_id)
+
+
+@pytest.mark.mariadb
+def test_concurrent_uploads_cannot_both_take_the_last_place(
+    alice: User, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if database != "mariadb":
+        pytest.skip("row locks: SQLite has one writer at a time anyway")
+    monkeypatch.setenv("USER_UPLOAD_QUOTA_FILES", "1")
+    get_settings.cache_clear()
+    chat_id = conversations.create_conversation(
+        alice, create_assistant(alice, AssistantInput(name="Docs")).id
+    ).id
+    start = threading.Barrier(4)
+    check_quota = uploads.check_quota
+
+    def slow_check(*args: object) -> None:  # widen the window between counting and inserting
+        check_quota(*args)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(uploads, "check_quota", slow_check)
+
+    def upload(n: int) -> str:
+        start.wait()
+        try:
+            file_store.store_attachment(alice, text_file(KB), f"race{n}.md", chat_id)
+        except ValidationError:
+            return "refused"
+        return "kept"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(upload, range(4)))
+    assert outcomes == ["kept", "refused", "refused", "refused"]
+    assert usage(alice).files == 1

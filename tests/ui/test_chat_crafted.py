@@ -8,6 +8,7 @@ when it is not rendered yet), and the rendered HTML follows from the render work
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from tests.ui.test_chat_pages import llm_env, open_new_chat, send  # noqa: F401 
 LINKS = "[a](" * 7_990
 BACKTICKS = "`" * 32_000
 TABS = "tabbed" + "\t" * 1_000 + "end"
+BOLD = "**bold** " * 3_500  # renders unlike its plain-text placeholder
 
 
 @pytest.fixture(autouse=True)
@@ -50,18 +52,19 @@ def answers(user: User) -> list[str]:
 
 async def test_a_conversation_holding_crafted_messages_opens(user: User) -> None:
     conversation_id = await open_new_chat(user)
-    store_exchange(conversation_id, [LINKS, BACKTICKS, TABS])
+    store_exchange(conversation_id, [LINKS, BACKTICKS, TABS, BOLD])
     await user.open(f"/chat/{conversation_id}")
     await user.should_see("[a]([a]([a](", retries=20)
     await user.should_see(kind=ui.button, content="Send")
-    for _ in range(100):  # the answers arrive from the worker (plain text until then)
-        if rendering.render_message(TABS) in answers(user):
+    expected = [rendering.render_fresh(text) for text in (LINKS, BACKTICKS, TABS, BOLD)]
+    for _ in range(200):  # the answers arrive from the worker (plain text until then)
+        if all(html in answers(user) for html in expected):
             break
-        await user.should_see(kind=ui.button, content="Send")
-    assert rendering.render_message(TABS) in answers(user)
-    await user.open(f"/chat/{conversation_id}")  # and again, from the cache
+        await asyncio.sleep(0.05)
+    assert all(html in answers(user) for html in expected)
+    await user.open(f"/chat/{conversation_id}")  # again: drawn at once from the cache
     await user.should_see("[a]([a]([a](", retries=20)
-    assert rendering.render_message(LINKS) in answers(user)
+    assert all(html in answers(user) for html in expected)
 
 
 async def test_a_crafted_echo_streams_and_the_conversation_reloads(user: User) -> None:
