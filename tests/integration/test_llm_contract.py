@@ -247,11 +247,11 @@ async def test_broken_stream_keeps_partial_text(sim: SimulatorServer, api: str, 
 
 @pytest.mark.parametrize("api", APIS)
 async def test_never_ending_reply_times_out(sim: SimulatorServer, api: str) -> None:
-    provider = provider_for(sim, api, llm_timeout_seconds=0.4)
+    provider = provider_for(sim, api, llm_read_timeout_seconds=0.4)
     started = time.monotonic()
     error = last_error(await collect(provider, ask("[[sim:fault=hang]]")))
     assert error.category is ErrorCategory.timeout
-    assert "LLM_TIMEOUT_SECONDS" in error.message
+    assert "LLM_READ_TIMEOUT_SECONDS" in error.message
     assert time.monotonic() - started < 2
 
 

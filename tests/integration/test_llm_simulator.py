@@ -27,11 +27,18 @@ async def test_typed_stream_helper_accepts_the_events(sim: SimulatorServer) -> N
         final = await stream.get_final_response()
     assert "| Model |" in final.output_text
     assert final.usage is not None and final.usage.output_tokens_details.reasoning_tokens == 64
+    # gpt-5 with tools: reasoning, a preamble message, the tools (a search and an unbilled
+    # open_page), then the answer; `model` is the snapshot.
     assert [item.type for item in final.output] == [
+        "reasoning",
+        "message",
+        "web_search_call",
         "web_search_call",
         "code_interpreter_call",
         "message",
     ]
+    assert final.output[3].action.type == "open_page"
+    assert final.model == "gpt-5-2025-08-07"
 
 
 async def test_markers_are_not_echoed_and_set_token_count(sim: SimulatorServer) -> None:
@@ -53,9 +60,10 @@ async def test_delay_and_rate_from_config(sim: SimulatorServer) -> None:
 
 
 def test_http_controls(sim: SimulatorServer) -> None:
-    with httpx.Client(base_url=_root(sim)) as http:
+    control = {"Authorization": f"Bearer {sim.token}"}
+    with httpx.Client(base_url=_root(sim), headers=control) as http:
         config = http.post("/_sim/config", json={"fail_next": [500], "delay_ms": 5}).json()
-        assert config == {"delay_ms": 5, "tokens_per_s": 0.0, "fail_next": [500]}
+        assert config == {"delay_ms": 5, "tokens_per_s": 0.0, "think_ms": 0, "fail_next": [500]}
         answer = http.post(
             "/v1/chat/completions",
             json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},

@@ -20,6 +20,7 @@ def test_bundled_catalog() -> None:
         "gpt-4o-mini",
         "gpt-5",
         "gpt-5-mini",
+        "o3",
         "o4-mini",
     ]
     mini = catalog.get("gpt-4o-mini")
