@@ -302,7 +302,12 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(status: int, message: str, code: str | None = None) -> Response:
-    kind = {401: "invalid_request_error", 429: "requests", 404: "invalid_request_error"}
+    kind = {
+        400: "invalid_request_error",
+        401: "invalid_request_error",
+        404: "invalid_request_error",
+    }
+    kind[429] = "requests"
     body = {
         "error": {
             "message": message,
@@ -324,6 +329,13 @@ def _http_fault(status: int) -> Response:
     if status >= 500:
         return _error(status, "The server had an error processing your request (simulated).")
     return _error(status, f"Simulated HTTP {status} error.")
+
+
+def _unsupported_parameter(body: dict[str, Any]) -> str | None:
+    """The sampling parameter a reasoning model refuses, if the request sends one."""
+    if not is_reasoning_model(str(body.get("model", ""))):
+        return None
+    return next((key for key in ("temperature", "top_p") if body.get(key) is not None), None)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -511,6 +523,14 @@ def build_app(sim: SimulatorServer) -> Starlette:
         if options.fault and options.fault.isdigit():
             entry["status"] = int(options.fault)
             return _http_fault(entry["status"])
+        refused = _unsupported_parameter(body)
+        if refused is not None:  # what gpt-5* and the o-series answer
+            entry["status"] = 400
+            return _error(
+                400,
+                f"Unsupported parameter: '{refused}' is not supported with this model.",
+                "unsupported_parameter",
+            )
         vector_stores = [
             store_id
             for tool in body.get("tools") or []

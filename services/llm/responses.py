@@ -81,9 +81,9 @@ class ResponsesProvider:
                     if state.finished:
                         return
         except Exception as exc:  # CancelledError/GeneratorExit are not Exceptions
-            yield map_exception(exc)
+            yield state.error or map_exception(exc)
             return
-        yield stream_broken("the stream ended before the reply was complete")
+        yield state.error or stream_broken("the stream ended before the reply was complete")
 
     async def complete_text(
         self, model: str, instructions: str, text: str, max_output_tokens: int
@@ -233,6 +233,7 @@ class _StreamState:
         self.model: str | None = None
         self.finished = False
         self.refused = False
+        self.error: ReplyError | None = None
         self.chunks: list[str] = []
         self.length = 0
         self._parts: dict[tuple[Any, Any], int] = {}
@@ -280,11 +281,14 @@ class _StreamState:
             case "response.failed":
                 response = event.get("response") or {}
                 self.finished = True
-                failure = error_from_body(response.get("error") or {}, "the reply failed")
+                failure = self.error or error_from_body(
+                    response.get("error") or {}, "the reply failed"
+                )
                 return [_usage_from(response.get("usage"), self.counts), failure]
             case "error":
-                self.finished = True
-                return [error_from_body(event, "the provider reported an error")]
+                # Usually followed by `response.failed` with the billed usage: keep reading;
+                # the error is reported when the stream ends (see `stream_reply`).
+                self.error = error_from_body(event, "the provider reported an error")
         return []
 
     def _summary_break(self, event: dict[str, Any]) -> str:
