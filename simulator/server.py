@@ -79,7 +79,7 @@ POLL_AFTER_MS = "20"
 RETRY_AFTER_MS = "10"
 SEND_BATCH = 32
 STOP_POLL_SECONDS = 0.05
-REQUEST_LOG_SIZE = 500  # the request log is a ring: the newest entries only
+REQUEST_LOG_SIZE = 1000  # the request log is a ring: the newest entries only
 # Ceilings for marker and config values: (smallest, largest).
 LIMITS: dict[str, tuple[float, float]] = {
     "tokens": (1, 20_000),
