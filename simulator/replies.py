@@ -125,6 +125,13 @@ def count_input(prompt: Prompt) -> tuple[int, int]:
     return total + 3, cached
 
 
+def cache_write(input_tokens: int, cached: int) -> int:
+    """Tokens newly written to the prompt cache: the uncached whole blocks of a long prompt."""
+    if input_tokens < CACHE_MIN_TOKENS:
+        return 0
+    return input_tokens // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS - cached
+
+
 def reply_text(user_text: str, tokens: int | None) -> str:
     """The demo answer to the last user message (markers already removed)."""
     if tokens is not None:
@@ -289,7 +296,10 @@ def responses_usage(plan: Plan) -> dict[str, Any]:
     """The Responses API usage object."""
     return {
         "input_tokens": plan.input_tokens,
-        "input_tokens_details": {"cached_tokens": plan.cached_tokens, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": plan.cached_tokens,
+            "cache_write_tokens": cache_write(plan.input_tokens, plan.cached_tokens),
+        },
         "output_tokens": plan.output_tokens,
         "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
         "total_tokens": plan.input_tokens + plan.output_tokens,

@@ -233,3 +233,12 @@ async def test_store_follows_the_setting(
     get_settings.cache_clear()
     await reply_to(owner, conversation_id, "again")
     assert last_body(llm_env)["store"] is True
+
+
+async def test_cache_write_tokens_are_recorded(owner: User, llm_env: SimulatorServer) -> None:
+    """Pricing: cache writes are recorded; cached input is billed at the cached rate."""
+    reply = await reply_to(owner, start_chat(owner, "gpt-4.1-mini"), "word " * 1500)
+    assert reply.cache_write_tokens > 0 and reply.cached_tokens == 0
+    again = await reply_to(owner, reply.conversation_id, "and more")
+    assert again.cached_tokens >= 1024
+    assert again.cost_micros == billed(again)
