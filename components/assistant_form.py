@@ -258,7 +258,9 @@ class AssistantForm:
             self._dirty = dirty
             ui.run_javascript(f"window.studioDirty = {'true' if dirty else 'false'}")
 
-    def _changed(self, event: object = None) -> None:
+    def _changed(self, event: object) -> None:
+        # `event` must stay a required parameter: NiceGUI passes no event arguments to a
+        # handler whose parameters all have defaults (then no sender, no model reaction).
         sender = getattr(event, "sender", None)
         for element in self.fields.values():
             if element is sender and element.error:
