@@ -148,7 +148,10 @@ def reply_text(user_text: str, tokens: int | None) -> str:
         "This reply comes from the built-in **simulator**, so nothing was billed:",
         "",
         "- it streams one token at a time,",
-        "- ask for *code*, a *table* or a *long* answer to see formatting.",
+        "- ask for *code*, a *table* or a *long* answer to see formatting,",
+        "- turn on **Web search**, **File search** or **Code interpreter** for the assistant "
+        "to see tool progress, cited sources and a generated chart,",
+        "- pick **GPT-5 mini** (or another reasoning model) to watch it think first.",
     ]
     if "code" in lower:
         parts += [
