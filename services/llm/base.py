@@ -162,10 +162,11 @@ ReplyEvent = (
 class ProviderError(Exception):
     """Raised by `LLMProvider.complete_text`; carries the same category and message."""
 
-    def __init__(self, error: ReplyError) -> None:
+    def __init__(self, error: ReplyError, usage: Usage | None = None) -> None:
         super().__init__(error.message)
         self.category = error.category
         self.message = error.message
+        self.usage = usage  # what the provider billed anyway (an incomplete answer), if known
 
 
 def cancelled_error() -> ReplyError:

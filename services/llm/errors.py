@@ -146,8 +146,8 @@ def _map(exc: BaseException) -> ReplyError:
         case openai.APITimeoutError() | httpx2.TimeoutException():
             return ReplyError(
                 ErrorCategory.timeout,
-                "The model provider went silent for too long. Try again, or raise the "
-                "LLM_READ_TIMEOUT_SECONDS setting.",
+                "The model provider went silent for too long (LLM_READ_TIMEOUT_SECONDS). "
+                "Any text received is kept and its cost is estimated; try again.",
             )
         case openai.APIConnectionError():
             return ReplyError(

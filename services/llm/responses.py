@@ -99,12 +99,14 @@ class ResponsesProvider:
         except Exception as exc:
             raise ProviderError(map_exception(exc)) from exc
         text = response.output_text
+        usage = _usage_from(response.usage.to_dict() if response.usage else None, _ToolCounts())
         if response.status == "incomplete" and not text.strip():
-            # A reasoning model can spend the whole limit thinking: no summary, not an empty one.
+            # A reasoning model can spend the whole limit thinking: no summary, not an empty
+            # one; the tokens were billed all the same, so the usage goes with the error.
             reason = getattr(response.incomplete_details, "reason", None) or "incomplete"
-            raise ProviderError(ReplyError(ErrorCategory.bad_request, _incomplete_text(reason)))
-        usage = response.usage.to_dict() if response.usage else None
-        return text, _usage_from(usage, _ToolCounts())
+            error = ReplyError(ErrorCategory.bad_request, _incomplete_text(reason))
+            raise ProviderError(error, usage)
+        return text, usage
 
 
 def _tools(request: ReplyRequest) -> tuple[list[dict[str, Any]], list[ToolActivity]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.chat_cost import cost_breakdown
 from core.config import get_settings
 from core.db import session_scope
 from models import Assistant, ConversationMessage, MessageStatus, User
@@ -220,6 +221,7 @@ async def test_snapshot_name_counts_as_the_catalog_model(
     assert reply.model == "gpt-5-mini"
     assert reply.tool_calls["model_snapshot"] == "gpt-5-mini-2025-08-07"
     assert reply.cost_micros == billed(reply) and reply.cost_micros > 0
+    assert "Model: gpt-5-mini (answered as gpt-5-mini-2025-08-07)" in cost_breakdown(reply)
 
 
 async def test_store_follows_the_setting(

@@ -379,8 +379,9 @@ async def test_reasoning_can_spend_the_whole_limit(sim: SimulatorServer) -> None
     )
     assert isinstance(events[-1], Done) and events[-1].incomplete is IncompleteReason.length
     assert text_of(events) == ""
-    with pytest.raises(ProviderError, match="output limit"):
+    with pytest.raises(ProviderError, match="output limit") as raised:
         await provider_for(sim, "responses").complete_text("gpt-5-mini", "", "hi", 40)
+    assert raised.value.usage is not None and raised.value.usage.output_tokens == 40
 
 
 async def test_refusal_is_reported(sim: SimulatorServer) -> None:
