@@ -24,7 +24,7 @@ from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
-from core.config import get_settings
+from core.config import Settings, get_settings
 from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
 from simulator.server import start_simulator
@@ -91,9 +91,19 @@ async def not_found(request: Request, exception: Exception):  # noqa: ANN201
     return client.build_response(request, 404)
 
 
-def _start_demo_simulator(port: int) -> None:
-    """Demo mode: serve replies from the built-in OpenAI-compatible simulator on 127.0.0.1."""
-    simulator = start_simulator(port)
+DEMO_THINK_MS = 2500  # reasoning models think a moment in demo mode, so "Thinking…" shows
+
+
+def _start_demo_simulator(settings: Settings) -> None:
+    """Demo mode: serve replies from the built-in OpenAI-compatible simulator on 127.0.0.1,
+    at a human pace (SIMULATOR_TOKENS_PER_SECOND), its control routes behind
+    SIMULATOR_TOKEN (random when unset)."""
+    simulator = start_simulator(
+        settings.simulator_port,
+        token=settings.simulator_token or None,
+        tokens_per_s=settings.simulator_tokens_per_second,
+        think_ms=DEMO_THINK_MS if settings.simulator_tokens_per_second else 0,
+    )
     set_demo_base_url(simulator.base_url)
     log.warning(
         "No OPENAI_API_KEY: demo mode, replies come from the simulator at %s", simulator.base_url
@@ -114,7 +124,7 @@ def _startup() -> None:
     db.migrate()
     chat.recover_stale_replies()  # replies cut off by a crash or restart: none stays streaming
     if settings.demo_mode:
-        _start_demo_simulator(settings.simulator_port)
+        _start_demo_simulator(settings)
     log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
 
 

@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -263,9 +264,12 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
     )
     sim_port, app_port = _free_port(), _free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
+    sim_token = secrets.token_urlsafe(16)
+    control = {"Authorization": f"Bearer {sim_token}"}  # the simulator's control routes
     simulator = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--port", str(sim_port)],
         cwd=ROOT,
+        env={**os.environ, "SIMULATOR_TOKEN": sim_token},
         stdout=subprocess.DEVNULL,
     )
     # Server on core 0, everything that plays the outside world (simulator, browsers) on the
@@ -278,7 +282,9 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
     server = None
     try:
         _wait_http(f"{sim_url}/v1/models", simulator)
-        httpx.post(f"{sim_url}/_sim/config", json={"tokens_per_s": rate}).raise_for_status()
+        httpx.post(
+            f"{sim_url}/_sim/config", json={"tokens_per_s": rate}, headers=control
+        ).raise_for_status()
         conversation_ids = _prepare_database(users + 1)  # the last one warms the server up
         env = {
             **os.environ,
@@ -376,7 +382,7 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         )
         others = machine_busy - cpu - sim_cpu - client_cpu
 
-        requests = httpx.get(f"{sim_url}/_sim/requests").json()
+        requests = httpx.get(f"{sim_url}/_sim/requests", headers=control).json()
         scheduled = {}
         for entry in requests:
             last = entry["body"]["input"][-1]["content"] if entry["body"] else ""

@@ -16,6 +16,7 @@ from services.assistants.manage import (
     MAX_DESCRIPTION,
     MAX_INSTRUCTIONS,
     MAX_NAME,
+    REASONING_EFFORT_LABELS,
     TOOL_LABELS,
     AssistantInput,
     ModelChoice,
@@ -115,6 +116,7 @@ class AssistantForm:
             "model": self.model,
             "temperature": self.temperature,
             "top_p": self.top_p,
+            "reasoning_effort": self.reasoning_effort,
             "monthly_budget": self.monthly_budget,
         }
         for element in [*self.fields.values(), *self.tools.values(), self.shared]:
@@ -122,6 +124,7 @@ class AssistantForm:
                 element.disable()
             element.on_value_change(self._changed)
         self._apply_tool_support()
+        self._apply_model_options()
 
     # ---- building
 
@@ -179,6 +182,19 @@ class AssistantForm:
                     .props("outlined clearable hint='Sample from the top share of tokens'")
                     .classes("w-full")
                 )
+                self.reasoning_effort = (
+                    ui.select(
+                        dict(REASONING_EFFORT_LABELS),
+                        label="Reasoning effort",
+                        value=initial.reasoning_effort,
+                        clearable=True,
+                    )
+                    .props("outlined hint='More effort thinks longer and costs more'")
+                    .classes("w-full")
+                )
+                self.sampling_note = ui.label(
+                    "This model chooses its own sampling: Temperature and Top P do not apply."
+                ).classes(NOTE)
                 self.monthly_budget = (
                     ui.input("Monthly budget (USD)", value=initial.monthly_budget_usd)
                     .props(
@@ -229,6 +245,7 @@ class AssistantForm:
             tools=[tool for tool, switch in self.tools.items() if switch.value],
             shared=bool(self.shared.value),
             monthly_budget_usd=self.monthly_budget.value or "",
+            reasoning_effort=self.reasoning_effort.value or None,
         )
 
     @property
@@ -241,13 +258,16 @@ class AssistantForm:
             self._dirty = dirty
             ui.run_javascript(f"window.studioDirty = {'true' if dirty else 'false'}")
 
-    def _changed(self, event: object = None) -> None:
+    def _changed(self, event: object) -> None:
+        # `event` must stay a required parameter: NiceGUI passes no event arguments to a
+        # handler whose parameters all have defaults (then no sender, no model reaction).
         sender = getattr(event, "sender", None)
         for element in self.fields.values():
             if element is sender and element.error:
                 element.error = None
         if sender is self.model:
             self._apply_tool_support()
+            self._apply_model_options()
         self._count_instructions()
         self._set_dirty(self.value() != self._initial)
 
@@ -269,6 +289,26 @@ class AssistantForm:
             self.tool_reasons[tool].set_text(reason or "")
             self.tool_reasons[tool].set_visibility(bool(reason))
 
+    def _apply_model_options(self) -> None:
+        """Show Temperature / Top P and Reasoning effort only where the model takes them.
+
+        A hidden field is cleared, so Save never stores what the model would refuse.
+        """
+        choice = self._models.get(self.model.value or "")
+        temperature = choice.temperature if choice else True
+        top_p = choice.top_p if choice else True
+        efforts = choice.reasoning_efforts if choice else ()
+        for element, shown in ((self.temperature, temperature), (self.top_p, top_p)):
+            element.set_visibility(shown)
+            if not shown and element.value is not None:
+                element.set_value(None)
+        self.sampling_note.set_visibility(not (temperature or top_p))
+        self.reasoning_effort.set_options(
+            {effort: REASONING_EFFORT_LABELS.get(effort, effort) for effort in efforts},
+            value=self.reasoning_effort.value if self.reasoning_effort.value in efforts else None,
+        )
+        self.reasoning_effort.set_visibility(bool(efforts))
+
     def mark_saved(self, saved: AssistantInput) -> None:
         """Forget unsaved changes: `saved` is the new baseline."""
         self._initial = saved
@@ -278,7 +318,7 @@ class AssistantForm:
         """Put a server-side validation message next to its field (or under the form)."""
         if field in self.fields:
             self.fields[field].error = message
-            if field in ("temperature", "top_p", "monthly_budget"):
+            if field in ("temperature", "top_p", "reasoning_effort", "monthly_budget"):
                 ui.notify(message, type="warning")
         elif field == "tools":
             self.tools_error.set_text(message)

@@ -10,12 +10,18 @@ from services.usage.pricing import format_usd
 
 def cost_breakdown(message: ConversationMessage) -> list[str]:
     """The lines of a reply's cost tooltip."""
+    calls = message.tool_calls or {}
+    model = message.model or "unknown"
+    if calls.get("model_snapshot"):
+        model += f" (answered as {calls['model_snapshot']})"
+    cache = f"{message.cached_tokens:,} cached"
+    if message.cache_write_tokens:
+        cache += f", {message.cache_write_tokens:,} written to cache"
     lines = [
-        f"Model: {message.model or 'unknown'}",
-        f"Input tokens: {message.input_tokens:,} ({message.cached_tokens:,} cached)",
+        f"Model: {model}",
+        f"Input tokens: {message.input_tokens:,} ({cache})",
         f"Output tokens: {message.output_tokens:,} ({message.reasoning_tokens:,} reasoning)",
     ]
-    calls = message.tool_calls or {}
     for key, label in (("web_search", "Web searches"), ("file_search", "File searches")):
         if calls.get(key):
             lines.append(f"{label}: {calls[key]}")
@@ -28,6 +34,8 @@ def cost_breakdown(message: ConversationMessage) -> list[str]:
         )
     if calls.get("estimated"):
         lines.append("Estimated: the reply did not finish, so the provider sent no usage.")
+    if calls.get("thinking_seconds"):
+        lines.append(f"Thinking: {calls['thinking_seconds']:g} s (in the output tokens)")
     lines.append(f"Cost: {format_usd(message.cost_micros)}")
     return lines
 

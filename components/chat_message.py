@@ -12,6 +12,7 @@ kB of deltas plus each block's HTML once, instead of the whole message per updat
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -38,6 +39,39 @@ class MessageActions:
     on_retry: Action | None = None
     on_regenerate: Action | None = None
     on_edit: Action | None = None
+    on_continue: Action | None = None
+
+
+class ReplyActivity:
+    """The line under a streaming reply: tool progress or "Thinking… 12 s", counting up.
+
+    Reasoning models can be silent for minutes, so a 1 s timer keeps the seconds moving
+    while nothing streams.
+    """
+
+    def __init__(self) -> None:
+        self.label = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400 italic")
+        self.label.props('role=status aria-live="polite"').mark("reply-activity")
+        self.text: str | None = None
+        self.since = 0.0
+        self.timer = ui.timer(1.0, self._tick, active=False)
+
+    def show(self, text: str | None, since: float) -> None:
+        """Show `text` (None hides it) begun at `since` (time.monotonic())."""
+        if text == self.text and since == self.since:
+            return
+        self.text, self.since = text, since
+        self.timer.active = text is not None
+        self._tick()
+
+    def _tick(self) -> None:
+        if self.text is None:
+            shown = ""
+        else:
+            seconds = int(time.monotonic() - self.since)
+            shown = f"{self.text} {seconds} s" if seconds >= 1 else self.text
+        if self.label.text != shown:
+            self.label.text = shown
 
 
 def markdown_html(text: str, citations: list[dict] | None = None) -> ui.html:
@@ -161,8 +195,13 @@ def _assistant_bubble(
             elif message.status == MessageStatus.complete:
                 ui.label("(empty reply)").classes("italic text-slate-500")
             generated_files(message.tool_calls)
+            _reasoning_summary(message)
         if message.status in (MessageStatus.failed, MessageStatus.stopped):
             _problem(message, actions)
+        elif message.status == MessageStatus.incomplete:
+            _incomplete(message, actions)
+        elif message.status == MessageStatus.refused:
+            _refusal(actions)
         if message.status != MessageStatus.streaming:
             with ui.row().classes("items-center gap-1 text-slate-500"):
                 _icon_button(
@@ -172,6 +211,56 @@ def _assistant_bubble(
                     _icon_button("refresh", "Regenerate", actions.on_regenerate)
                 cost_badge(message)
     return live
+
+
+def _reasoning_summary(message: ConversationMessage) -> None:
+    """The model's reasoning summary, collapsed (its tokens are already in the output)."""
+    seconds = (message.tool_calls or {}).get("thinking_seconds")
+    summary = (message.reasoning_summary or "").strip()
+    if not (summary or seconds):
+        return
+    title = f"Thought for {round(seconds)} s" if seconds else "Reasoning"
+    if not summary:
+        ui.label(title).classes("text-xs text-slate-500 dark:text-slate-400")
+        return
+    with (
+        ui.expansion(title, icon="psychology")
+        .props("dense")
+        .classes("w-full text-sm text-slate-600 dark:text-slate-300")
+        .mark("reasoning-summary")
+    ):
+        ui.label(summary).classes("whitespace-pre-wrap break-words text-sm")
+
+
+def _incomplete(message: ConversationMessage, actions: MessageActions) -> None:
+    """A reply the provider (or the app's cap) cut short: the reason, Continue and Retry."""
+    with ui.row().classes(
+        "items-center gap-2 px-3 py-1 rounded-lg text-sm bg-amber-50 text-amber-900 "
+        "dark:bg-amber-900/30 dark:text-amber-100"
+    ):
+        ui.icon("content_cut", size="xs")
+        ui.label(message.error or "The reply was cut short.")
+        if actions.on_continue:
+            ui.button("Continue", icon="play_arrow", on_click=actions.on_continue).props(
+                "flat dense no-caps size=sm"
+            )
+        if actions.on_retry:
+            ui.button("Retry", icon="replay", on_click=actions.on_retry).props(
+                "flat dense no-caps size=sm"
+            )
+
+
+def _refusal(actions: MessageActions) -> None:
+    with ui.row().classes(
+        "items-center gap-2 px-3 py-1 rounded-lg text-sm bg-slate-100 text-slate-700 "
+        "dark:bg-slate-800 dark:text-slate-200"
+    ):
+        ui.icon("block", size="xs")
+        ui.label("The model declined to answer this.")
+        if actions.on_retry:
+            ui.button("Retry", icon="replay", on_click=actions.on_retry).props(
+                "flat dense no-caps size=sm"
+            )
 
 
 def _problem(message: ConversationMessage, actions: MessageActions) -> None:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SAMPLE_SECRET_VALUES = {
@@ -47,8 +47,19 @@ class Settings(BaseSettings):
     openai_api_key: str = ""
     openai_base_url: str = ""
     llm_api: Literal["responses", "chat_completions"] = "responses"
-    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Silence allowed between two reads: reasoning models think for minutes without a byte.
+    # LLM_TIMEOUT_SECONDS is the old name of this setting and still works.
+    llm_read_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=AliasChoices("llm_read_timeout_seconds", "llm_timeout_seconds"),
+    )
+    # The whole reply, however steadily it trickles in (a token every 5 s never times out
+    # on reads alone).
+    llm_reply_deadline_seconds: float = Field(default=1800.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    openai_store: bool = False
     model_catalog_path: Path | None = None
     default_model: str = "gpt-4.1-mini"
     simulator_port: int = 0
@@ -58,6 +69,8 @@ class Settings(BaseSettings):
     # The output-cap parameter Chat Completions sends; auto = max_completion_tokens for OpenAI
     # (an empty OPENAI_BASE_URL or api.openai.com), max_tokens for other servers.
     chat_max_tokens_param: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
+    simulator_token: str = ""
+    simulator_tokens_per_second: float = Field(default=40.0, ge=0)
 
     # Chat cost controls
     context_messages: int = Field(default=20, ge=1)

@@ -22,6 +22,7 @@ class Assistant(SQLModel, table=True):
     model: str = Field(max_length=100)
     temperature: float | None = Field(default=None)
     top_p: float | None = Field(default=None)
+    reasoning_effort: str | None = Field(default=None, max_length=16)
     tools: list[str] = json_field()
     vector_store_id: str | None = Field(default=None, max_length=100)
     shared: bool = Field(default=False, index=True)

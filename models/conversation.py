@@ -25,6 +25,8 @@ class MessageStatus(StrEnum):
     complete = "complete"
     stopped = "stopped"
     failed = "failed"
+    incomplete = "incomplete"  # the provider cut it short (length limit, content filter)
+    refused = "refused"  # the model declined to answer
 
 
 class Conversation(SQLModel, table=True):
@@ -91,6 +93,8 @@ class ConversationMessage(SQLModel, table=True):
     cached_tokens: int = Field(default=0)
     output_tokens: int = Field(default=0)
     reasoning_tokens: int = Field(default=0)
+    cache_write_tokens: int = Field(default=0)
+    reasoning_summary: str = text_field()
     tool_calls: dict = json_field(dict)
     cost_micros: int | None = Field(default=None)
     model: str | None = Field(default=None, max_length=100)

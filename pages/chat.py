@@ -9,7 +9,12 @@ from nicegui import background_tasks, run, ui
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
-from components.chat_message import MessageActions, StreamingAnswer, message_bubble
+from components.chat_message import (
+    MessageActions,
+    ReplyActivity,
+    StreamingAnswer,
+    message_bubble,
+)
 from components.layout import not_found_view
 from core.errors import AuthError, NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
@@ -21,6 +26,7 @@ from services.chat import conversations, generation, render_worker
 from services.chat import turn as chat
 from services.usage.pricing import format_usd
 
+CONTINUE_PROMPT = "Please continue from where your last answer stopped."
 COPY_CODE_JS = """
 <script>
 (() => {
@@ -113,7 +119,7 @@ class ChatView:
         self.on_title = on_title
         self.conversation_id = view.conversation.id
         self.messages = view.messages
-        self.live: dict[int, tuple[StreamingAnswer, ui.label]] = {}
+        self.live: dict[int, tuple[StreamingAnswer, ReplyActivity]] = {}
         self.seen_versions: dict[int, int] = {}
         self.slots: dict[int, ui.column] = {}
         self.composer: ChatComposer | None = None
@@ -176,6 +182,7 @@ class ChatView:
             on_copy=self.copy,
             on_retry=retry,
             on_regenerate=retry,
+            on_continue=self.continue_reply if retry is not None else None,
             on_edit=(
                 (lambda: self.composer.start_edit(message.content))
                 if self.composer is not None
@@ -191,8 +198,9 @@ class ChatView:
             live = message_bubble(
                 message, self._actions(message), running.text if running else None
             )
-            activity = ui.label("").classes("text-xs text-slate-500 italic")
+            activity = ReplyActivity()
         if live is not None and running is not None:
+            activity.show(running.activity, running.activity_since)
             self.live[message.id] = (live, activity)
             self.seen_versions[message.id] = running.version
             running.subscribe(self.flush)
@@ -219,9 +227,7 @@ class ChatView:
                 if running.version != self.seen_versions.get(message_id):
                     self.seen_versions[message_id] = running.version
                     live.update(running.text)
-                    label = running.activity or ""
-                    if activity.text != label:
-                        activity.text = label
+                    activity.show(running.activity, running.activity_since)
                 continue
             del self.live[message_id]
             background_tasks.create(self._finished(message_id), name="chat-reply-finished")
@@ -293,6 +299,23 @@ class ChatView:
                 ui.navigate.to("/login")
             return
         await self._show_turn(turn, replaced=True)
+
+    async def continue_reply(self) -> None:
+        """Ask the model to go on from where a cut-off reply stopped (a new turn)."""
+        if self.live or (self.composer is not None and self.composer.busy):
+            return
+        try:
+            turn = await chat.send(self.user, self.conversation_id, CONTINUE_PROMPT)
+        except ServiceError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        if turn.conversation_id != self.conversation_id:
+            ui.navigate.to(f"/chat/{turn.conversation_id}?continued=1")
+            return
+        if self.composer is not None:
+            self.composer.set_busy(True)
+            self.composer.messages_left -= 2
+        await self._show_turn(turn, replaced=False)
 
     async def _show_turn(self, turn: chat.Turn, replaced: bool) -> None:
         """Draw the user's message (unless it is already there) and the streaming reply."""

@@ -21,6 +21,24 @@ FILE_TOKENS = 250
 CACHE_MIN_TOKENS = 1024
 CACHE_BLOCK_TOKENS = 128
 REASONING_TOKENS = 64  # added for reasoning models (gpt-5*, o*), as OpenAI counts them
+# Reasoning models answer with a dated snapshot name, as the real API does.
+SNAPSHOTS = {
+    "gpt-5": "gpt-5-2025-08-07",
+    "gpt-5-mini": "gpt-5-mini-2025-08-07",
+    "o3": "o3-2025-04-16",
+    "o4-mini": "o4-mini-2025-04-16",
+}
+REASONING_SUMMARY = (
+    "**Reading the question**\n\nThe user wants a clear answer; I will keep it short and "
+    "show the formatting the app supports."
+)
+PREAMBLE = "Let me look into that."
+REFUSAL = "I'm sorry, but I can't help with that."
+
+
+def is_reasoning_model(model: str) -> bool:
+    """gpt-5* and the o-series think before they answer."""
+    return model.startswith(("gpt-5", "o1", "o3", "o4"))
 
 
 @dataclass
@@ -48,10 +66,39 @@ class Plan:
     input_tokens: int
     cached_tokens: int
     reasoning_tokens: int
+    model: str = ""
+    reasoning_summary: str = ""  # streamed when the request asks for `reasoning.summary`
+    preamble: str = ""  # a first message item before the tools (gpt-5 with tools)
+    refusal: bool = False
+    incomplete: str | None = None  # max_output_tokens or content_filter
 
     @property
     def output_tokens(self) -> int:
-        return len(self.deltas) + self.reasoning_tokens
+        return len(self.deltas) + self.reasoning_tokens + len(_TOKEN.findall(self.preamble))
+
+    def limit(self, max_output_tokens: int | None) -> None:
+        """Honour `max_output_tokens` as the real API does: cut the text, end incomplete."""
+        if not max_output_tokens or self.output_tokens <= max_output_tokens:
+            return
+        self.reasoning_tokens = min(self.reasoning_tokens, max_output_tokens)
+        room = max(
+            max_output_tokens - self.reasoning_tokens - len(_TOKEN.findall(self.preamble)), 0
+        )
+        self.deltas = self.deltas[:room]
+        self.text = "".join(self.deltas)
+        self.annotations = [a for a in self.annotations if _end_of(a) <= len(self.text)]
+        self.incomplete = "max_output_tokens"
+
+    def filter_content(self) -> None:
+        """The content filter stops the reply half-way."""
+        self.deltas = self.deltas[: max(len(self.deltas) // 2, 1)]
+        self.text = "".join(self.deltas)
+        self.annotations = []
+        self.incomplete = "content_filter"
+
+
+def _end_of(annotation: dict[str, Any]) -> int:
+    return int(annotation.get("end_index", annotation.get("index", 0)) or 0)
 
 
 def markers(text: str) -> dict[str, str]:
@@ -78,6 +125,13 @@ def count_input(prompt: Prompt) -> tuple[int, int]:
     return total + 3, cached
 
 
+def cache_write(input_tokens: int, cached: int) -> int:
+    """Tokens newly written to the prompt cache: the uncached whole blocks of a long prompt."""
+    if input_tokens < CACHE_MIN_TOKENS:
+        return 0
+    return input_tokens // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS - cached
+
+
 def reply_text(user_text: str, tokens: int | None) -> str:
     """The demo answer to the last user message (markers already removed)."""
     if tokens is not None:
@@ -94,7 +148,10 @@ def reply_text(user_text: str, tokens: int | None) -> str:
         "This reply comes from the built-in **simulator**, so nothing was billed:",
         "",
         "- it streams one token at a time,",
-        "- ask for *code*, a *table* or a *long* answer to see formatting.",
+        "- ask for *code*, a *table* or a *long* answer to see formatting,",
+        "- turn on **Web search**, **File search** or **Code interpreter** for the assistant "
+        "to see tool progress, cited sources and a generated chart,",
+        "- pick **GPT-5 mini** (or another reasoning model) to watch it think first.",
     ]
     if "code" in lower:
         parts += [
@@ -189,9 +246,52 @@ def plan_reply(prompt: Prompt, tokens: int | None, vector_file: tuple[str, str] 
             }
         )
     input_tokens, cached = count_input(prompt)
-    reasoning = REASONING_TOKENS if prompt.model.startswith(("gpt-5", "o")) else 0
+    reasoning = is_reasoning_model(prompt.model)
+    if reasoning and "web_search" in prompt.tools:
+        # Opening a page is not a search: the real API sends such items, unbilled.
+        searched = next(i for i, item in enumerate(tool_items) if item["id"] == "ws_sim")
+        tool_items.insert(
+            searched + 1,
+            {
+                "id": "ws_open_sim",
+                "type": "web_search_call",
+                "status": "completed",
+                "action": {"type": "open_page", "url": "https://example.com/simulated-source"},
+            },
+        )
+    if reasoning:
+        for note in annotations:
+            if note["type"] == "container_file_citation":
+                # What the real API sends (openai/codex#1451): a cfile_ name and 0 offsets.
+                note.update(filename="cfile_sim_chart.png", start_index=0, end_index=0)
     return Plan(
-        text, _TOKEN.findall(text), annotations, tool_items, input_tokens, cached, reasoning
+        text,
+        _TOKEN.findall(text),
+        annotations,
+        tool_items,
+        input_tokens,
+        cached,
+        REASONING_TOKENS if reasoning else 0,
+        model=SNAPSHOTS.get(prompt.model, prompt.model),
+        reasoning_summary=REASONING_SUMMARY if reasoning else "",
+        preamble=PREAMBLE if reasoning and tool_items else "",
+    )
+
+
+def refusal_plan(plan: Plan) -> Plan:
+    """The same request refused: a refusal content part instead of text, no tools."""
+    deltas = _TOKEN.findall(REFUSAL)
+    return Plan(
+        REFUSAL,
+        deltas,
+        [],
+        [],
+        plan.input_tokens,
+        plan.cached_tokens,
+        plan.reasoning_tokens,
+        model=plan.model,
+        reasoning_summary=plan.reasoning_summary,
+        refusal=True,
     )
 
 
@@ -199,7 +299,10 @@ def responses_usage(plan: Plan) -> dict[str, Any]:
     """The Responses API usage object."""
     return {
         "input_tokens": plan.input_tokens,
-        "input_tokens_details": {"cached_tokens": plan.cached_tokens, "cache_write_tokens": 0},
+        "input_tokens_details": {
+            "cached_tokens": plan.cached_tokens,
+            "cache_write_tokens": cache_write(plan.input_tokens, plan.cached_tokens),
+        },
         "output_tokens": plan.output_tokens,
         "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
         "total_tokens": plan.input_tokens + plan.output_tokens,
@@ -217,25 +320,39 @@ def chat_usage(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _message_item(item_id: str, text: str, annotations: list[dict[str, Any]], status: str):
-    content = [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}]
+def _message_item(
+    item_id: str, text: str, annotations: list[dict[str, Any]], status: str, refusal: bool = False
+) -> dict[str, Any]:
+    part: dict[str, Any] = (
+        {"type": "refusal", "refusal": text}
+        if refusal
+        else {"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}
+    )
     return {
         "id": item_id,
         "type": "message",
         "role": "assistant",
         "status": status,
-        "content": content if status == "completed" else [],
+        "content": [part] if status != "in_progress" else [],
     }
 
 
-def response_object(rid: str, body: dict[str, Any], status: str, output: list, usage) -> dict:
-    """A Responses API `response` object."""
+def _reasoning_item(item_id: str, summary: str) -> dict[str, Any]:
+    parts = [{"type": "summary_text", "text": summary}] if summary else []
+    return {"id": item_id, "type": "reasoning", "summary": parts}
+
+
+def response_object(
+    rid: str, body: dict[str, Any], status: str, output: list, usage, plan: Plan | None = None
+) -> dict:
+    """A Responses API `response` object (model: the snapshot name, as the real API)."""
+    incomplete = plan.incomplete if plan is not None and status == "incomplete" else None
     return {
         "id": rid,
         "object": "response",
         "created_at": int(time.time()),
         "status": status,
-        "model": body.get("model", ""),
+        "model": plan.model if plan is not None and plan.model else body.get("model", ""),
         "output": output,
         "parallel_tool_calls": True,
         "tool_choice": "auto",
@@ -244,28 +361,49 @@ def response_object(rid: str, body: dict[str, Any], status: str, output: list, u
         "temperature": body.get("temperature"),
         "top_p": body.get("top_p"),
         "max_output_tokens": body.get("max_output_tokens"),
+        "store": body.get("store", True),
+        "reasoning": body.get("reasoning"),
         "usage": usage,
         "error": None,
-        "incomplete_details": None,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
         "metadata": {},
         "text": {"format": {"type": "text"}},
     }
 
 
-def final_output(rid: str, plan: Plan) -> list[dict[str, Any]]:
-    """The complete output list: tool items, then the message."""
-    items = [{**item, "id": f"{item['id']}_{rid}"} for item in plan.tool_items]
-    return [*items, _message_item(f"msg_{rid}", plan.text, plan.annotations, "completed")]
+def _wants_summary(body: dict[str, Any]) -> bool:
+    return bool((body.get("reasoning") or {}).get("summary"))
+
+
+def final_output(rid: str, plan: Plan, body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The complete output list: reasoning, a preamble, tool items, then the answer."""
+    items: list[dict[str, Any]] = []
+    if plan.reasoning_tokens:
+        summary = plan.reasoning_summary if _wants_summary(body or {}) else ""
+        items.append(_reasoning_item(f"rs_{rid}", summary))
+    if plan.preamble:
+        items.append(_message_item(f"msg_pre_{rid}", plan.preamble, [], "completed"))
+    items += [{**item, "id": f"{item['id']}_{rid}"} for item in plan.tool_items]
+    status = "incomplete" if plan.incomplete else "completed"
+    items.append(
+        _message_item(f"msg_{rid}", plan.text, plan.annotations, status, refusal=plan.refusal)
+    )
+    return items
 
 
 @dataclass
 class RenderedStream:
-    """SSE bytes: `head` before the first delta, one entry per delta, `tail` after the last."""
+    """SSE bytes: `head` before the first delta, one entry per delta, `tail` after the last.
+
+    `think` marks where a reasoning model goes silent (after its reasoning item opens).
+    """
 
     head: list[bytes]
     deltas: list[bytes]
     tail: list[bytes]
     failure: list[bytes]
+    think: int | None = None  # index in `head` after which the model thinks in silence
+    nested_failure: list[bytes] = field(default_factory=list)
 
 
 def _sse(event: dict[str, Any]) -> bytes:
@@ -274,98 +412,140 @@ def _sse(event: dict[str, Any]) -> bytes:
 
 def render_responses(rid: str, body: dict[str, Any], plan: Plan) -> RenderedStream:
     """All SSE events of a Responses stream, in the order the SDK's stream helper expects."""
-    seq = iter(range(1_000_000))
+    seq = iter(range(10_000_000))
     head: list[bytes] = []
+    think: int | None = None
 
     def emit(target: list[bytes], kind: str, **fields: Any) -> None:
         target.append(_sse({"type": kind, "sequence_number": next(seq), **fields}))
 
-    output = final_output(rid, plan)
-    emit(head, "response.created", response=response_object(rid, body, "in_progress", [], None))
-    emit(head, "response.in_progress", response=response_object(rid, body, "in_progress", [], None))
+    output = final_output(rid, plan, body)
+    emit(
+        head, "response.created", response=response_object(rid, body, "in_progress", [], None, plan)
+    )
+    emit(
+        head,
+        "response.in_progress",
+        response=response_object(rid, body, "in_progress", [], None, plan),
+    )
     for index, item in enumerate(output[:-1]):
-        kind = item["type"].removesuffix("_call")
-        emit(
-            head,
-            "response.output_item.added",
-            output_index=index,
-            item={**item, "status": "in_progress"},
-        )
-        for step in (
-            "in_progress",
-            "searching" if "search" in kind else "interpreting",
-            "completed",
-        ):
-            emit(head, f"response.{kind}_call.{step}", output_index=index, item_id=item["id"])
-        emit(head, "response.output_item.done", output_index=index, item=item)
+        if item["type"] == "reasoning":
+            emit(
+                head, "response.output_item.added", output_index=index, item={**item, "summary": []}
+            )
+            think = len(head)
+            _reasoning_events(emit, head, index, item)
+            emit(head, "response.output_item.done", output_index=index, item=item)
+        elif item["type"] == "message":
+            _whole_message(emit, head, index, item)
+        else:
+            _tool_events(emit, head, index, item)
     index = len(output) - 1
     message = output[-1]
+    part_kind = "refusal" if plan.refusal else "output_text"
     emit(
         head,
         "response.output_item.added",
         output_index=index,
         item=_message_item(message["id"], "", [], "in_progress"),
     )
-    part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-    emit(
-        head,
-        "response.content_part.added",
-        output_index=index,
-        item_id=message["id"],
-        content_index=0,
-        part=part,
+    part = (
+        {"type": "refusal", "refusal": ""}
+        if plan.refusal
+        else {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
     )
+    ids = {"output_index": index, "item_id": message["id"], "content_index": 0}
+    emit(head, "response.content_part.added", **ids, part=part)
     deltas: list[bytes] = []
     for delta in plan.deltas:
-        emit(
-            deltas,
-            "response.output_text.delta",
-            output_index=index,
-            item_id=message["id"],
-            content_index=0,
-            delta=delta,
-            logprobs=[],
-        )
+        if plan.refusal:
+            emit(deltas, "response.refusal.delta", **ids, delta=delta)
+        else:
+            emit(deltas, f"response.{part_kind}.delta", **ids, delta=delta, logprobs=[])
     tail: list[bytes] = []
     for number, annotation in enumerate(plan.annotations):
         emit(
             tail,
             "response.output_text.annotation.added",
-            output_index=index,
-            item_id=message["id"],
-            content_index=0,
+            **ids,
             annotation_index=number,
             annotation=annotation,
         )
-    emit(
-        tail,
-        "response.output_text.done",
-        output_index=index,
-        item_id=message["id"],
-        content_index=0,
-        text=plan.text,
-        logprobs=[],
-    )
-    emit(
-        tail,
-        "response.content_part.done",
-        output_index=index,
-        item_id=message["id"],
-        content_index=0,
-        part=message["content"][0],
-    )
+    if plan.refusal:
+        emit(tail, "response.refusal.done", **ids, refusal=plan.text)
+    else:
+        emit(tail, "response.output_text.done", **ids, text=plan.text, logprobs=[])
+    emit(tail, "response.content_part.done", **ids, part=message["content"][0])
     emit(tail, "response.output_item.done", output_index=index, item=message)
+    status = "incomplete" if plan.incomplete else "completed"
     emit(
         tail,
-        "response.completed",
-        response=response_object(rid, body, "completed", output, responses_usage(plan)),
+        f"response.{status}",
+        response=response_object(rid, body, status, output, responses_usage(plan), plan),
     )
     error = {"code": "server_error", "message": "The simulator injected a failure mid-stream."}
     failure: list[bytes] = []
     emit(failure, "error", param=None, **error)
-    failed = response_object(rid, body, "failed", [], None)
+    # A failed response still carries what was billed.
+    half = _half_usage(plan)
+    failed = response_object(rid, body, "failed", [], half, plan)
     emit(failure, "response.failed", response={**failed, "error": error})
-    return RenderedStream(head, deltas, tail, failure)
+    nested: list[bytes] = []
+    quota = {
+        "type": "insufficient_quota",
+        "code": "insufficient_quota",
+        "message": "You exceeded your current quota (simulated).",
+        "param": None,
+    }
+    emit(nested, "error", error=quota)
+    return RenderedStream(head, deltas, tail, failure, think, nested)
+
+
+def _half_usage(plan: Plan) -> dict[str, Any]:
+    usage = responses_usage(plan)
+    produced = plan.reasoning_tokens + len(plan.deltas) // 2
+    return {**usage, "output_tokens": produced, "total_tokens": plan.input_tokens + produced}
+
+
+def _reasoning_events(emit: Any, head: list[bytes], index: int, item: dict[str, Any]) -> None:
+    for number, part in enumerate(item["summary"]):
+        ids = {"output_index": index, "item_id": item["id"], "summary_index": number}
+        emit(head, "response.reasoning_summary_part.added", **ids, part={**part, "text": ""})
+        for piece in _TOKEN.findall(part["text"]):
+            emit(head, "response.reasoning_summary_text.delta", **ids, delta=piece)
+        emit(head, "response.reasoning_summary_text.done", **ids, text=part["text"])
+        emit(head, "response.reasoning_summary_part.done", **ids, part=part)
+
+
+def _whole_message(emit: Any, head: list[bytes], index: int, item: dict[str, Any]) -> None:
+    """A short message item streamed at once (gpt-5's preamble before it calls tools)."""
+    emit(
+        head,
+        "response.output_item.added",
+        output_index=index,
+        item={**item, "status": "in_progress", "content": []},
+    )
+    part = item["content"][0]
+    ids = {"output_index": index, "item_id": item["id"], "content_index": 0}
+    emit(head, "response.content_part.added", **ids, part={**part, "text": ""})
+    for piece in _TOKEN.findall(part["text"]):
+        emit(head, "response.output_text.delta", **ids, delta=piece, logprobs=[])
+    emit(head, "response.output_text.done", **ids, text=part["text"], logprobs=[])
+    emit(head, "response.content_part.done", **ids, part=part)
+    emit(head, "response.output_item.done", output_index=index, item=item)
+
+
+def _tool_events(emit: Any, head: list[bytes], index: int, item: dict[str, Any]) -> None:
+    kind = item["type"].removesuffix("_call")
+    emit(
+        head,
+        "response.output_item.added",
+        output_index=index,
+        item={**item, "status": "in_progress"},
+    )
+    for step in ("in_progress", "searching" if "search" in kind else "interpreting", "completed"):
+        emit(head, f"response.{kind}_call.{step}", output_index=index, item_id=item["id"])
+    emit(head, "response.output_item.done", output_index=index, item=item)
 
 
 def render_chat(cid: str, body: dict[str, Any], plan: Plan) -> RenderedStream:

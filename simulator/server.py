@@ -4,8 +4,23 @@ Implements the subset the app uses (Responses, Chat Completions, Files, Vector S
 Models, container file content) on 127.0.0.1 with deterministic replies, realistic usage and
 fault injection. Faults come, in this order of precedence, from the "fail next N" queue,
 a `[[sim:fault=NAME]]` marker in the last user message, or the `X-Sim-Fault` header.
-Fault names: an HTTP status (429, 500, 401, ...), error_midstream, cut_midstream, hang.
-Other markers: `[[sim:delay_ms=N]]`, `[[sim:tokens_per_s=N]]`, `[[sim:tokens=N]]`.
+Fault names: an HTTP status (429, 500, 401, ...), error_midstream (a flat `error` event,
+then `response.failed` with usage), error_nested (the live wire's nested
+`{"type":"error","error":{...}}`, code insufficient_quota), cut_midstream, hang.
+Other markers: `[[sim:delay_ms=N]]`, `[[sim:tokens_per_s=N]]`, `[[sim:tokens=N]]`,
+`[[sim:think_ms=N]]` (a reasoning model's silence before it answers), `[[sim:gap_ms=N]]` (a
+silence half-way through the text), `[[sim:incomplete=content_filter]]`, `[[sim:refuse=1]]`,
+`[[sim:ignore_limit=1]]` (stream past `max_output_tokens`, as a careless server might).
+Marker values are clamped (`LIMITS`), so no prompt can make it stream for hours or fill memory.
+
+Reasoning models (gpt-5*, o-series) answer like the real API: a reasoning item (with a
+summary when `reasoning.summary` is asked for), a preamble message before tool calls, an
+`open_page` web-search action, `cfile_` container citations at offset 0, and a snapshot name
+in `response.model`. `max_output_tokens` is honoured: past it the reply ends
+`response.incomplete`.
+
+The control routes (`/_sim/config`, `/_sim/requests`) need `Authorization: Bearer <token>`:
+the token given at start (SIMULATOR_TOKEN), else a random one (`SimulatorServer.token`).
 
 In-process: `start_simulator(port)`; standalone: `python -m simulator --port N`.
 """
@@ -17,11 +32,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
+import secrets
 import socket
 import struct
 import threading
 import time
 import zlib
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +58,10 @@ from simulator.replies import (
     RenderedStream,
     chat_completion,
     final_output,
+    is_reasoning_model,
     markers,
     plan_reply,
+    refusal_plan,
     render_chat,
     render_responses,
     response_object,
@@ -52,13 +72,34 @@ from simulator.replies import (
 # app's code, so it runs (and could be replaced) on its own.
 MODEL_CATALOG = Path(__file__).resolve().parent.parent / "services" / "llm" / "model_catalog.json"
 
-STREAM_FAULTS = {"error_midstream", "cut_midstream", "hang"}
+STREAM_FAULTS = {"error_midstream", "error_nested", "cut_midstream", "hang"}
 INDEXING_FAIL_MARKER = b"SIM_FAIL_INDEXING"
 INDEXING_SECONDS = 0.15
 POLL_AFTER_MS = "20"
 RETRY_AFTER_MS = "10"
 SEND_BATCH = 32
 STOP_POLL_SECONDS = 0.05
+REQUEST_LOG_SIZE = 1000  # the request log is a ring: the newest entries only
+# Ceilings for marker and config values: (smallest, largest).
+LIMITS: dict[str, tuple[float, float]] = {
+    "tokens": (1, 20_000),
+    "delay_ms": (0, 60_000),
+    "think_ms": (0, 120_000),
+    "gap_ms": (0, 120_000),
+    "tokens_per_s": (0, 100_000),
+}
+
+
+def clamp(name: str, value: Any, default: float = 0) -> float:
+    """A marker or config value as a number within `LIMITS` (junk gives `default`)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    if number != number:  # NaN
+        return default
+    low, high = LIMITS[name]
+    return min(max(number, low), high)
 
 
 @dataclass
@@ -67,6 +108,7 @@ class SimConfig:
 
     delay_ms: int = 0
     tokens_per_s: float = 0.0  # 0 = as fast as possible
+    think_ms: int = 0  # how long reasoning models think in silence
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
 
 
@@ -88,14 +130,30 @@ class _Options:
     delay: float
     rate: float
     tokens: int | None
+    think: float = 0.0
+    gap: float = 0.0
+    incomplete: str | None = None
+    refuse: bool = False
+    ignore_limit: bool = False
 
 
 class SimulatorServer:
     """The simulator's state and its uvicorn server (see `start_simulator`)."""
 
-    def __init__(self, port: int = 0) -> None:
-        self.config = SimConfig()
-        self.requests: list[dict[str, Any]] = []
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        token: str | None = None,
+        tokens_per_s: float = 0.0,
+        think_ms: int = 0,
+    ) -> None:
+        self.token = token or secrets.token_urlsafe(24)
+        self.defaults = SimConfig(
+            tokens_per_s=clamp("tokens_per_s", tokens_per_s), think_ms=int(think_ms)
+        )
+        self.config = SimConfig(**asdict(self.defaults))
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.files: dict[str, dict[str, Any]] = {}
         self.contents: dict[str, bytes] = {}
         self.vector_stores: dict[str, dict[str, Any]] = {}
@@ -125,22 +183,25 @@ class SimulatorServer:
         *,
         delay_ms: int | None = None,
         tokens_per_s: float | None = None,
+        think_ms: int | None = None,
         fail_next: list[int] | None = None,
     ) -> None:
-        """Set defaults: delay before the first token, token rate, statuses for the next
-        model requests (e.g. `fail_next=[429, 429]`)."""
+        """Set defaults: delay before the first token, token rate, thinking time, statuses
+        for the next model requests (e.g. `fail_next=[429, 429]`). Values are clamped."""
         with self._lock:
             if delay_ms is not None:
-                self.config.delay_ms = delay_ms
+                self.config.delay_ms = int(clamp("delay_ms", delay_ms))
             if tokens_per_s is not None:
-                self.config.tokens_per_s = tokens_per_s
+                self.config.tokens_per_s = clamp("tokens_per_s", tokens_per_s)
+            if think_ms is not None:
+                self.config.think_ms = int(clamp("think_ms", think_ms))
             if fail_next is not None:
-                self.config.fail_next = list(fail_next)
+                self.config.fail_next = [int(status) for status in fail_next][:100]
 
     def reset(self) -> None:
         """Forget recorded requests and restore the default configuration."""
         with self._lock:
-            self.config = SimConfig()
+            self.config = SimConfig(**asdict(self.defaults))
             self.requests.clear()
 
     def serve_forever(self) -> None:
@@ -184,18 +245,32 @@ class SimulatorServer:
         self.requests.append(entry)
         return entry
 
-    def options(self, request: Request, text: str) -> _Options:
+    def authorized(self, request: Request) -> bool:
+        """Whether a control request carries `Authorization: Bearer <token>`."""
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(
+            given.strip().encode(), self.token.encode()
+        )
+
+    def options(self, request: Request, text: str, model: str) -> _Options:
         found = markers(text)
         with self._lock:
             queued = self.config.fail_next.pop(0) if self.config.fail_next else None
             delay_ms, rate = self.config.delay_ms, self.config.tokens_per_s
+            think_ms = self.config.think_ms if is_reasoning_model(model) else 0
         fault = str(queued) if queued else found.get("fault") or request.headers.get("x-sim-fault")
         tokens = found.get("tokens")
+        incomplete = found.get("incomplete")
         return _Options(
             fault=fault,
-            delay=float(found.get("delay_ms", delay_ms)) / 1000,
-            rate=float(found.get("tokens_per_s", rate)),
-            tokens=int(tokens) if tokens else None,
+            delay=clamp("delay_ms", found.get("delay_ms", delay_ms)) / 1000,
+            rate=clamp("tokens_per_s", found.get("tokens_per_s", rate)),
+            tokens=int(clamp("tokens", tokens, 1)) if tokens else None,
+            think=clamp("think_ms", found.get("think_ms", think_ms)) / 1000,
+            gap=clamp("gap_ms", found.get("gap_ms", 0)) / 1000,
+            incomplete=incomplete if incomplete == "content_filter" else None,
+            refuse=found.get("refuse") == "1",
+            ignore_limit=found.get("ignore_limit") == "1",
         )
 
     def vector_file_for(self, vector_store_ids: list[str]) -> tuple[str, str] | None:
@@ -206,9 +281,15 @@ class SimulatorServer:
         return ("file-sim-doc", "document.txt") if vector_store_ids else None
 
 
-def start_simulator(port: int = 0) -> SimulatorServer:
-    """Start the simulator on 127.0.0.1 (port 0 = any free port) in a background thread."""
-    server = SimulatorServer(port)
+def start_simulator(
+    port: int = 0, *, token: str | None = None, tokens_per_s: float = 0.0, think_ms: int = 0
+) -> SimulatorServer:
+    """Start the simulator on 127.0.0.1 (port 0 = any free port) in a background thread.
+
+    `token` guards the control routes (random when None); `tokens_per_s` and `think_ms` are
+    the default pace (demo mode streams at a human pace; tests at full speed).
+    """
+    server = SimulatorServer(port, token=token, tokens_per_s=tokens_per_s, think_ms=think_ms)
     server.start()
     return server
 
@@ -221,7 +302,12 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(status: int, message: str, code: str | None = None) -> Response:
-    kind = {401: "invalid_request_error", 429: "requests", 404: "invalid_request_error"}
+    kind = {
+        400: "invalid_request_error",
+        401: "invalid_request_error",
+        404: "invalid_request_error",
+    }
+    kind[429] = "requests"
     body = {
         "error": {
             "message": message,
@@ -243,6 +329,17 @@ def _http_fault(status: int) -> Response:
     if status >= 500:
         return _error(status, "The server had an error processing your request (simulated).")
     return _error(status, f"Simulated HTTP {status} error.")
+
+
+def _unsupported_parameter(body: dict[str, Any]) -> str | None:
+    """The sampling parameter a reasoning model refuses, if the request sends one."""
+    if not is_reasoning_model(str(body.get("model", ""))):
+        return None
+    return next((key for key in ("temperature", "top_p") if body.get(key) is not None), None)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _png(size: int = 64) -> bytes:
@@ -327,17 +424,28 @@ class _SSEStream:
                 )
 
         options, rendered = self.options, self.rendered
-        await emit(rendered.head)
+        if rendered.think is not None and options.think:
+            await emit(rendered.head[: rendered.think])
+            await self._pause(options.think)  # thinking: not a byte for a while
+            await emit(rendered.head[rendered.think :])
+        else:
+            await emit(rendered.head)
         if options.delay:
             await self._pause(options.delay)
         deltas = rendered.deltas
-        if options.fault in ("error_midstream", "cut_midstream"):
+        gap_at = len(deltas) // 2 if options.gap else -1
+        if options.fault in ("error_midstream", "error_nested", "cut_midstream"):
             deltas = deltas[: max(len(deltas) // 2, 1)]
         elif options.fault == "hang":
             deltas = deltas[:2]
         batch: list[bytes] = []
         start = time.monotonic()
         for index, chunk in enumerate(deltas):
+            if index == gap_at:
+                await emit(batch)
+                batch = []
+                await self._pause(options.gap)
+                start += options.gap
             if options.rate:
                 wait = start + index / options.rate - time.monotonic()
                 if wait > 0:
@@ -353,7 +461,8 @@ class _SSEStream:
             raise _ConnectionCut
         if options.fault == "hang":
             await self._pause(None)
-        await emit(rendered.failure if options.fault == "error_midstream" else rendered.tail)
+        ending = {"error_midstream": rendered.failure, "error_nested": rendered.nested_failure}
+        await emit(ending.get(options.fault or "", rendered.tail))
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -409,17 +518,31 @@ def build_app(sim: SimulatorServer) -> Starlette:
         body = orjson.loads(await request.body() or b"{}")
         entry = sim.record(request, body)
         prompt = _responses_prompt(body) if kind == "responses" else _chat_prompt(body)
-        options = sim.options(request, prompt.last_user_text)
+        options = sim.options(request, prompt.last_user_text, prompt.model)
         entry["fault"] = options.fault
         if options.fault and options.fault.isdigit():
             entry["status"] = int(options.fault)
             return _http_fault(entry["status"])
+        refused = _unsupported_parameter(body)
+        if refused is not None:  # what gpt-5* and the o-series answer
+            entry["status"] = 400
+            return _error(
+                400,
+                f"Unsupported parameter: '{refused}' is not supported with this model.",
+                "unsupported_parameter",
+            )
         vector_stores = [
             store_id
             for tool in body.get("tools") or []
             for store_id in tool.get("vector_store_ids", [])
         ]
         plan = plan_reply(prompt, options.tokens, sim.vector_file_for(vector_stores))
+        if options.refuse:
+            plan = refusal_plan(plan)
+        if options.incomplete == "content_filter":
+            plan.filter_content()
+        if kind == "responses" and not options.ignore_limit:
+            plan.limit(_int_or_none(body.get("max_output_tokens")))
         rid = sim.next_id("resp_sim" if kind == "responses" else "chatcmpl-sim")
         if body.get("stream"):
             render = render_responses if kind == "responses" else render_chat
@@ -447,8 +570,9 @@ def build_app(sim: SimulatorServer) -> Starlette:
             return _http_fault(500)
         if kind == "chat":
             return _json(chat_completion(rid, body, plan))
-        output = final_output(rid, plan)
-        return _json(response_object(rid, body, "completed", output, responses_usage(plan)))
+        output = final_output(rid, plan, body)
+        status = "incomplete" if plan.incomplete else "completed"
+        return _json(response_object(rid, body, status, output, responses_usage(plan), plan))
 
     async def responses(request: Request) -> Any:
         return await model_request(request, "responses")
@@ -601,17 +725,26 @@ def build_app(sim: SimulatorServer) -> Starlette:
         sim.record(request, None)
         return Response(CHART_PNG, media_type="image/png")
 
+    def refused(request: Request) -> Response | None:
+        if sim.authorized(request):
+            return None
+        return _error(401, "The simulator's control routes need Authorization: Bearer <token>.")
+
     async def recorded(request: Request) -> Response:
+        if (denied := refused(request)) is not None:
+            return denied
         if request.method == "DELETE":
             sim.requests.clear()
             return _json({"deleted": True})
-        return _json(sim.requests)
+        return _json(list(sim.requests))
 
     async def config(request: Request) -> Response:
+        if (denied := refused(request)) is not None:
+            return denied
         if request.method == "POST":
             try:
                 sim.configure(**orjson.loads(await request.body() or b"{}"))
-            except (TypeError, orjson.JSONDecodeError) as exc:
+            except (TypeError, ValueError, orjson.JSONDecodeError) as exc:
                 return _error(400, f"Bad simulator config: {exc}")
         return _json(asdict(sim.config))
 
@@ -646,9 +779,16 @@ def main() -> None:
     """Standalone: `python -m simulator --port 8765`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--tokens-per-second", type=float, default=0.0)
     args = parser.parse_args()
-    server = SimulatorServer(args.port)
+    server = SimulatorServer(
+        args.port,
+        token=os.environ.get("SIMULATOR_TOKEN") or None,
+        tokens_per_s=args.tokens_per_second,
+    )
     print(f"LLM simulator on {server.base_url} (OPENAI_BASE_URL)", flush=True)
+    if not os.environ.get("SIMULATOR_TOKEN"):
+        print(f"Control routes: Authorization: Bearer {server.token}", flush=True)
     server.serve_forever()
 
 

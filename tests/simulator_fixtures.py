@@ -34,7 +34,7 @@ def llm_settings(base_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "openai_api_key": TEST_API_KEY,
         "openai_base_url": base_url,
-        "llm_timeout_seconds": 5.0,
+        "llm_read_timeout_seconds": 5.0,
         "llm_max_retries": 2,
     }
     values.update(overrides)

@@ -63,6 +63,7 @@ class AssistantInput:
     tools: list[str] = field(default_factory=list)
     shared: bool = False
     monthly_budget_usd: str = ""
+    reasoning_effort: str | None = None
 
     @classmethod
     def from_assistant(cls, assistant: Assistant) -> AssistantInput:
@@ -77,6 +78,7 @@ class AssistantInput:
             tools=list(assistant.tools or []),
             shared=assistant.shared,
             monthly_budget_usd=budget_text(assistant.monthly_budget_micros),
+            reasoning_effort=assistant.reasoning_effort,
         )
 
 
@@ -118,6 +120,17 @@ class ModelChoice:
     prices: str | None
     vision: bool
     tools: tuple[str, ...]
+    temperature: bool = True  # whether the model accepts Temperature / Top P
+    top_p: bool = True
+    reasoning_efforts: tuple[str, ...] = ()
+
+
+REASONING_EFFORT_LABELS = {
+    "minimal": "Minimal (fastest)",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High (most thorough)",
+}
 
 
 def _usd(price: Decimal) -> str:
@@ -137,11 +150,26 @@ def model_choices(
             prices=f"{_usd(model.input_price)} in / {_usd(model.output_price)} out per 1M tokens",
             vision=model.vision,
             tools=() if no_tools else tuple(t for t in TOOL_NAMES if t in model.tools),
+            temperature=model.traits.temperature,
+            top_p=model.traits.top_p,
+            reasoning_efforts=model.traits.reasoning_efforts,
         )
         for model in load_catalog(settings).models
     ]
     if current and all(choice.id != current for choice in choices):
-        choices.append(ModelChoice(current, current, None, False, () if no_tools else TOOL_NAMES))
+        traits = load_catalog(settings).traits(current)
+        choices.append(
+            ModelChoice(
+                current,
+                current,
+                None,
+                False,
+                () if no_tools else TOOL_NAMES,
+                traits.temperature,
+                traits.top_p,
+                traits.reasoning_efforts,
+            )
+        )
     return choices
 
 
@@ -191,9 +219,19 @@ def validate_input(data: AssistantInput, allow_unknown_model: bool = True) -> As
             "Choose a model from the catalog; only administrators can enter another model id.",
             "model",
         )
-    if data.temperature is not None and not 0 <= data.temperature <= 2:
+    # Parameters the model refuses are dropped, never sent (gpt-5*, o-series: HTTP 400).
+    traits = load_catalog(get_settings()).traits(model)
+    temperature = data.temperature if traits.temperature else None
+    top_p = data.top_p if traits.top_p else None
+    effort = data.reasoning_effort or None
+    if effort is not None and effort not in traits.reasoning_efforts:
+        raise ValidationError(
+            "This model has no such reasoning effort; choose one from the list.",
+            "reasoning_effort",
+        )
+    if temperature is not None and not 0 <= temperature <= 2:
         raise ValidationError("Temperature must be between 0 and 2.", "temperature")
-    if data.top_p is not None and not 0 <= data.top_p <= 1:
+    if top_p is not None and not 0 <= top_p <= 1:
         raise ValidationError("Top P must be between 0 and 1.", "top_p")
     tools = [tool for tool in TOOL_NAMES if tool in set(data.tools)]
     unknown = set(data.tools) - set(TOOL_NAMES)
@@ -207,11 +245,12 @@ def validate_input(data: AssistantInput, allow_unknown_model: bool = True) -> As
         description=description,
         instructions=data.instructions,
         model=model,
-        temperature=data.temperature,
-        top_p=data.top_p,
+        temperature=temperature,
+        top_p=top_p,
         tools=tools,
         shared=bool(data.shared),
         monthly_budget_usd=budget_text(parse_usd(data.monthly_budget_usd, "monthly_budget")),
+        reasoning_effort=effort,
     )
 
 
@@ -255,6 +294,7 @@ def _apply(assistant: Assistant, data: AssistantInput) -> None:
     assistant.model = data.model
     assistant.temperature = data.temperature
     assistant.top_p = data.top_p
+    assistant.reasoning_effort = data.reasoning_effort
     assistant.tools = list(data.tools)
     assistant.shared = data.shared
     assistant.monthly_budget_micros = parse_usd(data.monthly_budget_usd, "monthly_budget")
@@ -325,6 +365,7 @@ def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
             model=source.model,
             temperature=source.temperature,
             top_p=source.top_p,
+            reasoning_effort=source.reasoning_effort,
             tools=list(source.tools or []),
             shared=False,
         )

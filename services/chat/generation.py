@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ class Generation:
     chunks: list[str] = field(default_factory=list)
     version: int = 0
     activity: str | None = None
+    activity_since: float = 0.0  # time.monotonic() when the current activity began
     finished: bool = False
     task: asyncio.Task | None = None
     listeners: list[Callable[[], None]] = field(default_factory=list)
@@ -54,7 +56,9 @@ class Generation:
         self.changed()
 
     def set_activity(self, label: str | None) -> None:
-        """Show what a built-in tool is doing (None clears it)."""
+        """Show what a built-in tool (or the model's reasoning) is doing (None clears it)."""
+        if label != self.activity:
+            self.activity_since = time.monotonic()
         self.activity = label
         self.changed()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 
@@ -50,18 +51,25 @@ from services.llm.base import (
     Done,
     ErrorCategory,
     GeneratedFile,
+    IncompleteReason,
     LLMProvider,
     ProviderError,
     ReplyError,
     ReplyRequest,
     TextDelta,
+    Thinking,
     ToolActivity,
     Usage,
     cancelled_error,
 )
 from services.llm.catalog import ModelInfo, load_catalog
 from services.llm.factory import active_base_url, get_provider
-from services.usage.pricing import cost_micros, estimate_tokens, estimate_turn_micros
+from services.usage.pricing import (
+    CHARS_PER_TOKEN,
+    cost_micros,
+    estimate_tokens,
+    estimate_turn_micros,
+)
 from services.usage.spend import check_budget
 
 log = logging.getLogger(__name__)
@@ -75,6 +83,19 @@ SUMMARY_INSTRUCTIONS = (
     "decisions, facts, open questions and the user's goal. Plain prose, no preamble."
 )
 SUMMARY_HEADING = "Summary of the earlier conversation:"
+THINKING_LABEL = "Thinking…"
+# The app's own output cap, for providers that ignore max_output_tokens: stop reading once
+# the text is clearly longer than the limit (the token estimate is rough, hence the slack).
+OUTPUT_CAP_SLACK = 1.5
+INCOMPLETE_TEXT = {
+    IncompleteReason.length: "Stopped at the length limit.",
+    IncompleteReason.content_filter: "Stopped by the content filter.",
+    IncompleteReason.other: "The provider ended the reply early.",
+}
+OUTPUT_CAP_TEXT = (
+    "Stopped at the length limit: the provider kept writing past MAX_OUTPUT_TOKENS, so the "
+    "app stopped reading. The cost is estimated."
+)
 RESTART_ERROR = (
     "The server restarted before this reply finished. The text received so far is kept; "
     "you can retry."
@@ -514,15 +535,25 @@ def _request(
     for message in context_messages(session, conversation.id, exclude_id=reply_id):
         messages.append(chat_files.context_message(session, user, message, vision))
     vector_stores = [v for v in (assistant.vector_store_id, conversation.vector_store_id) if v]
+    settings = get_settings()
+    # Only what the model accepts is sent: gpt-5* and o-series refuse temperature/top_p.
+    traits = load_catalog(settings).traits(assistant.model)
+    effort = assistant.reasoning_effort
+    max_output = settings.max_output_tokens
+    if traits.max_output_tokens:
+        max_output = min(max_output, traits.max_output_tokens)
     return ReplyRequest(
         model=assistant.model,
         instructions=_instructions(assistant, conversation),
         messages=messages,
         tools=chat_files.turn_tools(list(assistant.tools or []), conversation),
         vector_store_ids=vector_stores,
-        temperature=assistant.temperature,
-        top_p=assistant.top_p,
-        max_output_tokens=get_settings().max_output_tokens,
+        temperature=assistant.temperature if traits.temperature else None,
+        top_p=assistant.top_p if traits.top_p else None,
+        max_output_tokens=max_output,
+        reasoning_effort=effort if effort in traits.reasoning_efforts else None,
+        reasoning_summary=traits.reasoning_summary,
+        store=settings.openai_store,
     )
 
 
@@ -581,12 +612,25 @@ def _save_partial(texts: dict[int, str]) -> None:
 
 async def _stream(job: _Job, running: Generation) -> None:
     """Stream the reply into `running`, then save the outcome in one transaction."""
-    outcome = _Outcome()
+    settings = get_settings()
+    outcome = _Outcome(job.request.max_output_tokens)
     try:
         provider = await chat_provider()
-        async with contextlib.aclosing(provider.stream_reply(job.request)) as events:
+        # One deadline for the whole reply; the HTTP read timeout only bounds silences.
+        async with (
+            asyncio.timeout(settings.llm_reply_deadline_seconds),
+            contextlib.aclosing(provider.stream_reply(job.request)) as events,
+        ):
             async for event in events:
-                outcome.take(event, running)
+                if not outcome.take(event, running):
+                    break  # the app's own output cap: the stream is closed, what came is kept
+    except TimeoutError:
+        outcome.error = ReplyError(
+            ErrorCategory.timeout,
+            f"The reply took longer than {settings.llm_reply_deadline_seconds:g} s "
+            "(LLM_REPLY_DEADLINE_SECONDS) and was stopped. The text received so far is kept; "
+            "the cost is estimated.",
+        )
     except asyncio.CancelledError:
         outcome.error = cancelled_error()
     except Exception:  # a bug must not leave the row streaming
@@ -617,18 +661,40 @@ async def _keep_generated(job: _Job, running: Generation, outcome: _Outcome) -> 
 class _Outcome:
     """What the stream produced besides text."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_output_tokens: int | None = None) -> None:
         self.usage: Usage | None = None
         self.done: Done | None = None
         self.error: ReplyError | None = None
         self.citations: list[dict] = []
         self.generated: list[dict] = []
         self.tools: list[dict] = []
+        self.summary: list[str] = []
+        self.thinking_since: float | None = None
+        self.thinking_seconds = 0.0
+        self.capped = False
+        self.chars = 0
+        self.max_chars = (
+            int(max_output_tokens * CHARS_PER_TOKEN * OUTPUT_CAP_SLACK)
+            if max_output_tokens
+            else None
+        )
 
-    def take(self, event: object, running: Generation) -> None:
+    def take(self, event: object, running: Generation) -> bool:
+        """Apply one event; False when the reply passed the output cap (stop reading)."""
         match event:
             case TextDelta(text=text):
+                self._thought()
                 running.append(text)
+                self.chars += len(text)
+                if self.max_chars is not None and self.chars > self.max_chars:
+                    self.capped = True
+                    return False
+            case Thinking(summary=summary):
+                if self.thinking_since is None:
+                    self.thinking_since = time.monotonic()
+                    running.set_activity(THINKING_LABEL)
+                if summary:
+                    self.summary.append(summary)
             case ToolActivity():
                 running.set_activity(None if event.status != "in_progress" else event.label)
                 self.tools.append({"tool": event.tool, "status": event.status})
@@ -642,6 +708,31 @@ class _Outcome:
                 self.done = event
             case ReplyError():
                 self.error = event
+        return True
+
+    def _thought(self) -> None:
+        """The answer starts: thinking time ends here."""
+        if self.thinking_since is not None:
+            self.thinking_seconds += time.monotonic() - self.thinking_since
+            self.thinking_since = None
+
+    def status(self) -> tuple[MessageStatus, str | None, str | None]:
+        """The saved status, the sentence shown with it, and the error category."""
+        if self.capped:
+            return MessageStatus.incomplete, OUTPUT_CAP_TEXT, IncompleteReason.length.value
+        done = self.done
+        if done is not None and self.error is None:
+            if done.incomplete is not None:
+                return MessageStatus.incomplete, INCOMPLETE_TEXT[done.incomplete], done.incomplete
+            if done.refused:
+                return MessageStatus.refused, "The model declined to answer this.", None
+            return MessageStatus.complete, None, None
+        error = self.error or ReplyError(
+            ErrorCategory.stream_broken, "The reply ended unexpectedly."
+        )
+        if error.category == ErrorCategory.cancelled:
+            return MessageStatus.stopped, error.message, error.category
+        return MessageStatus.failed, error.message, error.category
 
 
 def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
@@ -649,13 +740,17 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
     settings = get_settings()
     catalog = load_catalog(settings)
     request = job.request
-    model_info = catalog.get(request.model)
+    outcome._thought()
+    answered = (outcome.done.model if outcome.done else None) or request.model
+    billed_model = catalog.alias(answered)  # gpt-5-mini-2025-08-07 counts as gpt-5-mini
+    model_info = catalog.get(billed_model) or catalog.resolve(request.model)
     usage = outcome.usage
     estimated = False
+    timed_out = outcome.error is not None and outcome.error.category == ErrorCategory.timeout
     if usage is not None:
         own_cost = cost_micros(usage, model_info, catalog.tool_prices)
         input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
-    elif text:  # stopped or broken mid-stream: the provider bills what it produced
+    elif text or timed_out:  # stopped, cut or timed out: the provider bills what it produced
         estimated = True
         input_tokens = estimate_tokens(request.instructions) + sum(
             estimate_tokens(m.text) + MESSAGE_OVERHEAD_TOKENS for m in request.messages
@@ -680,18 +775,12 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
         tool_calls["carried"] = job.carried
     if estimated:
         tool_calls["estimated"] = True
+    if outcome.thinking_seconds:
+        tool_calls["thinking_seconds"] = round(outcome.thinking_seconds, 1)
+    if answered != billed_model:
+        tool_calls["model_snapshot"] = answered
 
-    if outcome.done is not None and outcome.error is None:
-        status, error, category = MessageStatus.complete, None, None
-    else:
-        error_event = outcome.error or ReplyError(
-            ErrorCategory.stream_broken, "The reply ended unexpectedly."
-        )
-        category = error_event.category
-        status = (
-            MessageStatus.stopped if category == ErrorCategory.cancelled else MessageStatus.failed
-        )
-        error = error_event.message
+    status, error, category = outcome.status()
     with session_scope() as session:
         message = session.get(ConversationMessage, job.turn.assistant_message_id)
         if message is None:  # the conversation was deleted meanwhile
@@ -699,7 +788,7 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
         message.content = text
         message.status = status
         message.error = error
-        message.error_category = category.value if category else None
+        message.error_category = category
         message.citations = outcome.citations
         # Like its cost, a reply's tokens include what it carries (a replaced answer, a
         # split's summary), so per-message sums always match the conversation's totals.
@@ -707,9 +796,11 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
         message.output_tokens = output_tokens + sum(c["output_tokens"] for c in job.carried)
         message.cached_tokens = usage.cached_tokens if usage else 0
         message.reasoning_tokens = usage.reasoning_tokens if usage else 0
+        message.cache_write_tokens = usage.cache_write_tokens if usage else 0
+        message.reasoning_summary = "".join(outcome.summary)
         message.tool_calls = tool_calls
         message.cost_micros = total_cost
-        message.model = (outcome.done.model if outcome.done else None) or request.model
+        message.model = billed_model
         message.provider_response_id = outcome.done.response_id if outcome.done else None
         message.updated_at = utcnow()
         session.add(message)

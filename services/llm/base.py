@@ -41,12 +41,17 @@ class ReplyRequest:
     temperature: float | None = None
     top_p: float | None = None
     max_output_tokens: int | None = None
+    # Only set for models that accept them (the chat service checks the catalog's traits).
+    reasoning_effort: str | None = None
+    reasoning_summary: bool = False
+    store: bool = False
 
 
 class ErrorCategory(StrEnum):
     """Why a reply failed; the chat service maps it to a message status and a Retry offer."""
 
     rate_limited = "rate_limited"
+    quota = "quota"
     auth = "auth"
     bad_request = "bad_request"
     provider_down = "provider_down"
@@ -60,6 +65,17 @@ class TextDelta:
     """A piece of the reply text, in order."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """The model is reasoning; `summary` is the next piece of its reasoning summary (if any).
+
+    Reasoning tokens are billed inside the output tokens of `Usage`; the summary text is not
+    part of the reply text and is not counted again.
+    """
+
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +119,31 @@ class Usage:
     cached_tokens: int
     output_tokens: int
     reasoning_tokens: int
+    cache_write_tokens: int = 0
     web_search_calls: int = 0
     file_search_calls: int = 0
     code_interpreter_sessions: int = 0
 
 
+class IncompleteReason(StrEnum):
+    """Why the provider cut a reply short (`response.incomplete`)."""
+
+    length = "max_output_tokens"
+    content_filter = "content_filter"
+    other = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The reply finished normally."""
+    """The reply ended with a response: complete, cut short (`incomplete`) or refused.
+
+    `model` is the name the provider answered with (often a dated snapshot).
+    """
 
     response_id: str | None
     model: str | None
+    incomplete: IncompleteReason | None = None
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +154,19 @@ class ReplyError:
     message: str
 
 
-ReplyEvent = TextDelta | ToolActivity | Citation | GeneratedFile | Usage | Done | ReplyError
+ReplyEvent = (
+    TextDelta | Thinking | ToolActivity | Citation | GeneratedFile | Usage | Done | ReplyError
+)
 
 
 class ProviderError(Exception):
     """Raised by `LLMProvider.complete_text`; carries the same category and message."""
 
-    def __init__(self, error: ReplyError) -> None:
+    def __init__(self, error: ReplyError, usage: Usage | None = None) -> None:
         super().__init__(error.message)
         self.category = error.category
         self.message = error.message
+        self.usage = usage  # what the provider billed anyway (an incomplete answer), if known
 
 
 def cancelled_error() -> ReplyError:

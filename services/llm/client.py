@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx2
 from openai import AsyncOpenAI
 
 from core.config import Settings
@@ -11,7 +12,10 @@ DEMO_API_KEY = "sim-demo-key"
 
 
 def make_async_client(settings: Settings, base_url: str | None = None) -> AsyncOpenAI:
-    """An `AsyncOpenAI` client with key, base URL, timeout and retries from settings.
+    """An `AsyncOpenAI` client with key, base URL, timeouts and retries from settings.
+
+    Connecting must be quick; a read may wait LLM_READ_TIMEOUT_SECONDS of silence (reasoning
+    models think for minutes). The whole reply's deadline is the chat service's.
 
     `base_url` (the simulator's URL in demo mode) wins over OPENAI_BASE_URL. Without a key
     a placeholder is sent, so a real provider answers 401 and the user is told to set
@@ -20,6 +24,8 @@ def make_async_client(settings: Settings, base_url: str | None = None) -> AsyncO
     return AsyncOpenAI(
         api_key=settings.openai_api_key or DEMO_API_KEY,
         base_url=base_url or settings.openai_base_url or None,
-        timeout=settings.llm_timeout_seconds,
+        timeout=httpx2.Timeout(
+            settings.llm_read_timeout_seconds, connect=settings.llm_connect_timeout_seconds
+        ),
         max_retries=settings.llm_max_retries,
     )

@@ -31,6 +31,78 @@ def _provider_detail(exc: openai.APIError) -> str:
     return scrub(str(message))
 
 
+# Provider error codes (HTTP bodies and stream `error` events) and what to tell the user.
+_CODES: dict[str, tuple[ErrorCategory, str]] = {
+    "insufficient_quota": (
+        ErrorCategory.quota,
+        "The model provider account is out of credit or over its quota. An administrator "
+        "needs to check the provider's billing.",
+    ),
+    "billing_hard_limit_reached": (
+        ErrorCategory.quota,
+        "The model provider account reached its spending limit. An administrator needs to "
+        "raise it in the provider's billing settings.",
+    ),
+    "rate_limit_exceeded": (
+        ErrorCategory.rate_limited,
+        "The model provider is rate-limiting requests. Wait a moment and try again.",
+    ),
+    "invalid_api_key": (
+        ErrorCategory.auth,
+        "The model provider rejected the API key. Check the OPENAI_API_KEY setting.",
+    ),
+    "model_not_found": (
+        ErrorCategory.bad_request,
+        "The model provider does not know this model (or the key may not use it). Check the "
+        "assistant's model.",
+    ),
+    "context_length_exceeded": (
+        ErrorCategory.bad_request,
+        "The conversation is too long for this model. Start a new chat or shorten the message.",
+    ),
+    "content_policy_violation": (
+        ErrorCategory.bad_request,
+        "The model provider's safety system refused this request.",
+    ),
+    "invalid_prompt": (
+        ErrorCategory.bad_request,
+        "The model provider's safety system refused this request.",
+    ),
+    "server_error": (
+        ErrorCategory.stream_broken,
+        "The model provider had a server error during the reply. The text received so far "
+        "is kept; you can retry.",
+    ),
+}
+_CODE_ALIASES = {"rate_limit_error": "rate_limit_exceeded", "rate_limit": "rate_limit_exceeded"}
+
+
+def error_from_body(body: dict, fallback: str) -> ReplyError:
+    """The `ReplyError` for a provider error object, in either shape the stream sends:
+
+    nested `{"type": "error", "error": {"code", "message", "type"}}` (the live wire) or flat
+    `{"type": "error", "code", "message"}` (the documented event); also `response.error`.
+    """
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    code = str(inner.get("code") or inner.get("type") or "")
+    known = _CODES.get(_CODE_ALIASES.get(code, code))
+    if known is not None:
+        category, message = known
+        log.warning("LLM stream error %s (%s)", code, category)
+        return ReplyError(category, message)
+    return stream_broken(str(inner.get("message") or fallback))
+
+
+def _coded(exc: openai.APIError) -> ReplyError | None:
+    """The friendly error for a status error whose code we know (429 insufficient_quota...)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    code = str(getattr(exc, "code", None) or body.get("code") or "")
+    known = _CODES.get(_CODE_ALIASES.get(code, code))
+    if known is None or known[0] == ErrorCategory.stream_broken:
+        return None
+    return ReplyError(*known)
+
+
 def map_exception(exc: BaseException) -> ReplyError:
     """The `ReplyError` for an exception raised while calling the provider.
 
@@ -43,6 +115,8 @@ def map_exception(exc: BaseException) -> ReplyError:
 
 
 def _map(exc: BaseException) -> ReplyError:
+    if isinstance(exc, openai.APIStatusError) and (coded := _coded(exc)) is not None:
+        return coded
     match exc:
         case openai.RateLimitError():
             return ReplyError(
@@ -76,8 +150,8 @@ def _map(exc: BaseException) -> ReplyError:
         case openai.APITimeoutError() | httpx2.TimeoutException():
             return ReplyError(
                 ErrorCategory.timeout,
-                "The model provider took too long to answer. Try again, or raise the "
-                "LLM_TIMEOUT_SECONDS setting.",
+                "The model provider went silent for too long (LLM_READ_TIMEOUT_SECONDS). "
+                "Any text received is kept and its cost is estimated; try again.",
             )
         case openai.APIConnectionError():
             return ReplyError(

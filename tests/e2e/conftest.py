@@ -104,6 +104,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
             if not k.startswith(("PYTEST_", "NICEGUI_"))
             and k not in {"OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL"}
         }
+        child_env["SIMULATOR_TOKENS_PER_SECOND"] = "0"  # full speed unless a test asks
         child_env.update(
             HOST="127.0.0.1",
             PORT=str(port),

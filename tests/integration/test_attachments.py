@@ -53,7 +53,7 @@ def provider(
     monkeypatch.setenv("MODEL_CATALOG_PATH", str(path))
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     get_settings.cache_clear()
     load_catalog_file.cache_clear()
     return sim

@@ -109,7 +109,7 @@ def test_assistant_budget_counts_everyones_spend(pair) -> None:
 def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     get_settings.cache_clear()
     return sim
 

@@ -26,7 +26,7 @@ def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorS
     """Point the app's settings at the simulator (real SDK over HTTP)."""
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     get_settings.cache_clear()
     return sim
 

@@ -30,7 +30,7 @@ def provider(
     """The app's settings point at the simulator, as with a real OPENAI_BASE_URL."""
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     get_settings.cache_clear()
     return sim
 

@@ -14,17 +14,20 @@ from services.llm.base import (
     Done,
     ErrorCategory,
     GeneratedFile,
+    IncompleteReason,
     LLMProvider,
     ProviderError,
     ReplyError,
     ReplyEvent,
     ReplyRequest,
     TextDelta,
+    Thinking,
     ToolActivity,
     Usage,
 )
 from services.llm.chat_completions import ChatCompletionsProvider
 from services.llm.client import make_async_client
+from services.llm.errors import error_from_body
 from services.llm.factory import get_provider
 from services.llm.responses import ResponsesProvider
 from simulator.server import SimulatorServer
@@ -247,11 +250,11 @@ async def test_broken_stream_keeps_partial_text(sim: SimulatorServer, api: str, 
 
 @pytest.mark.parametrize("api", APIS)
 async def test_never_ending_reply_times_out(sim: SimulatorServer, api: str) -> None:
-    provider = provider_for(sim, api, llm_timeout_seconds=0.4)
+    provider = provider_for(sim, api, llm_read_timeout_seconds=0.4)
     started = time.monotonic()
     error = last_error(await collect(provider, ask("[[sim:fault=hang]]")))
     assert error.category is ErrorCategory.timeout
-    assert "LLM_TIMEOUT_SECONDS" in error.message
+    assert "LLM_READ_TIMEOUT_SECONDS" in error.message
     assert time.monotonic() - started < 2
 
 
@@ -303,3 +306,177 @@ async def test_any_http_status_can_be_injected(sim: SimulatorServer) -> None:
     assert last_error(events).category is ErrorCategory.bad_request
     assert "Simulated HTTP 400" in events[-1].message
     assert isinstance((await collect(provider, ask("hi")))[-1], Done)
+
+
+# ---------------------------------------------------------------- the real API's shapes
+# (issue 12: reasoning models, cut-off and failed replies; each through the real SDK)
+
+
+def reasoning_ask(text: str, **fields: object) -> ReplyRequest:
+    messages = [ContextMessage(role="user", text=text)]
+    return ReplyRequest(model="gpt-5-mini", instructions="", messages=messages, **fields)
+
+
+async def test_reasoning_model_streams_thinking_and_its_summary(sim: SimulatorServer) -> None:
+    request = reasoning_ask("echo: done", reasoning_effort="low", reasoning_summary=True)
+    events = await collect(provider_for(sim, "responses"), request)
+    thinking = [event for event in events if isinstance(event, Thinking)]
+    assert thinking and thinking[0] == Thinking()  # the reasoning item opens first
+    summary = "".join(event.summary for event in thinking)
+    assert summary.startswith("**Reading the question**")
+    assert text_of(events) == "done"  # the summary is not part of the answer
+    usage = next(event for event in events if isinstance(event, Usage))
+    assert usage.reasoning_tokens == 64 and usage.output_tokens == 64 + 1
+    body = model_requests(sim)[-1]["body"]
+    assert body["reasoning"] == {"effort": "low", "summary": "auto"}
+    assert "temperature" not in body and "top_p" not in body
+
+
+async def test_reasoning_model_refuses_sampling_parameters(sim: SimulatorServer) -> None:
+    """Row 1: what gpt-5* and o-series answer to temperature / top_p."""
+    events = await collect(provider_for(sim, "responses"), reasoning_ask("hi", temperature=0.2))
+    error = last_error(events)
+    assert error.category is ErrorCategory.bad_request
+    assert "Unsupported parameter: 'temperature'" in error.message
+
+
+async def test_silent_gap_while_thinking_is_not_a_timeout(sim: SimulatorServer) -> None:
+    """Row 3: a reasoning model is silent for longer than a read would like; the read
+    timeout only has to outlast the silence."""
+    provider = provider_for(sim, "responses", llm_read_timeout_seconds=3)
+    started = time.monotonic()
+    events = await collect(
+        provider, reasoning_ask("echo: ok [[sim:think_ms=800]] [[sim:gap_ms=400]]")
+    )
+    assert time.monotonic() - started >= 1.2
+    assert isinstance(events[-1], Done) and text_of(events) == "ok"
+    client = make_async_client(llm_settings(sim.base_url, llm_read_timeout_seconds=600))
+    assert client.timeout.read == 600 and client.timeout.connect == 10
+
+
+@pytest.mark.parametrize(
+    ("marker", "reason"),
+    [
+        ("[[sim:tokens=300]]", IncompleteReason.length),
+        ("[[sim:tokens=300]] [[sim:incomplete=content_filter]]", IncompleteReason.content_filter),
+    ],
+)
+async def test_incomplete_reply_keeps_text_and_usage(
+    sim: SimulatorServer, marker: str, reason: IncompleteReason
+) -> None:
+    """Row 2: `response.incomplete` is its own ending, with the usage billed."""
+    events = await collect(provider_for(sim, "responses"), ask(marker, max_output_tokens=200))
+    done = events[-1]
+    assert isinstance(done, Done) and done.incomplete is reason
+    usage = events[-2]
+    assert isinstance(usage, Usage) and 0 < usage.output_tokens <= 200
+    assert text_of(events)
+
+
+async def test_reasoning_can_spend_the_whole_limit(sim: SimulatorServer) -> None:
+    events = await collect(
+        provider_for(sim, "responses"), reasoning_ask("hi", max_output_tokens=40)
+    )
+    assert isinstance(events[-1], Done) and events[-1].incomplete is IncompleteReason.length
+    assert text_of(events) == ""
+    with pytest.raises(ProviderError, match="output limit") as raised:
+        await provider_for(sim, "responses").complete_text("gpt-5-mini", "", "hi", 40)
+    assert raised.value.usage is not None and raised.value.usage.output_tokens == 40
+
+
+async def test_refusal_is_reported(sim: SimulatorServer) -> None:
+    events = await collect(provider_for(sim, "responses"), ask("[[sim:refuse=1]]"))
+    assert isinstance(events[-1], Done) and events[-1].refused
+    assert text_of(events) == "I'm sorry, but I can't help with that."
+
+
+async def test_nested_error_event_maps_to_its_category(sim: SimulatorServer) -> None:
+    """Row 4: `{"type":"error","error":{"code":"insufficient_quota",...}}` on the live wire."""
+    events = await collect(
+        provider_for(sim, "responses"), ask("[[sim:fault=error_nested]] [[sim:tokens=20]]")
+    )
+    error = last_error(events)
+    assert error.category is ErrorCategory.quota
+    assert "out of credit" in error.message
+
+
+def test_error_bodies_in_both_shapes() -> None:
+    flat = error_from_body({"type": "error", "code": "rate_limit_exceeded", "message": "x"}, "")
+    nested = error_from_body({"type": "error", "error": {"code": "rate_limit_exceeded"}}, "")
+    assert flat == nested and flat.category is ErrorCategory.rate_limited
+    unknown = error_from_body({"type": "error", "error": {"message": "odd"}}, "fallback")
+    assert unknown.category is ErrorCategory.stream_broken and "odd" in unknown.message
+
+
+async def test_failed_response_carries_usage(sim: SimulatorServer) -> None:
+    """Row 5: `response.failed` reports what was billed."""
+    events = await collect(
+        provider_for(sim, "responses"), ask("[[sim:fault=error_midstream]] [[sim:tokens=40]]")
+    )
+    usage = next(event for event in events if isinstance(event, Usage))
+    assert usage.output_tokens == 20 and usage.input_tokens > 0
+    assert last_error(events).category is ErrorCategory.stream_broken
+
+
+async def test_only_search_actions_count_as_web_searches(sim: SimulatorServer) -> None:
+    """Row 6: an `open_page` web_search_call is not a search."""
+    events = await collect(
+        provider_for(sim, "responses"), reasoning_ask("hi", tools=["web_search"])
+    )
+    assert [item["action"]["type"] for item in _output_items(sim, "web_search_call")] == [
+        "search",
+        "open_page",
+    ]
+    usage = next(event for event in events if isinstance(event, Usage))
+    assert usage.web_search_calls == 1
+
+
+async def test_message_items_are_separated_and_citations_offset_per_part(
+    sim: SimulatorServer,
+) -> None:
+    """Row 7: a preamble, then the answer; the citation points into the whole text."""
+    events = await collect(
+        provider_for(sim, "responses"), reasoning_ask("hi", tools=["web_search"])
+    )
+    text = text_of(events)
+    assert text.startswith("Let me look into that.\n\nHere is a simulated answer")
+    citation = next(event for event in events if isinstance(event, Citation))
+    assert (
+        text[citation.start : citation.end] == "[example.com](https://example.com/simulated-source)"
+    )
+
+
+async def test_container_file_citation_gets_a_real_name(sim: SimulatorServer) -> None:
+    """Row 8: `cfile_….png` with offsets 0 becomes chart.png, cited at the end."""
+    events = await collect(
+        provider_for(sim, "responses"), reasoning_ask("hi", tools=["code_interpreter"])
+    )
+    citation = next(event for event in events if isinstance(event, Citation))
+    assert (citation.filename, citation.start, citation.end) == ("chart.png", None, None)
+    generated = [event for event in events if isinstance(event, GeneratedFile)]
+    assert generated == [GeneratedFile("cfile_sim_chart", "cntr_sim", "chart.png", "image/png")]
+
+
+async def test_response_names_the_snapshot(sim: SimulatorServer) -> None:
+    """Row 9 (wire side): the model answers with its snapshot name."""
+    events = await collect(provider_for(sim, "responses"), reasoning_ask("hi"))
+    assert isinstance(events[-1], Done) and events[-1].model == "gpt-5-mini-2025-08-07"
+
+
+async def test_store_is_off_unless_asked(sim: SimulatorServer) -> None:
+    """Row 10: `store` defaults to true upstream, so it is always sent."""
+    provider = provider_for(sim, "responses")
+    await collect(provider, ask("hi"))
+    assert model_requests(sim)[-1]["body"]["store"] is False
+    await collect(provider, ask("hi", store=True))
+    assert model_requests(sim)[-1]["body"]["store"] is True
+
+
+def _output_items(sim: SimulatorServer, kind: str) -> list[dict]:
+    """The items of that type the simulator streamed in its last reply (as the SDK parses)."""
+    from simulator.replies import Prompt, plan_reply
+
+    body = model_requests(sim)[-1]["body"]
+    tools = {tool["type"] for tool in body.get("tools") or []}
+    plan = plan_reply(Prompt(body["model"], "", [("user", "hi", 0, 0)], tools), None, None)
+    return [item for item in plan.tool_items if item["type"] == kind]

@@ -38,7 +38,7 @@ def llm_env(
     monkeypatch.setenv("MODEL_CATALOG_PATH", str(tmp_path / "catalog.json"))
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     get_settings.cache_clear()
     load_catalog_file.cache_clear()
     return sim

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from pathlib import Path
 
 import orjson
+import pytest
 
 from core.config import Settings
 from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog
@@ -20,6 +22,7 @@ def test_bundled_catalog() -> None:
         "gpt-4o-mini",
         "gpt-5",
         "gpt-5-mini",
+        "o3",
         "o4-mini",
     ]
     mini = catalog.get("gpt-4o-mini")
@@ -46,3 +49,31 @@ def test_catalog_path_setting_overrides(tmp_path: Path) -> None:
     assert [model.id for model in catalog.models] == ["local-llama"]
     model = catalog.get("local-llama")
     assert model is not None and model.cached_input_price == Decimal(0)
+
+
+def test_snapshots_map_to_their_catalog_alias(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 12 row 9: `response.model` names the snapshot; charts and prices use the alias."""
+    catalog = load_catalog(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert catalog.alias("gpt-5-mini") == "gpt-5-mini"
+    assert catalog.alias("gpt-5-mini-2025-08-07") == "gpt-5-mini"
+    assert catalog.alias("gpt-4.1-mini-2025-04-14") == "gpt-4.1-mini"
+    assert not caplog.records  # a dated snapshot of a catalog model is no news
+    with caplog.at_level(logging.INFO, logger="services.llm.catalog"):
+        assert catalog.alias("gpt-5-mini-0807-preview") == "gpt-5-mini"
+    assert "gpt-5-mini-0807-preview" in caplog.text  # an unknown snapshot maps by prefix, logged
+    assert catalog.alias("gpt-5-nano") == "gpt-5-nano"  # another model, not a snapshot
+    assert catalog.resolve("o4-mini-2025-04-16") is catalog.get("o4-mini")
+
+
+def test_model_traits_from_catalog_and_name() -> None:
+    catalog = load_catalog(Settings(_env_file=None))  # type: ignore[call-arg]
+    mini = catalog.traits("gpt-5-mini")
+    assert mini.reasoning and not mini.temperature and not mini.top_p
+    assert mini.reasoning_efforts == ("minimal", "low", "medium", "high")
+    assert mini.reasoning_summary and mini.max_output_tokens == 128000
+    assert catalog.traits("o3").reasoning_efforts == ("low", "medium", "high")
+    classic = catalog.traits("gpt-4.1-mini")
+    assert classic.temperature and classic.top_p and not classic.reasoning_efforts
+    # Ids the catalog lacks are judged by name, so nothing they refuse is sent.
+    assert not catalog.traits("o1-pro").temperature
+    assert catalog.traits("my-local-llama").temperature
