@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.config import get_settings
 from models import Conversation, MessageRole, MessageStatus, User
 from services.chat import conversations, render_worker, rendering
 from services.chat import turn as chat
@@ -30,6 +31,13 @@ CRAFTED = [
     "echo: " + "`" * 31_990,
     "echo: tabbed" + "\t" * 1_000 + "end",
 ]
+
+
+@pytest.fixture(autouse=True)
+def long_replies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crafted echoes run to ~8,000 tokens: past the default cap they would be cut off."""
+    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "32768")
+    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)
