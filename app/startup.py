@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
+from components.assets import STATIC_DIR, STATIC_URL
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import Settings, get_settings
@@ -135,6 +136,7 @@ def setup() -> None:
     if "NICEGUI_STORAGE_PATH" not in os.environ:
         # Keep NiceGUI's user storage (the session tokens) with the rest of our data.
         Storage.path = (get_settings().data_dir / ".nicegui").resolve()
+    app.add_static_files(STATIC_URL, STATIC_DIR)  # the pages' JavaScript and CSS (public)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(UploadSizeLimitMiddleware)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.assets import use_static
 from models import TOOL_NAMES
 from services.assistants.manage import (
     MAX_DESCRIPTION,
@@ -27,15 +28,6 @@ TOOL_ICONS = {
     "file_search": "find_in_page",
     "code_interpreter": "terminal",
 }
-# Browsers show their own text; this only arms the prompt while the form has unsaved changes.
-BEFOREUNLOAD_JS = """
-<script>
-window.studioDirty = false;
-window.addEventListener('beforeunload', (event) => {
-  if (window.studioDirty) { event.preventDefault(); event.returnValue = ''; }
-});
-</script>
-"""
 CARD = "w-full p-4 gap-3 dark:bg-slate-800"
 HEADING = "text-base font-semibold text-slate-800 dark:text-slate-100"
 NOTE = "text-xs text-slate-500 dark:text-slate-400"
@@ -91,7 +83,7 @@ class AssistantForm:
         self._on_leave = on_leave
         self.read_only = on_save is None
         self._dirty = False
-        ui.add_body_html(BEFOREUNLOAD_JS)
+        use_static("unsaved_changes.js")
         with ui.element("div").classes("w-full grid grid-cols-1 lg:grid-cols-5 gap-4"):
             with ui.column().classes("lg:col-span-3 gap-4"):
                 self._basics(initial)

@@ -18,6 +18,7 @@ import orjson
 from nicegui import events, ui
 from nicegui.elements.upload_files import FileUpload
 
+from components.assets import use_static
 from components.file_drop import format_size
 from core.errors import ServiceError
 from services.files.attachments import Attachment
@@ -25,44 +26,6 @@ from services.files.attachments import Attachment
 IMAGE_ACCEPT = "image/png,image/jpeg,image/webp,image/gif"
 ACTIVE = ("uploading", "checking", "processing")
 _STATUS_TEXT = {"uploading": "uploading", "checking": "checking", "processing": "indexing"}
-
-# One XHR per file to the hidden uploader, with progress; events go back through emitEvent.
-ATTACH_JS = """
-<script>
-window.chatAttach = window.chatAttach || {
-  send(url, eventName, files) {
-    for (const file of Array.from(files || [])) {
-      const key = 'local-' + Math.random().toString(36).slice(2) + Date.now().toString(36);
-      const name = file.name || 'pasted-image.png';
-      emitEvent(eventName, {kind: 'start', key, name, size: file.size});
-      const xhr = new XMLHttpRequest();
-      let last = 0;
-      xhr.upload.onprogress = (e) => {
-        if (!e.lengthComputable) return;
-        const done = e.loaded / e.total;
-        const bar = document.querySelector(`[data-attach-key="${key}"] .attach-progress`);
-        if (bar) bar.style.width = Math.round(done * 100) + '%';
-        const now = Date.now();
-        if (now - last > 250 || done === 1) {
-          last = now;
-          emitEvent(eventName, {kind: 'progress', key, done});
-        }
-      };
-      xhr.onerror = () => emitEvent(eventName, {kind: 'failed', key});
-      xhr.onload = () => { if (xhr.status >= 300) emitEvent(eventName, {kind: 'failed', key}); };
-      xhr.open('POST', (window.path_prefix || '') + url);
-      const form = new FormData();
-      form.append('file', file, name);
-      xhr.send(form);
-    }
-  },
-};
-</script>
-"""
-DROP_CSS = (
-    ".drop-over { outline: 2px dashed rgb(99 102 241); outline-offset: 4px; "
-    "border-radius: 0.75rem; }"
-)
 
 
 @dataclass(frozen=True)
@@ -110,8 +73,7 @@ class ChatAttachments:
         self.upload.classes("hidden")
         self.event = f"chat_attach_{self.upload.id}"
         ui.on(self.event, self._browser_event)
-        ui.add_body_html(ATTACH_JS)
-        ui.add_css(DROP_CSS)
+        use_static("chat_attach.js", "chat_attach.css")
         self.row = ui.row().classes("w-full gap-2 flex-wrap")
         self.row.mark("attachment-chips")
         for item in callbacks.pending:
@@ -139,17 +101,18 @@ class ChatAttachments:
 
     # ------------------------------------------------------------ inputs
 
-    def _send_js(self, files: str) -> str:
+    def _handler(self, method: str) -> str:
+        """A browser handler calling `chatAttach.<method>(event, upload url, event name)`."""
         url = orjson.dumps(self.upload.props["url"]).decode()
-        return f"window.chatAttach.send({url}, {orjson.dumps(self.event).decode()}, {files})"
+        return f"(e) => chatAttach.{method}(e, {url}, {orjson.dumps(self.event).decode()})"
 
     def buttons(self) -> None:
         """The paperclip ("Attach files") and image ("Attach image") buttons."""
         picker = ui.element("input").props('type=file multiple aria-label="Files to attach"')
-        picker.classes("hidden").on("change", js_handler=self._picked_js())
+        picker.classes("hidden").on("change", js_handler=self._handler("picked"))
         images = ui.element("input").props(f'type=file multiple accept="{IMAGE_ACCEPT}"')
         images.props('aria-label="Images to attach"').classes("hidden")
-        images.on("change", js_handler=self._picked_js())
+        images.on("change", js_handler=self._handler("picked"))
         self.attach_button = (
             ui.button(icon="attach_file")
             .props('flat round dense aria-label="Attach files"')
@@ -171,33 +134,15 @@ class ChatAttachments:
         else:
             self.image_button.on("click", js_handler=f"() => getHtmlElement({images.id}).click()")
 
-    def _picked_js(self) -> str:
-        return f"(e) => {{ {self._send_js('e.target.files')}; e.target.value = ''; }}"
-
     def accept_paste(self, element: ui.element) -> None:
         """Images pasted into `element` (the message box) are attached."""
-        element.on(
-            "paste",
-            js_handler=(
-                "(e) => { const files = Array.from((e.clipboardData || {}).files || []); "
-                f"if (files.length) {{ e.preventDefault(); {self._send_js('files')}; }} }}"
-            ),
-        )
+        element.on("paste", js_handler=self._handler("paste"))
 
     def accept_drop(self, element: ui.element) -> None:
         """Files dropped anywhere on `element` (the conversation) are attached."""
-        element.on(
-            "dragover",
-            js_handler="(e) => { e.preventDefault(); e.currentTarget.classList.add('drop-over'); }",
-        )
-        element.on("dragleave", js_handler="(e) => e.currentTarget.classList.remove('drop-over')")
-        element.on(
-            "drop",
-            js_handler=(
-                "(e) => { e.preventDefault(); e.currentTarget.classList.remove('drop-over'); "
-                f"{self._send_js('e.dataTransfer.files')}; }}"
-            ),
-        )
+        element.on("dragover", js_handler="(e) => chatAttach.dragOver(e)")
+        element.on("dragleave", js_handler="(e) => chatAttach.dragLeave(e)")
+        element.on("drop", js_handler=self._handler("drop"))
 
     # ------------------------------------------------------------ events
 

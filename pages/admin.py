@@ -15,8 +15,7 @@ from components.stat_card import stat_card
 from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
-from pages.guard import require_user
-from pages.shell import shell
+from pages.shell import signed_in_page
 from services.accounts import admin
 from services.accounts.admin import UserRow
 from services.usage.dashboard import TeamUsage, team_usage
@@ -272,26 +271,21 @@ def _load_all(actor: User) -> tuple[str, TeamUsage, list[UserRow]]:
     return admin.registration_mode(actor).value, team_usage(actor), admin.list_users(actor)
 
 
-@ui.page("/admin")
-async def admin_page() -> None:
+@signed_in_page("/admin", "Admin")
+async def admin_page(user: User) -> None:
     """Admins only: members (and anyone demoted meanwhile) see the not-found page."""
-    user = await require_user()
-    if user is None:
-        return
     try:
         mode, team, rows = await run.io_bound(_load_all, user)
     except PermissionDenied:
-        with shell(user, "Admin"):
-            not_found_view()
+        not_found_view()
         return
-    with shell(user, "Admin"):
-        ui.label("Administration").classes("text-2xl font-semibold")
-        with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
-            ui.label("Users").classes("text-lg font-medium")
-            panel = UsersPanel(user)
-            panel.rows = rows
-            panel.table()
-        with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):
-            _registration(user, mode)
-            _add_account(user, panel)
-        _team_usage(user, team)
+    ui.label("Administration").classes("text-2xl font-semibold")
+    with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
+        ui.label("Users").classes("text-lg font-medium")
+        panel = UsersPanel(user)
+        panel.rows = rows
+        panel.table()
+    with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):
+        _registration(user, mode)
+        _add_account(user, panel)
+    _team_usage(user, team)

@@ -10,8 +10,7 @@ from components.file_drop import DropItem, FileDrop
 from components.layout import not_found_view
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import Role, User
-from pages.guard import require_user
-from pages.shell import shell
+from pages.shell import signed_in_page
 from services.assistants import knowledge
 from services.assistants import manage as assistants
 from services.assistants.knowledge import KnowledgeFile
@@ -167,15 +166,11 @@ class AssistantList:
         await self.reload()
 
 
-@ui.page("/assistants")
-async def assistants_page() -> None:
+@signed_in_page("/assistants", "Assistants")
+async def assistants_page(user: User) -> None:
     """My assistants and the team's shared ones."""
-    user = await require_user()
-    if user is None:
-        return
     items = await run.io_bound(assistants.list_assistants, user)
-    with shell(user, "Assistants"):
-        AssistantList(user, items)
+    AssistantList(user, items)
 
 
 # ---------------------------------------------------------------- form
@@ -237,7 +232,7 @@ def knowledge_section(
 
 
 async def _show_form(user: User, assistant_id: int | None) -> None:
-    """The shared body of the new and edit pages."""
+    """The shared body of the new and edit pages (inside the shell)."""
     read_only = False
     files: list[KnowledgeFile] = []
     owner_note = ""
@@ -248,86 +243,76 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             record = await run.io_bound(assistants.get_assistant_for_use, user, assistant_id)
             files = await run.io_bound(knowledge.list_files, user, assistant_id)
         except NotFound:
-            with shell(user, "Assistants"):
-                not_found_view()
+            not_found_view()
             return
         read_only = not assistants.can_edit(user, record)
         initial = AssistantInput.from_assistant(record)
         if read_only:
             owner_note = "Shared with the team. Only its owner or an admin can change it."
     title = "New assistant" if assistant_id is None else initial.name
-    with shell(user, "Assistants"):
-        with ui.row().classes("w-full items-center gap-2 flex-wrap"):
-            ui.button(icon="arrow_back", on_click=lambda: form.leave()).props(
-                'flat round aria-label="Back to assistants"'
-            )
-            heading = ui.label(title).classes(
-                "text-2xl font-semibold text-slate-800 dark:text-slate-100 grow truncate"
-            )
-            if assistant_id is not None:
-                ui.button(
-                    "Chat", icon="chat", on_click=lambda: ui.navigate.to(chat_url(assistant_id))
-                ).props("unelevated no-caps")
-        if owner_note:
-            with ui.row().classes(
-                "w-full items-center gap-2 px-3 py-2 rounded-lg text-sm bg-sky-50 text-sky-900 "
-                "dark:bg-sky-900/30 dark:text-sky-100"
-            ):
-                ui.icon("visibility", size="xs")
-                ui.label(owner_note)
-
-        async def save(data: AssistantInput) -> None:
-            try:
-                if assistant_id is None:
-                    created = await run.io_bound(assistants.create_assistant, user, data)
-                else:
-                    saved = await run.io_bound(
-                        assistants.update_assistant, user, assistant_id, data
-                    )
-            except ValidationError as exc:
-                form.show_error(str(exc), exc.field)
-                return
-            except (NotFound, PermissionDenied) as exc:
-                form.show_error(str(exc), None)
-                return
-            if assistant_id is None:
-                form.mark_saved(data)
-                ui.notify(f"Created “{created.name}”.", type="positive")
-                ui.navigate.to(f"/assistants/{created.id}")
-                return
-            form.mark_saved(data)
-            heading.set_text(saved.name)
-            ui.notify("Saved.", type="positive")
-
-        form = AssistantForm(
-            initial,
-            assistants.model_choices(initial.model),
-            assistants.tool_notes(),
-            assistants.tool_support,
-            on_save=None if read_only else save,
-            on_leave=lambda: ui.navigate.to("/assistants"),
-            custom_models=user.role == Role.admin,
+    with ui.row().classes("w-full items-center gap-2 flex-wrap"):
+        ui.button(icon="arrow_back", on_click=lambda: form.leave()).props(
+            'flat round aria-label="Back to assistants"'
         )
-        with form.knowledge_area:
-            knowledge_section(user, assistant_id, files, editable=not read_only)
+        heading = ui.label(title).classes(
+            "text-2xl font-semibold text-slate-800 dark:text-slate-100 grow truncate"
+        )
+        if assistant_id is not None:
+            ui.button(
+                "Chat", icon="chat", on_click=lambda: ui.navigate.to(chat_url(assistant_id))
+            ).props("unelevated no-caps")
+    if owner_note:
+        with ui.row().classes(
+            "w-full items-center gap-2 px-3 py-2 rounded-lg text-sm bg-sky-50 text-sky-900 "
+            "dark:bg-sky-900/30 dark:text-sky-100"
+        ):
+            ui.icon("visibility", size="xs")
+            ui.label(owner_note)
+
+    async def save(data: AssistantInput) -> None:
+        try:
+            if assistant_id is None:
+                created = await run.io_bound(assistants.create_assistant, user, data)
+            else:
+                saved = await run.io_bound(assistants.update_assistant, user, assistant_id, data)
+        except ValidationError as exc:
+            form.show_error(str(exc), exc.field)
+            return
+        except (NotFound, PermissionDenied) as exc:
+            form.show_error(str(exc), None)
+            return
+        if assistant_id is None:
+            form.mark_saved(data)
+            ui.notify(f"Created “{created.name}”.", type="positive")
+            ui.navigate.to(f"/assistants/{created.id}")
+            return
+        form.mark_saved(data)
+        heading.set_text(saved.name)
+        ui.notify("Saved.", type="positive")
+
+    form = AssistantForm(
+        initial,
+        assistants.model_choices(initial.model),
+        assistants.tool_notes(),
+        assistants.tool_support,
+        on_save=None if read_only else save,
+        on_leave=lambda: ui.navigate.to("/assistants"),
+        custom_models=user.role == Role.admin,
+    )
+    with form.knowledge_area:
+        knowledge_section(user, assistant_id, files, editable=not read_only)
 
 
-@ui.page("/assistants/new")
-async def new_assistant_page() -> None:
+@signed_in_page("/assistants/new", "Assistants")
+async def new_assistant_page(user: User) -> None:
     """An empty form."""
-    user = await require_user()
-    if user is not None:
-        await _show_form(user, None)
+    await _show_form(user, None)
 
 
-@ui.page("/assistants/{assistant_id}")
-async def edit_assistant_page(assistant_id: str) -> None:
+@signed_in_page("/assistants/{assistant_id}", "Assistants")
+async def edit_assistant_page(user: User, assistant_id: str) -> None:
     """Edit an assistant (read-only for a teammate's shared one; 404 when not visible)."""
-    user = await require_user()
-    if user is None:
-        return
     if not assistant_id.isdecimal():
-        with shell(user, "Assistants"):
-            not_found_view()
+        not_found_view()
         return
     await _show_form(user, int(assistant_id))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from nicegui import background_tasks, run, ui
 
+from components.assets import use_static
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
@@ -19,81 +20,13 @@ from components.layout import not_found_view
 from core.errors import AuthError, NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
-from pages.guard import require_user
-from pages.shell import shell
+from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
 from services.chat import conversations, generation, render_worker
 from services.chat import turn as chat
 from services.usage.pricing import format_usd
 
 CONTINUE_PROMPT = "Please continue from where your last answer stopped."
-COPY_CODE_JS = """
-<script>
-(() => {
-  const add = () => document.querySelectorAll('pre[data-copy-code]:not([data-copy-ready])')
-    .forEach((pre) => {
-      pre.dataset.copyReady = '1';
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'copy-code-button';
-      button.textContent = 'Copy code';
-      button.setAttribute('aria-label', 'Copy code');
-      button.onclick = () => navigator.clipboard
-        .writeText((pre.querySelector('code') || pre).innerText)
-        .then(() => {
-          button.textContent = 'Copied';
-          setTimeout(() => (button.textContent = 'Copy code'), 1500);
-        });
-      pre.appendChild(button);
-    });
-  new MutationObserver(add).observe(document.body, {childList: true, subtree: true});
-  add();
-})();
-</script>
-"""
-FOLLOW_THREAD_JS = """
-<script>
-(() => {
-  // Keep the newest message in view while a reply streams, unless the reader scrolled up.
-  let pinned = true;
-  const atBottom = () =>
-    window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
-  const follow = () => { if (pinned) window.scrollTo(0, document.documentElement.scrollHeight); };
-  window.addEventListener('scroll', () => { pinned = atBottom(); }, {passive: true});
-  document.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && event.target.tagName === 'TEXTAREA') {
-      pinned = true;  // sending a message brings the conversation back into view
-    }
-  });
-  document.addEventListener('click', (event) => {
-    if (event.target.closest('.chat-send')) pinned = true;
-  });
-  new MutationObserver(follow).observe(document.body,
-    {childList: true, subtree: true, characterData: true});
-  window.addEventListener('load', () => setTimeout(follow, 100));
-})();
-</script>
-"""
-CHAT_CSS = """
-.chat-md p { margin: 0.4em 0; }
-.chat-md pre { position: relative; padding: 0.75em; border-radius: 0.5em; overflow-x: auto;
-  background: rgb(241 245 249); }
-.body--dark .chat-md pre { background: rgb(15 23 42); }
-.chat-md code { font-size: 0.9em; }
-.chat-md table { border-collapse: collapse; margin: 0.5em 0; }
-.chat-md th, .chat-md td { border: 1px solid rgb(148 163 184 / 0.5); padding: 0.25em 0.6em; }
-.chat-md ul { list-style: disc; padding-left: 1.4em; }
-.chat-md ol { list-style: decimal; padding-left: 1.4em; }
-.chat-answer { background: white; border: 1px solid rgb(226 232 240); color: rgb(30 41 59); }
-.body--dark .chat-answer { background: rgb(30 41 59); border-color: rgb(51 65 85);
-  color: rgb(241 245 249); }
-.chat-composer { background: rgb(248 250 252); }
-.body--dark .chat-composer { background: rgb(15 23 42); }
-.chat-composer .q-textarea { background: white; }
-.body--dark .chat-composer .q-textarea { background: rgb(30 41 59); }
-.copy-code-button { position: absolute; top: 0.4em; right: 0.4em; font-size: 0.75em;
-  padding: 0.1em 0.5em; border-radius: 0.4em; background: rgb(99 102 241); color: white; }
-"""
 
 
 def _assistant_options(user: User) -> list[tuple[int, str]]:
@@ -368,9 +301,7 @@ def _chat_layout(
 
     `on_renamed` hears about renames made in the list (the open conversation's header).
     """
-    ui.add_css(CHAT_CSS)
-    ui.add_body_html(COPY_CODE_JS)
-    ui.add_body_html(FOLLOW_THREAD_JS)
+    use_static("chat.css", "copy_code.js", "chat_scroll.js")
     with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
 
         async def on_search(query: str) -> None:
@@ -414,56 +345,44 @@ def _chat_layout(
     return right, chat_list.retitle
 
 
-@ui.page("/chat")
-async def chat_home() -> None:
+@signed_in_page("/chat", "Chat")
+async def chat_home(user: User) -> None:
     """The conversation list, with an invitation to start or pick a conversation."""
-    user = await require_user()
-    if user is None:
-        return
     assistants = await run.io_bound(_assistant_options, user)
     groups = await run.io_bound(_list_data, user, "")
-    with shell(user, "Chat"):
-        right, _ = _chat_layout(user, assistants, None, groups)
-        with right, ui.column().classes("w-full items-center py-16 gap-2 text-center"):
-            ui.icon("forum", size="3rem").classes("text-slate-400")
-            if not assistants:
-                ui.label("Create an assistant to start chatting.").classes("text-lg")
-                ui.button(
-                    "New assistant", on_click=lambda: ui.navigate.to("/assistants/new")
-                ).props("unelevated no-caps")
-            elif not groups:
-                ui.label("No conversations yet.").classes("text-lg")
-                ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
-            else:
-                ui.label("Pick a conversation or start a new one.").classes("text-lg")
+    right, _ = _chat_layout(user, assistants, None, groups)
+    with right, ui.column().classes("w-full items-center py-16 gap-2 text-center"):
+        ui.icon("forum", size="3rem").classes("text-slate-400")
+        if not assistants:
+            ui.label("Create an assistant to start chatting.").classes("text-lg")
+            ui.button("New assistant", on_click=lambda: ui.navigate.to("/assistants/new")).props(
+                "unelevated no-caps"
+            )
+        elif not groups:
+            ui.label("No conversations yet.").classes("text-lg")
+            ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
+        else:
+            ui.label("Pick a conversation or start a new one.").classes("text-lg")
 
 
-@ui.page("/chat/new")
-async def chat_new(assistant: int = 0) -> None:
+@signed_in_page("/chat/new", "Chat")
+async def chat_new(user: User, assistant: int = 0) -> None:
     """Start a conversation with an assistant and open it."""
-    user = await require_user()
-    if user is None:
-        return
     try:
         conversation = await run.io_bound(conversations.create_conversation, user, assistant)
     except NotFound:
-        with shell(user, "Chat"):
-            not_found_view()
+        not_found_view()
         return
     ui.navigate.to(f"/chat/{conversation.id}")
 
 
-@ui.page("/chat/{conversation_id}")
-async def chat_page(conversation_id: int, continued: int = 0) -> None:
+@signed_in_page("/chat/{conversation_id}", "Chat")
+async def chat_page(user: User, conversation_id: int, continued: int = 0) -> None:
     """One conversation."""
-    user = await require_user()
-    if user is None:
-        return
     try:
         view = await run.io_bound(conversations.conversation_view, user, conversation_id)
     except NotFound:
-        with shell(user, "Chat"):
-            not_found_view()
+        not_found_view()
         return
     await run.io_bound(render_worker.warm, [(m.content, m.citations) for m in view.messages])
     try:
@@ -479,14 +398,13 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
         if chat_view is not None and renamed_id == chat_view.conversation_id:
             chat_view.title.text = title
 
-    with shell(user, "Chat"):
-        right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
-        with right:
-            if continued:
-                ui.label(
-                    "This conversation reached its message limit, so it continues here "
-                    "with a summary of the earlier one."
-                ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
-            chat_view = ChatView(user, view, preview, retitle, attach)
-        if chat_view.composer is not None and chat_view.composer.attachments is not None:
-            chat_view.composer.attachments.accept_drop(right)  # drop files on the conversation
+    right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
+    with right:
+        if continued:
+            ui.label(
+                "This conversation reached its message limit, so it continues here "
+                "with a summary of the earlier one."
+            ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
+        chat_view = ChatView(user, view, preview, retitle, attach)
+    if chat_view.composer is not None and chat_view.composer.attachments is not None:
+        chat_view.composer.attachments.accept_drop(right)  # drop files on the conversation

@@ -8,8 +8,7 @@ from components.budget_banner import budget_banner, budget_meter
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
 from components.stat_card import stat_card
 from models import User
-from pages.guard import require_user
-from pages.shell import shell
+from pages.shell import signed_in_page
 from services.usage.dashboard import Dashboard, dashboard_for
 from services.usage.pricing import format_usd
 from services.usage.spend import chart_days, export_csv
@@ -131,25 +130,21 @@ def _shortcuts(board: Dashboard) -> None:
                     button.props["aria-label"] = f"Chat with {assistant.name}"
 
 
-@ui.page("/")
-async def dashboard_page() -> None:
+@signed_in_page("/", "Dashboard")
+async def dashboard_page(user: User) -> None:
     """This month's figures, the budget, usage charts and shortcuts back into work."""
-    user = await require_user()
-    if user is None:
-        return
     board = await run.io_bound(dashboard_for, user)
-    with shell(user, "Dashboard"):
-        with ui.row().classes("w-full items-end justify-between gap-2"):
-            with ui.column().classes("gap-0"):
-                ui.label(f"Welcome, {user.username}").classes("text-2xl font-semibold")
-                ui.label("Your usage this month (UTC)").classes(EMPTY_TEXT)
-            ui.button("Export CSV", icon="download", on_click=lambda: download_usage(user)).props(
-                "outline no-caps"
-            )
-        budget_banner(board.budget)
-        _cards(board)
-        if board.is_empty:
-            _empty_state()
-        else:
-            _charts(board)
-        _shortcuts(board)
+    with ui.row().classes("w-full items-end justify-between gap-2"):
+        with ui.column().classes("gap-0"):
+            ui.label(f"Welcome, {user.username}").classes("text-2xl font-semibold")
+            ui.label("Your usage this month (UTC)").classes(EMPTY_TEXT)
+        ui.button("Export CSV", icon="download", on_click=lambda: download_usage(user)).props(
+            "outline no-caps"
+        )
+    budget_banner(board.budget)
+    _cards(board)
+    if board.is_empty:
+        _empty_state()
+    else:
+        _charts(board)
+    _shortcuts(board)

@@ -6,8 +6,8 @@ from nicegui import run, ui
 
 from components.forms import FormMessage, new_password_inputs, submit_form
 from models import User
-from pages.guard import require_user, sign_in, sign_out
-from pages.shell import shell
+from pages.guard import sign_in, sign_out
+from pages.shell import signed_in_page
 from services.accounts import profile
 from services.accounts.users import set_theme
 
@@ -115,16 +115,12 @@ def _delete_section(user: User) -> None:
                 ).props("unelevated color=negative no-caps")
 
 
-@ui.page("/profile")
-async def profile_page() -> None:
+@signed_in_page("/profile", "Profile")
+async def profile_page(user: User) -> None:
     """Change username, email, password and theme, or delete the account."""
-    user = await require_user()
-    if user is None:
-        return
-    with shell(user, "Profile"):
-        ui.label("Profile").classes("text-2xl font-semibold")
-        with ui.column().classes("w-full max-w-3xl gap-4"):
-            _account_section(user)
-            _password_section(user)
-            _theme_section(user)
-            _delete_section(user)
+    ui.label("Profile").classes("text-2xl font-semibold")
+    with ui.column().classes("w-full max-w-3xl gap-4"):
+        _account_section(user)
+        _password_section(user)
+        _theme_section(user)
+        _delete_section(user)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import orjson
 import pytest
 
-from core.config import Settings
+from core.config import Settings, get_settings
 from services.llm.base import LLMProvider
+from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog_file
 from services.llm.factory import get_provider
 from simulator.server import SimulatorServer, start_simulator
 
 TEST_API_KEY = "sk-test-simulator-0123456789"
+TEXT_ONLY = "text-only-1"  # the catalog model without vision that `text_only_catalog` adds
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +31,31 @@ def sim(simulator: SimulatorServer) -> SimulatorServer:
     """The session simulator with its recorded requests and configuration reset."""
     simulator.reset()
     return simulator
+
+
+@pytest.fixture
+def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    """The app's own settings point at the simulator, as with a real OPENAI_BASE_URL."""
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
+    get_settings.cache_clear()
+    return sim
+
+
+@pytest.fixture
+def text_only_catalog(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """The default model catalog plus `TEXT_ONLY`, a model that sees no images."""
+    catalog = orjson.loads(DEFAULT_CATALOG_PATH.read_bytes())
+    catalog["models"].append(
+        dict(catalog["models"][1], id=TEXT_ONLY, label="Text only", vision=False)
+    )
+    path = tmp_path / "catalog.json"
+    path.write_bytes(orjson.dumps(catalog))
+    monkeypatch.setenv("MODEL_CATALOG_PATH", str(path))
+    get_settings.cache_clear()
+    load_catalog_file.cache_clear()
+    return TEXT_ONLY
 
 
 def llm_settings(base_url: str, **overrides: object) -> Settings:

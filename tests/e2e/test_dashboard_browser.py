@@ -12,7 +12,7 @@ from core.config import get_settings
 from models import utcnow
 from services.accounts import users as accounts
 from tests.e2e.conftest import AppServer, save_screenshot, sign_up
-from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
+from tests.factories import add_assistant, add_conversation, add_reply, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,7 @@ def test_dashboard_charts_and_budget_banner(
     with db.session_scope() as session:
         alice = session.get(accounts.User, 1)
     seed_month_of_usage(alice)
-    bob = accounts.create_user("bob", "password123")
+    bob = make_user("bob")
     add_reply(add_conversation(bob, None), utcnow(), cost=90_000)  # $0.09 this month
 
     page.goto(f"{url}/")

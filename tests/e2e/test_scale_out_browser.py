@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,11 @@ def test_a_session_started_on_one_container_works_on_another(
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        pytest.fail(f"Redis is not running on 127.0.0.1:6379 ({exc}); .ci/run starts it")
+        # Part of the browser suite: required where browsers are (CI), skipped on a laptop.
+        reason = f"Redis is not running on 127.0.0.1:6379 ({exc}); .ci/run starts it"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
     prefix = f"studio-test-{uuid.uuid4().hex[:8]}:"
     shared = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}",

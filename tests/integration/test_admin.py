@@ -10,12 +10,12 @@ from services.accounts import users as accounts
 from services.accounts.users import RegistrationMode
 from services.usage import dashboard
 from services.usage import spend as usage
-from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
+from tests.factories import add_assistant, add_conversation, add_reply, make_user
 
 
 @pytest.fixture
 def pair(database: str):
-    return accounts.create_user("alice", "password123"), accounts.create_user("bob", "password123")
+    return make_user("alice"), make_user("bob")
 
 
 def test_every_admin_service_refuses_members(pair) -> None:

@@ -23,14 +23,15 @@ from models import (
 from services.accounts import users as accounts
 from services.assistants import manage as svc
 from services.assistants.manage import AssistantInput
+from tests.factories import make_user
 
 
 @pytest.fixture
 def people(database: str) -> tuple[User, User, User]:
     """An admin (first user) and two members."""
-    admin = accounts.create_user("root", "password123")
-    alice = accounts.create_user("alice", "password123")
-    bob = accounts.create_user("bob", "password123")
+    admin = make_user("root")
+    alice = make_user("alice")
+    bob = make_user("bob")
     assert admin.role == Role.admin and alice.role == bob.role == Role.member
     return admin, alice, bob
 

@@ -8,7 +8,6 @@ import io
 import zipfile
 from pathlib import Path
 
-import orjson
 import pytest
 from PIL import Image
 from sqlmodel import func, select
@@ -25,43 +24,28 @@ from models import (
     StoredFile,
     User,
 )
-from services.accounts import users as accounts
 from services.assistants.manage import AssistantInput, create_assistant, update_assistant
 from services.chat import conversations, export, generation
 from services.chat import turn as chat
 from services.files import attachments
 from services.files import paths as file_paths
 from services.files import store as file_store
-from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog_file
 from simulator.server import INDEXING_FAIL_MARKER, SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
+from tests.factories import make_user
+from tests.simulator_fixtures import TEXT_ONLY
 
-TEXT_ONLY = "text-only-1"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 @pytest.fixture
-def provider(
-    sim: SimulatorServer, database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> SimulatorServer:
+def provider(database: str, llm_env: SimulatorServer, text_only_catalog: str) -> SimulatorServer:
     """Settings point at the simulator; the catalog also has a model without vision."""
-    catalog = orjson.loads(DEFAULT_CATALOG_PATH.read_bytes())
-    text_only = dict(catalog["models"][1], id=TEXT_ONLY, label="Text only", vision=False)
-    catalog["models"].append(text_only)
-    path = tmp_path / "catalog.json"
-    path.write_bytes(orjson.dumps(catalog))
-    monkeypatch.setenv("MODEL_CATALOG_PATH", str(path))
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    load_catalog_file.cache_clear()
-    return sim
+    return llm_env
 
 
 @pytest.fixture
 def alice(provider: SimulatorServer) -> User:
-    return accounts.create_user("alice", "password123")
+    return make_user("alice")
 
 
 def chat_with(user: User, model: str = "gpt-4.1-mini", tools: list[str] | None = None) -> int:
@@ -280,7 +264,7 @@ async def test_remove_takes_it_out_here_and_upstream(
 async def test_only_my_unsent_ready_attachments_can_be_sent(
     alice: User, provider: SimulatorServer
 ) -> None:
-    bob = accounts.create_user("bob", "password123")
+    bob = make_user("bob")
     bobs = await attachments.add(bob, chat_with(bob), "bob.png", png_bytes())
     chat_id = chat_with(alice)
     with pytest.raises(NotFound):

@@ -12,21 +12,19 @@ from core.db import session_scope
 from core.errors import BudgetExceeded
 from models import ConversationMessage, MessageStatus, User
 from services.accounts import admin
-from services.accounts.users import create_user
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations, generation
 from services.chat import turn as chat
 from services.usage import spend as usage
 from simulator.server import SimulatorServer
-from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
-from tests.simulator_fixtures import TEST_API_KEY
+from tests.factories import add_assistant, add_conversation, add_reply, at, make_user
 
 NOW = at(2026, 3, 20)
 
 
 @pytest.fixture
 def pair(database: str) -> tuple[User, User]:
-    return create_user("alice", "password123"), create_user("bob", "password123")
+    return make_user("alice"), make_user("bob")
 
 
 def set_budget(user: User, usd: str | None) -> User:
@@ -105,19 +103,10 @@ def test_assistant_budget_counts_everyones_spend(pair) -> None:
     usage.check_budget(bob, add_assistant(bob), 600, now=NOW)
 
 
-@pytest.fixture
-def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    return sim
-
-
 async def test_in_flight_reply_finishes_then_sending_is_refused(
     database: str, llm_env: SimulatorServer
 ) -> None:
-    alice = create_user("alice", "password123")
+    alice = make_user("alice")
     assistant = create_assistant(alice, AssistantInput(name="Helper", model="gpt-4.1-mini"))
     conversation = conversations.create_conversation(alice, assistant.id)
     alice = set_budget(alice, "1")

@@ -21,7 +21,6 @@ from services.chat import conversations, render_worker, rendering
 from services.chat import turn as chat
 from tests.integration.test_chat_service import (  # noqa: F401 - fixtures
     conversation,
-    llm_env,
     owner,
     run_turn,
 )

@@ -11,29 +11,18 @@ from core.config import get_settings
 from core.db import session_scope
 from core.errors import NotFound, ValidationError
 from models import Conversation, ConversationMessage, MessageRole, MessageStatus, User
-from services.accounts.users import create_user
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations, generation
 from services.chat import turn as chat
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
+from tests.factories import make_user
 
 INSTRUCTIONS = "You are terse and helpful."
 
 
 @pytest.fixture
-def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    """Point the app's settings at the simulator (real SDK over HTTP)."""
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    return sim
-
-
-@pytest.fixture
 def owner(database: str, llm_env: SimulatorServer) -> User:
-    return create_user("alice", "password123")
+    return make_user("alice")
 
 
 @pytest.fixture
@@ -244,7 +233,7 @@ async def test_restart_recovery_closes_stale_streaming_rows(
 async def test_another_user_cannot_send_or_stop(
     owner: User, conversation: Conversation, llm_env: SimulatorServer
 ) -> None:
-    intruder = create_user("bob", "password123")
+    intruder = make_user("bob")
     with pytest.raises(NotFound):
         await chat.send(intruder, conversation.id, "hi")
     with pytest.raises(NotFound):

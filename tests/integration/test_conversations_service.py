@@ -9,19 +9,19 @@ import pytest
 from core.db import session_scope
 from core.errors import NotFound, ValidationError
 from models import Conversation, ConversationMessage, MessageRole, User, utcnow
-from services.accounts.users import create_user
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations
+from tests.factories import make_user
 
 
 @pytest.fixture
 def alice(database: str) -> User:
-    return create_user("alice", "password123")
+    return make_user("alice")
 
 
 @pytest.fixture
 def bob(alice: User) -> User:
-    return create_user("bob", "password123")
+    return make_user("bob")
 
 
 def new_conversation(user: User, title: str, text: str = "", days_ago: int = 0) -> int:

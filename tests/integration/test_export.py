@@ -19,11 +19,11 @@ from models import (
     MessageStatus,
     User,
 )
-from services.accounts import users as accounts
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat.conversations import create_conversation
 from services.chat.export import export_filename, export_json, export_markdown
 from services.files import store as file_store
+from tests.factories import make_user
 
 ASKED_AT = datetime(2026, 11, 20, 9, 30, 5, tzinfo=UTC)
 ANSWERED_AT = datetime(2026, 11, 20, 9, 30, 9, tzinfo=UTC)
@@ -38,8 +38,8 @@ def png_bytes() -> bytes:
 @pytest.fixture
 def chat(database: str) -> tuple[User, User, int]:
     """Alice's conversation with a question (two attachments) and a cited answer; and bob."""
-    alice = accounts.create_user("alice", "password123")
-    bob = accounts.create_user("bob", "password123")
+    alice = make_user("alice")
+    bob = make_user("bob")
     assistant = create_assistant(alice, AssistantInput(name="Travel helper", model="gpt-4.1-mini"))
     conversation_id = create_conversation(alice, assistant.id).id
     image = file_store.store_image(alice, png_bytes(), "map.png", conversation_id=conversation_id)

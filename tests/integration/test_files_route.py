@@ -22,6 +22,7 @@ from services.assistants.manage import AssistantInput, create_assistant, update_
 from services.chat.conversations import create_conversation
 from services.files import paths as file_paths
 from services.files import store as file_store
+from tests.factories import make_user
 from tests.ui.test_auth_pages import register
 
 HTML_PAGE = b"<html><body><script>alert(document.cookie)</script></body></html>"
@@ -51,9 +52,9 @@ def files_on_disk() -> list[str]:
 @pytest.fixture
 def people(database: str) -> tuple[User, User, User]:
     """An admin (first user) and two members."""
-    admin = accounts.create_user("root", "password123")
-    alice = accounts.create_user("alice", "password123")
-    bob = accounts.create_user("bob", "password123")
+    admin = make_user("root")
+    alice = make_user("alice")
+    bob = make_user("bob")
     assert admin.role == Role.admin
     return admin, alice, bob
 
@@ -220,7 +221,7 @@ async def test_files_route_serves_only_what_the_requester_may_see(
     await register(user, "alice")
     await user.should_see("Welcome, alice", retries=20)
     alice = load_user("alice")  # the first account: an admin, still no access to bob's chats
-    bob = accounts.create_user("bob", "password123")
+    bob = make_user("bob")
     _, alice_chat = conversation_of(alice)
     _, bob_chat = conversation_of(bob)
     image = file_store.store_image(alice, png_bytes(), "photo.png", conversation_id=alice_chat)

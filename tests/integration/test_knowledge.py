@@ -12,33 +12,26 @@ from core import db
 from core.config import get_settings
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import FileStatus, StoredFile, User
-from services.accounts import users as accounts
 from services.assistants import knowledge
 from services.assistants import manage as svc
 from services.assistants.knowledge import KnowledgeFile
 from services.assistants.manage import AssistantInput
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
+from tests.factories import make_user
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 @pytest.fixture
-def provider(
-    sim: SimulatorServer, database: str, monkeypatch: pytest.MonkeyPatch
-) -> SimulatorServer:
-    """The app's settings point at the simulator, as with a real OPENAI_BASE_URL."""
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    return sim
+def provider(database: str, llm_env: SimulatorServer) -> SimulatorServer:
+    """The app's settings point at the simulator, on each database."""
+    return llm_env
 
 
 @pytest.fixture
 def alice(provider: SimulatorServer) -> User:
-    accounts.create_user("root", "password123")  # the first user is the admin
-    return accounts.create_user("alice", "password123")
+    make_user("root")  # the first user is the admin
+    return make_user("alice")
 
 
 def new_assistant(user: User, **fields: object) -> int:
@@ -231,7 +224,7 @@ async def test_a_lost_vector_store_is_recreated(alice: User, provider: Simulator
 
 
 async def test_only_editors_manage_files(alice: User, provider: SimulatorServer) -> None:
-    bob = accounts.create_user("bob", "password123")
+    bob = make_user("bob")
     private = new_assistant(alice)
     shared = new_assistant(alice, shared=True)
     added = await knowledge.add_file(alice, shared, "team.md", b"team")

@@ -21,6 +21,7 @@ from core.errors import RateLimited, ValidationError
 from models import PasswordResetToken, User, utcnow
 from services.accounts import password_reset
 from services.accounts import users as accounts
+from tests.factories import make_user
 
 
 class Inbox:
@@ -63,7 +64,7 @@ def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
 
 @pytest.fixture
 def alice(database: str) -> User:
-    return accounts.create_user("alice", "password123", email="alice@example.com")
+    return make_user("alice", email="alice@example.com")
 
 
 def token_from(text: str) -> str:
@@ -204,7 +205,7 @@ def test_mail_without_public_url_refuses_to_start(monkeypatch: pytest.MonkeyPatc
 def test_with_mail_configured_a_link_is_never_logged(
     database: str, inbox: Inbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    accounts.create_user("noemail", "password123")
+    make_user("noemail")
     caplog.set_level("INFO")
     password_reset.request_reset("noemail", "10.9.9.9")
     password_reset.wait_for_mail()

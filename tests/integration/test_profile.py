@@ -12,12 +12,12 @@ from services.accounts import admin, profile
 from services.accounts import users as accounts
 from services.chat.conversations import list_conversations
 from simulator.server import SimulatorServer
-from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
+from tests.factories import add_assistant, add_conversation, add_reply, at, make_user
 
 
 @pytest.fixture
 def pair(database: str) -> tuple[User, User]:
-    return accounts.create_user("alice", "password123"), accounts.create_user("bob", "password123")
+    return make_user("alice"), make_user("bob")
 
 
 def count(model: type) -> int:
@@ -123,17 +123,12 @@ def test_delete_removes_everything_of_the_user_only(pair, isolated_settings) -> 
     assert count(ConversationMessage) == 4 and count(StoredFile) == 0
 
 
-def test_delete_also_deletes_provider_files(
-    pair, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_delete_also_deletes_provider_files(pair, llm_env: SimulatorServer) -> None:
     import openai
 
-    from core.config import get_settings
     from tests.simulator_fixtures import TEST_API_KEY
 
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    get_settings.cache_clear()
+    sim = llm_env
     _, bob = pair
     client = openai.OpenAI(api_key=TEST_API_KEY, base_url=sim.base_url)
     uploaded = client.files.create(file=("a.txt", b"hello"), purpose="assistants")

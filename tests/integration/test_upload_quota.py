@@ -37,7 +37,7 @@ def provider(
 ) -> SimulatorServer:
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     monkeypatch.setenv("USER_UPLOAD_QUOTA_FILES", "3")
     monkeypatch.setenv("USER_UPLOAD_QUOTA_MB", "1")
     get_settings.cache_clear()

@@ -8,10 +8,9 @@ import io
 import pytest
 
 from core.errors import PermissionDenied
-from services.accounts.users import create_user
 from services.usage import dashboard
 from services.usage import spend as usage
-from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply, at
+from tests.factories import add_assistant, add_conversation, add_reply, at, make_user
 
 NOW = at(2026, 3, 20, 15)
 
@@ -19,8 +18,8 @@ NOW = at(2026, 3, 20, 15)
 @pytest.fixture
 def team(database: str):
     """alice (admin) with two assistants, bob (member) using alice's shared one."""
-    alice = create_user("alice", "password123")
-    bob = create_user("bob", "password123")
+    alice = make_user("alice")
+    bob = make_user("bob")
     writer = add_assistant(alice, "Writer", shared=True)
     coder = add_assistant(alice, "Coder")
     c1 = add_conversation(alice, writer)
@@ -120,14 +119,14 @@ def test_csv_export(team) -> None:
 
 
 def test_csv_export_neutralises_formulas(database: str) -> None:
-    alice = create_user("alice", "password123")
+    alice = make_user("alice")
     add_reply(add_conversation(alice, add_assistant(alice, "=HYPERLINK(1)")), NOW, 5)
     rows = list(csv.reader(io.StringIO(usage.export_csv(alice))))
     assert rows[1][2] == "'=HYPERLINK(1)"
 
 
 def test_dashboard_for_new_user_is_empty(database: str) -> None:
-    alice = create_user("alice", "password123")
+    alice = make_user("alice")
     board = dashboard.dashboard_for(alice)
     assert board.is_empty
     assert board.counts == dashboard.Counts(0, 0)

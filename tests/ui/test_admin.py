@@ -12,7 +12,7 @@ from nicegui.testing import User
 from models import User as Account
 from pages import shell
 from services.accounts import admin
-from services.accounts import users as accounts
+from tests.factories import make_user
 from tests.ui.helpers import register
 from tests.ui.test_dashboard import account
 
@@ -34,7 +34,7 @@ async def wait_until(condition: Callable[[], object], seconds: float = 3.0) -> N
 
 async def bob_with_alice_as_admin(user: User) -> Account:
     """alice (the first account, admin) made by the service; bob signs up in the browser."""
-    alice = accounts.create_user("alice", "password123")
+    alice = make_user("alice")
     await register(user, "bob")
     await user.should_see("Welcome, bob", retries=30)
     return alice
@@ -51,7 +51,7 @@ async def test_member_cannot_reach_admin(user: User) -> None:
 async def test_admin_sets_budget(user: User) -> None:
     await register(user, "alice")
     await user.should_see("Welcome, alice", retries=30)
-    accounts.create_user("bob", "password123")
+    make_user("bob")
     await user.open("/admin")
     await user.should_see("Administration", retries=30)
     await user.should_see("Team usage")

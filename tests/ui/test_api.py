@@ -7,6 +7,7 @@ from nicegui.testing import User
 from services.accounts import users as accounts
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations
+from tests.factories import make_user
 
 
 async def token_for(user: User, name: str, password: str = "password123") -> str:
@@ -26,8 +27,8 @@ async def test_health_checks_the_database(user: User) -> None:
 
 async def test_token_me_and_conversations_are_per_user(user: User) -> None:
     await user.open("/login")
-    alice = accounts.create_user("alice", "password123")
-    accounts.create_user("bob", "password123")
+    alice = make_user("alice")
+    make_user("bob")
     helper = create_assistant(alice, AssistantInput(name="Helper"))
     mine = conversations.create_conversation(alice, helper.id)
 
@@ -49,7 +50,7 @@ async def test_token_me_and_conversations_are_per_user(user: User) -> None:
 
 async def test_bad_credentials_and_revoked_tokens_are_refused(user: User) -> None:
     await user.open("/login")
-    alice = accounts.create_user("alice", "password123")
+    alice = make_user("alice")
     wrong = await user.http_client.post(
         "/api/token", data={"username": "alice", "password": "nope-nope"}
     )

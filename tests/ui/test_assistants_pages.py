@@ -9,6 +9,7 @@ from services.accounts import users as accounts
 from services.assistants import knowledge
 from services.assistants import manage as svc
 from services.assistants.manage import AssistantInput
+from tests.factories import make_user
 from tests.ui.helpers import log_out, sign_in, signed_up
 
 
@@ -108,7 +109,7 @@ async def test_duplicate_and_teammate_rules(user: User) -> None:
     shared = svc.create_assistant(frank, AssistantInput(name="Team bot", shared=True))
     private = svc.create_assistant(frank, AssistantInput(name="Frank's diary"))
     await log_out(user)
-    accounts.create_user("gina", "password123")
+    make_user("gina")
     await sign_in(user, "gina")
     await user.should_see("Welcome, gina", retries=50)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import orjson
 import pytest
@@ -20,28 +19,11 @@ from core.db import session_scope
 from models import StoredFile
 from models import User as Account
 from services.assistants.manage import AssistantInput, create_assistant
-from services.llm.catalog import DEFAULT_CATALOG_PATH, load_catalog_file
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
+from tests.simulator_fixtures import TEXT_ONLY
 from tests.ui.helpers import signed_up
 
-TEXT_ONLY = "text-only-1"
-
-
-@pytest.fixture(autouse=True)
-def llm_env(
-    sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> SimulatorServer:
-    catalog = orjson.loads(DEFAULT_CATALOG_PATH.read_bytes())
-    catalog["models"].append(dict(catalog["models"][1], id=TEXT_ONLY, vision=False))
-    (tmp_path / "catalog.json").write_bytes(orjson.dumps(catalog))
-    monkeypatch.setenv("MODEL_CATALOG_PATH", str(tmp_path / "catalog.json"))
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    load_catalog_file.cache_clear()
-    return sim
+pytestmark = pytest.mark.usefixtures("llm_env", "text_only_catalog")
 
 
 def png_bytes() -> bytes:

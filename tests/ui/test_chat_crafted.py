@@ -18,7 +18,9 @@ from nicegui.testing import User
 from core.db import session_scope
 from models import Conversation, ConversationMessage, MessageRole
 from services.chat import render_worker, rendering
-from tests.ui.test_chat_pages import llm_env, open_new_chat, send  # noqa: F401 - fixture
+from tests.ui.test_chat_pages import open_new_chat, send
+
+pytestmark = pytest.mark.usefixtures("llm_env")
 
 LINKS = "[a](" * 7_990
 BACKTICKS = "`" * 32_000

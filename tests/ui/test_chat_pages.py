@@ -8,23 +8,14 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from components.chat_composer import ENTER_SENDS_JS
-from core.config import get_settings
 from core.db import session_scope
 from models import Conversation
 from models import User as Account
 from services.assistants.manage import AssistantInput, create_assistant
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
 from tests.ui.helpers import log_out, register
 
-
-@pytest.fixture(autouse=True)
-def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    return sim
+pytestmark = pytest.mark.usefixtures("llm_env")
 
 
 def account(name: str) -> Account:

@@ -10,7 +10,7 @@ from core.db import session_scope
 from models import User as Account
 from services.accounts import admin
 from services.usage import spend as usage
-from tests.integration.usage_helpers import add_assistant, add_conversation, add_reply
+from tests.factories import add_assistant, add_conversation, add_reply
 from tests.ui.helpers import register
 
 

@@ -14,6 +14,7 @@ from core.db import session_scope
 from models import User as Account
 from services.accounts import password_reset
 from services.accounts import users as accounts
+from tests.factories import make_user
 from tests.ui.helpers import register, sign_in
 from tests.ui.test_admin import wait_until
 from tests.ui.test_dashboard import account
@@ -65,7 +66,7 @@ async def test_change_password_keeps_this_session(user: User) -> None:
 
 
 async def test_delete_account_needs_the_username(user: User) -> None:
-    accounts.create_user("root", "password123")  # the admin, so alice may leave
+    make_user("root")  # the admin, so alice may leave
     await signed_in(user)
     user.find(kind=ui.button, content="Delete my account").click()
     user.find("Type your username to confirm").type("alicia")
@@ -86,7 +87,7 @@ async def test_last_admin_cannot_delete_themselves(user: User) -> None:
 
 
 async def test_forgot_and_reset_password(user: User, caplog: pytest.LogCaptureFixture) -> None:
-    accounts.create_user("alice", "password123")
+    make_user("alice")
     await user.open("/login")
     user.find("Forgot password?").click()
     await user.should_see("Forgot your password?", retries=30)

@@ -1,4 +1,9 @@
-"""Seeding helpers for the usage, budget, profile and admin tests (real rows, real database)."""
+"""Shared test factories: real rows in the test's real database (SQLite or MariaDB).
+
+`make_user` signs up through the real account service (hashing, validation, and the rule that
+the first account becomes the admin); the `add_*` helpers insert rows directly, to seed usage,
+budgets and dashboards at chosen times and costs.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,14 @@ from datetime import UTC, datetime
 
 from core.db import session_scope
 from models import Assistant, Conversation, ConversationMessage, MessageRole, User
+from services.accounts.users import create_user
+
+PASSWORD = "password123"
+
+
+def make_user(name: str, password: str = PASSWORD, *, email: str | None = None) -> User:
+    """A new account signed up as `name` (the first account of a test is the admin)."""
+    return create_user(name, password, email=email)
 
 
 def add_assistant(owner: User, name: str = "Helper", **fields: object) -> Assistant:
