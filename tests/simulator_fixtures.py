@@ -74,3 +74,10 @@ def llm_settings(base_url: str, **overrides: object) -> Settings:
 def llm_provider(sim: SimulatorServer) -> LLMProvider:
     """The Responses provider on a real AsyncOpenAI client talking to the simulator."""
     return get_provider(llm_settings(sim.base_url))
+
+
+@pytest.fixture
+def long_replies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replies may run to ~8,000 tokens (crafted echoes) without meeting the output cap."""
+    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "32768")
+    get_settings.cache_clear()

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.config import get_settings
 from models import Conversation, MessageRole, MessageStatus, User
 from services.chat import conversations, render_worker, rendering
 from services.chat import turn as chat
@@ -32,11 +31,7 @@ CRAFTED = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def long_replies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The crafted echoes run to ~8,000 tokens: past the default cap they would be cut off."""
-    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "32768")
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("long_replies")
 
 
 @pytest.fixture(autouse=True)

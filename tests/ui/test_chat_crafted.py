@@ -20,7 +20,7 @@ from models import Conversation, ConversationMessage, MessageRole
 from services.chat import render_worker, rendering
 from tests.ui.test_chat_pages import open_new_chat, send
 
-pytestmark = pytest.mark.usefixtures("llm_env")
+pytestmark = pytest.mark.usefixtures("llm_env", "long_replies")
 
 LINKS = "[a](" * 7_990
 BACKTICKS = "`" * 32_000
