@@ -33,5 +33,7 @@ def main() -> None:
     )
 
 
-if __name__ in {"__main__", "__mp_main__"}:
+# Only as the main script: the Markdown render worker (services/chat/render_worker.py) is spawned
+# and re-imports this file as `__mp_main__`, where building a second app would be wasted work.
+if __name__ == "__main__":
     main()

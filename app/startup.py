@@ -26,6 +26,7 @@ from components.assets import STATIC_DIR, STATIC_URL
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import Settings, get_settings
+from services.chat import render_worker
 from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
 from simulator.server import start_simulator
@@ -144,6 +145,7 @@ def setup() -> None:
     register_api()
     register_files_route()
     app.on_startup(_startup)
+    app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
     import pages
 
     # Every module in pages/ registers its routes with @ui.page when imported.
