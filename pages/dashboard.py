@@ -33,7 +33,7 @@ def _cards(board: Dashboard) -> None:
     with ui.row().classes("w-full gap-4"):
         stat_card("Assistants", f"{board.counts.assistants:,}", "smart_toy")
         stat_card("Conversations", f"{board.counts.conversations:,}", "forum")
-        stat_card("Messages this month", f"{month.messages:,}", "chat")
+        stat_card("Replies this month", f"{month.messages:,}", "chat")
         stat_card(
             "Tokens this month",
             f"{month.tokens:,}",

@@ -1,0 +1,266 @@
+"""The spend ledger and reservations (issue 11): each hole, on SQLite and MariaDB.
+
+Real turns run through the real SDK against the simulator; budgets are set the way the admin
+page does. Each test fails on the code before the ledger (spend = sum of existing messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import BudgetExceeded
+from models import ConversationMessage, MessageStatus, Reservation, SpendEntry, SpendKind, User
+from services.accounts import admin, profile
+from services.accounts.users import create_user
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations, generation
+from services.chat import turn as chat
+from services.llm.catalog import load_catalog
+from services.usage import spend as usage
+from services.usage.pricing import estimate_tokens, worst_case_micros
+from simulator.server import SimulatorServer
+from tests.simulator_fixtures import TEST_API_KEY
+
+
+@pytest.fixture
+def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "10")
+    get_settings.cache_clear()
+    return sim
+
+
+@pytest.fixture
+def alice(database: str, llm_env: SimulatorServer) -> User:
+    create_user("root", "password123")  # the first account is the admin
+    return create_user("alice", "password123")
+
+
+def admin_user() -> User:
+    with session_scope() as session:
+        return session.exec(select(User).order_by(User.id)).first()
+
+
+def new_chat(owner: User, **fields: object) -> int:
+    assistant = create_assistant(owner, AssistantInput(name="Helper", model="gpt-4.1-mini"))
+    return conversations.create_conversation(owner, assistant.id).id
+
+
+async def finished(turn: chat.Turn) -> ConversationMessage:
+    await generation.wait(turn.assistant_message_id)
+    with session_scope() as session:
+        return session.get(ConversationMessage, turn.assistant_message_id)
+
+
+def model_calls(sim: SimulatorServer) -> int:
+    return sum(1 for r in sim.requests if r["path"] in ("/v1/responses", "/v1/chat/completions"))
+
+
+def ledger() -> list[SpendEntry]:
+    with session_scope() as session:
+        return list(session.exec(select(SpendEntry).order_by(SpendEntry.id)))
+
+
+async def test_reply_is_billed_once_in_the_ledger_and_matches_the_message(alice: User) -> None:
+    reply = await finished(await chat.send(alice, new_chat(alice), "Hello in a few words"))
+    rows = ledger()
+    assert [(r.kind, r.user_id, r.message_id) for r in rows] == [
+        (SpendKind.reply, alice.id, reply.id)
+    ]
+    row = rows[0]
+    assert row.cost_micros == reply.cost_micros > 0
+    assert (row.input_tokens, row.output_tokens) == (reply.input_tokens, reply.output_tokens)
+    assert row.model_alias == "gpt-4.1-mini" and row.user_label == "alice"
+    assert row.assistant_label == "Helper" and row.price_source == "usage"
+    with session_scope() as session:  # the reservation is settled, nothing held any more
+        open_ = session.exec(select(Reservation).where(Reservation.settled_at.is_(None))).all()
+    assert open_ == []
+
+
+async def test_deleting_a_conversation_keeps_its_spend(alice: User) -> None:
+    """Hole 1: a user at the cap deleted a chat and could spend again."""
+    chat_id = new_chat(alice)
+    reply = await finished(await chat.send(alice, chat_id, "Hello in a few words"))
+    spent = usage.budget_status(alice).used_micros
+    assert spent == reply.cost_micros > 0
+    admin.set_budget(admin_user(), alice.id, Decimal(spent) / 1_000_000)
+    conversations.delete_conversation(alice, chat_id)
+    assert usage.budget_status(alice).used_micros == spent
+    with pytest.raises(BudgetExceeded, match="your monthly budget"):
+        await chat.send(alice, new_chat(alice), "Spend again")
+    assert ledger()[0].conversation_label == "Hello in a few words"  # the label outlives it
+
+
+async def test_deleting_an_account_anonymizes_its_spend(alice: User) -> None:
+    reply = await finished(await chat.send(alice, new_chat(alice), "Hello in a few words"))
+    root = admin_user()
+    before = usage.month_totals(root, everyone=True).this.cost_micros
+    profile.delete_account(alice, "alice")
+    assert usage.month_totals(root, everyone=True).this.cost_micros == before == reply.cost_micros
+    (row,) = ledger()
+    assert (row.user_id, row.user_label, row.conversation_label) == (None, "Deleted user", "")
+    groups = usage.usage_by_user(root)
+    assert [(g.label, g.cost_micros) for g in groups] == [("Deleted user", reply.cost_micros)]
+
+
+async def test_retry_regenerate_and_edit_are_reserved_and_refused_at_the_cap(
+    alice: User, llm_env: SimulatorServer
+) -> None:
+    """Hole 2: the replacement path never checked the budget."""
+    chat_id = new_chat(alice)
+    await finished(await chat.send(alice, chat_id, "Hello in a few words"))
+    regenerated = await finished(await chat.regenerate(alice, chat_id))
+    edited = await finished(await chat.edit_last(alice, chat_id, "Hi in two words"))
+    kinds = [r.kind for r in ledger()]
+    assert kinds == [SpendKind.reply, SpendKind.regenerate, SpendKind.edit]
+    assert regenerated.status == edited.status == MessageStatus.complete
+    # Every answer ever made stays billed although only the last one is left.
+    assert usage.budget_status(alice).used_micros == sum(r.cost_micros for r in ledger())
+    admin.set_budget(admin_user(), alice.id, "0.000001")
+    calls = model_calls(llm_env)
+    for again in (chat.regenerate(alice, chat_id), chat.edit_last(alice, chat_id, "x")):
+        with pytest.raises(BudgetExceeded, match="your monthly budget"):
+            await again
+    assert model_calls(llm_env) == calls
+
+
+async def test_a_failed_reply_is_retried_as_a_retry(alice: User, llm_env: SimulatorServer) -> None:
+    chat_id = new_chat(alice)
+    llm_env.configure(fail_next=[400])
+    failed = await finished(await chat.send(alice, chat_id, "Hello"))
+    assert failed.status == MessageStatus.failed
+    assert ledger() == []  # nothing was billed, and the reservation is released
+    await finished(await chat.regenerate(alice, chat_id))
+    assert [r.kind for r in ledger()] == [SpendKind.retry]
+
+
+async def test_split_summary_is_reserved_billed_and_refused_at_the_cap(
+    alice: User, llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hole 2: the summary call made when a conversation splits never checked the budget."""
+    monkeypatch.setenv("MAX_MESSAGES_PER_CONVERSATION", "4")
+    get_settings.cache_clear()
+    chat_id = new_chat(alice)
+    for text in ("first question", "second question"):
+        await finished(await chat.send(alice, chat_id, text))
+    spent = usage.budget_status(alice).used_micros
+    admin.set_budget(admin_user(), alice.id, Decimal(spent + 1) / 1_000_000)
+    calls = model_calls(llm_env)
+    with pytest.raises(BudgetExceeded):
+        await chat.send(alice, chat_id, "third question")
+    assert model_calls(llm_env) == calls  # not even the summary was requested
+    admin.set_budget(admin_user(), alice.id, None)
+    turn = await chat.send(alice, chat_id, "third question")
+    await finished(turn)
+    kinds = [r.kind for r in ledger()]
+    assert kinds == [SpendKind.reply, SpendKind.reply, SpendKind.summary, SpendKind.reply]
+    summary = ledger()[2]
+    assert summary.conversation_id == chat_id and summary.cost_micros > 0
+
+
+async def test_twenty_sends_at_once_never_overshoot(
+    alice: User, llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hole 4: concurrent sends all passed a check against completed spend only. The proof
+    of issue 11: 20 sends at once with $0.01 left; the simulator sees exactly what fits."""
+    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "1000")
+    monkeypatch.setenv("MAX_CONCURRENT_REPLIES", "50")
+    get_settings.cache_clear()
+    llm_env.configure(delay_ms=1500)  # no reply settles before every send has reserved
+    admin.set_budget(admin_user(), alice.id, "0.01")
+    chats = [new_chat(alice) for _ in range(20)]
+    text = "Tell me something"
+    catalog = load_catalog(get_settings())
+    preview = chat.cost_preview(alice, chats[0])
+    worst = worst_case_micros(
+        catalog.get("gpt-4.1-mini"),
+        preview.context_tokens + estimate_tokens(text) + chat.MESSAGE_OVERHEAD_TOKENS,
+        1000,
+        (),
+        catalog.tool_prices,
+    )
+    fits = 10_000 // worst
+    assert 1 < fits < 20
+    results = await asyncio.gather(
+        *(chat.send(alice, chat_id, text) for chat_id in chats), return_exceptions=True
+    )
+    accepted = [r for r in results if isinstance(r, chat.Turn)]
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    others = [r for r in results if not isinstance(r, (chat.Turn, BudgetExceeded))]
+    assert not others, repr([o.__cause__ for o in others[:1]])
+    assert len(accepted) + len(refused) == 20
+    for turn in accepted:
+        await finished(turn)
+    assert len(accepted) == fits
+    assert model_calls(llm_env) == fits
+    assert "left of $0.01" in str(refused[0]) and "resets on" in str(refused[0])
+    assert usage.budget_status(alice).used_micros <= 10_000
+
+
+async def test_csv_matches_the_ledger_to_the_micro_dollar(alice: User) -> None:
+    for text in ("one", "two", "three"):
+        await finished(await chat.send(alice, new_chat(alice), f"Question {text}"))
+    rows = list(csv.reader(io.StringIO(usage.export_csv(admin_user(), everyone=True))))
+    exported = sum(Decimal(row[rows[0].index("cost_usd")]) for row in rows[1:])
+    assert exported * 1_000_000 == sum(r.cost_micros for r in ledger())
+
+
+def test_migration_backfills_todays_messages(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Migration 0004 copies each assistant message with tokens or a cost into the ledger."""
+    from alembic import command
+
+    from core.db import alembic_config, build_engine
+
+    url = f"sqlite:///{tmp_path / 'backfill.db'}"
+    command.upgrade(alembic_config(url), "0003")
+    engine = build_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO user (id, username, password_hash, role, token_version, "
+                "is_active, theme, created_at, updated_at) VALUES "
+                "(1, 'ann', 'x', 'member', 0, 1, 'auto', '2026-11-02', '2026-11-02')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO conversation (id, owner_id, title, summary, message_count, "
+                "input_tokens, output_tokens, cost_micros, created_at, updated_at) VALUES "
+                "(7, 1, 'Old chat', '', 3, 10, 5, 1234, '2026-11-02', '2026-11-02')"
+            )
+        )
+        for mid, role, cost in ((1, "user", None), (2, "assistant", 1234), (3, "assistant", None)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO conversation_message (id, conversation_id, role, content, "
+                    "status, attachments, citations, input_tokens, cached_tokens, "
+                    "output_tokens, reasoning_tokens, tool_calls, cost_micros, model, "
+                    "created_at, updated_at) VALUES (:id, 7, :role, 'x', 'complete', '[]', "
+                    "'[]', 10, 0, 5, 0, '{}', :cost, 'gpt-4.1-mini', '2026-11-02 10:00:00', "
+                    "'2026-11-02')"
+                ),
+                {"id": mid, "role": role, "cost": cost},
+            )
+    command.upgrade(alembic_config(url), "0004")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT message_id, user_label, conversation_label, cost_micros, price_source "
+                "FROM spend_ledger ORDER BY message_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (2, "ann", "Old chat", 1234, "backfill"),
+        (3, "ann", "Old chat", 0, "unpriced"),
+    ]
