@@ -264,3 +264,65 @@ def test_migration_backfills_todays_messages(tmp_path, monkeypatch: pytest.Monke
         (2, "ann", "Old chat", 1234, "backfill"),
         (3, "ann", "Old chat", 0, "unpriced"),
     ]
+
+
+def test_storage_is_billed_per_gb_day_once_and_old_chat_stores_expire(
+    database: str, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hole 5: vector-store storage was priced on the form but never charged."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from models import Assistant, Conversation, FilePurpose, FileStatus, StoredFile
+    from services.usage import storage
+
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    get_settings.cache_clear()
+    owner = create_user("alice", "password123")
+    with session_scope() as session:
+        assistant = Assistant(owner_id=owner.id, name="Docs", model="gpt-4.1-mini")
+        assistant.vector_store_id = "vs_assistant"
+        session.add(assistant)
+        session.flush()
+        old = datetime.now(UTC) - timedelta(days=30)
+        chat_row = Conversation(
+            owner_id=owner.id,
+            assistant_id=assistant.id,
+            vector_store_id="vs_chat",
+            updated_at=old,
+            title="Old chat",
+        )
+        session.add(chat_row)
+        session.flush()
+        for file_id, size, links in (
+            ("f1", 1024**3, {"assistant_id": assistant.id}),
+            ("f2", 512 * 1024**2, {"conversation_id": chat_row.id}),
+        ):
+            session.add(
+                StoredFile(
+                    id=file_id,
+                    owner_id=owner.id,
+                    name="a.pdf",
+                    size=size,
+                    mime="application/pdf",
+                    purpose=FilePurpose.knowledge,
+                    status=FileStatus.ready,
+                    provider_file_id=f"file-{file_id}",
+                    **links,
+                )
+            )
+    day = date(2026, 11, 30)
+    assert storage.bill_storage_day(day) == 2
+    assert storage.bill_storage_day(day) == 0  # idempotent per day
+    rows = {r.quantity: r for r in ledger()}
+    assert rows[1024**3].cost_micros == 100_000  # $0.10 per GB-day from the catalog
+    assert rows[512 * 1024**2].cost_micros == 50_000
+    assert {r.user_id for r in rows.values()} == {owner.id}
+    assert all(r.kind == SpendKind.storage and r.created_at.date() == day for r in rows.values())
+    with session_scope() as session:
+        conversation = session.get(Conversation, chat_row.id)
+    assert storage.expiry_notice(conversation) is not None  # the user is told before
+    assert storage.expire_conversation_stores() == 1
+    with session_scope() as session:
+        assert session.get(Conversation, chat_row.id).vector_store_id is None
+        assert session.get(Assistant, assistant.id).vector_store_id == "vs_assistant"
