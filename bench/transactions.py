@@ -57,7 +57,7 @@ def main() -> None:
         return counter["begin"] - before
 
     sends = [asyncio.run(one_send()) for _ in range(3)]
-    from pages.chat_data import load_chat_page  # noqa: PLC0415 (only after the engine exists)
+    from services.chat.chat_page import load_chat_page
 
     before = counter["begin"]
     load_chat_page(user, conversation.id)

@@ -19,6 +19,7 @@ from pages.shell import shell
 from services.assistants.manage import list_assistants
 from services.chat import conversations, generation, rendering
 from services.chat import turn as chat
+from services.chat.chat_page import ChatPage, load_chat_page
 from services.usage.pricing import format_usd
 
 COPY_CODE_JS = """
@@ -92,6 +93,13 @@ CHAT_CSS = """
 
 def _assistant_options(user: User) -> list[tuple[int, str]]:
     return [(a.id, a.name) for a in list_assistants(user)]
+
+
+def _load_page(user: User, conversation_id: int) -> ChatPage:
+    """The page's one hop to a worker thread: one read, then the history rendered."""
+    data = load_chat_page(user, conversation_id)
+    rendering.warm_cache([(m.content, m.citations) for m in data.view.messages])
+    return data
 
 
 def _list_data(user: User, query: str) -> list:
@@ -432,19 +440,16 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
     if user is None:
         return
     try:
-        view = await run.io_bound(conversations.conversation_view, user, conversation_id)
+        data = await run.io_bound(_load_page, user, conversation_id)
     except NotFound:
         with shell(user, "Chat"):
             not_found_view()
         return
-    await run.io_bound(rendering.warm_cache, [(m.content, m.citations) for m in view.messages])
-    try:
-        preview = await run.io_bound(chat.cost_preview, user, conversation_id)
-    except NotFound:  # the assistant is gone: the conversation is read-only
-        preview = chat.CostPreview(0, None, 0)
-    assistants = await run.io_bound(_assistant_options, user)
-    groups = await run.io_bound(_list_data, user, "")
-    attach = await attach_callbacks(user, conversation_id)
+    view = data.view
+    preview = data.preview or chat.CostPreview(0, None, 0)
+    assistants = data.assistants
+    groups = conversations.group_by_day(data.conversations)
+    attach = attach_callbacks(user, conversation_id, data.model, data.pending)
     chat_view: ChatView | None = None
 
     def renamed(renamed_id: int, title: str) -> None:
@@ -454,6 +459,10 @@ async def chat_page(conversation_id: int, continued: int = 0) -> None:
     with shell(user, "Chat"):
         right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
         with right:
+            if data.storage_notice:
+                ui.label(data.storage_notice).classes(
+                    "text-sm p-2 rounded-lg bg-amber-50 dark:bg-amber-900/30"
+                )
             if continued:
                 ui.label(
                     "This conversation reached its message limit, so it continues here "

@@ -294,7 +294,7 @@ def cost_preview(user: User, conversation_id: int) -> CostPreview:
     """What the next turn's context weighs, to preview its cost as the user types."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
-        return preview_in(session, conversation, _assistant_of(session, user, conversation))
+        return preview_in(session, conversation, usable_assistant(session, user, conversation))
 
 
 def preview_in(session: Session, conversation: Conversation, assistant: Assistant) -> CostPreview:
@@ -336,7 +336,7 @@ def reply_outcome(
             raise NotFound("Message not found")
         conversation = owned_conversation(session, user, message.conversation_id)
         try:
-            assistant = _assistant_of(session, user, conversation)
+            assistant = usable_assistant(session, user, conversation)
         except NotFound:
             return message, conversation, None
         return message, conversation, preview_in(session, conversation, assistant)
@@ -372,7 +372,8 @@ def recover_stale_replies() -> int:
 # ---------------------------------------------------------------- checks and persistence
 
 
-def _assistant_of(session: Session, user: User, conversation: Conversation) -> Assistant:
+def usable_assistant(session: Session, user: User, conversation: Conversation) -> Assistant:
+    """The conversation's assistant if the user may still use it, else NotFound saying why."""
     if conversation.assistant_id is None:
         raise NotFound("This conversation's assistant was deleted; start a new chat.")
     try:
@@ -400,7 +401,7 @@ def _begin_send(
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         conversation = _latest_continuation(session, user, conversation)
-        assistant = _assistant_of(session, user, conversation)
+        assistant = usable_assistant(session, user, conversation)
         _lock_budgets(session, user, assistant)
         if _has_running_reply(conversation.id):
             raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
@@ -540,7 +541,7 @@ def _continue_with_turn(
         session.flush()
         old.continued_by_id = new.id
         session.add(old)
-        assistant = _assistant_of(session, user, new)
+        assistant = usable_assistant(session, user, new)
         notice = "This conversation reached its message limit, so it continues here with a summary."
         return _begin_turn(session, user, assistant, new, text, attachments, model, carried, notice)
 
@@ -671,7 +672,7 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
     an edit: one transaction, with the new answer's worst case reserved."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
-        assistant = _assistant_of(session, user, conversation)
+        assistant = usable_assistant(session, user, conversation)
         _lock_budgets(session, user, assistant)
         if _has_running_reply(conversation.id):
             raise ValidationError("Wait for the current reply to finish (or stop it).")

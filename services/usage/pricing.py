@@ -118,15 +118,27 @@ MAX_BUDGET_USD = Decimal(1_000_000)
 
 
 def parse_usd(text: str | float | Decimal | None, field: str = "budget") -> int | None:
-    """A dollar amount typed by a person as micro-dollars; empty means None (no budget)."""
+    """A dollar amount typed by a person as micro-dollars; empty means None (no budget).
+
+    Accepts "$5", "5", "5.00", "1,000" and "0" (0 blocks spending). Refuses negative
+    amounts, garbage and more than 2 decimals, each with a message saying why."""
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
+    typed = str(text).strip().replace(",", "")
     try:
-        amount = Decimal(str(text).strip().lstrip("$").replace(",", ""))
+        amount = Decimal(typed.removeprefix("$").strip())
     except InvalidOperation as exc:
         raise ValidationError("Enter an amount in dollars, like 25 or 12.50.", field) from exc
-    if not amount.is_finite() or amount < 0 or amount > MAX_BUDGET_USD:
+    if not amount.is_finite():
+        raise ValidationError("Enter an amount in dollars, like 25 or 12.50.", field)
+    if amount < 0:
+        raise ValidationError(
+            "A budget cannot be negative: enter 0 to block spending, or leave it empty.", field
+        )
+    if amount > MAX_BUDGET_USD:
         raise ValidationError("Enter an amount between 0 and 1,000,000 dollars.", field)
+    if isinstance(text, str) and amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError("Use at most 2 decimals (whole cents), like 12.50.", field)
     return int((amount * MICROS_PER_USD).to_integral_value())
 
 

@@ -126,7 +126,7 @@ async def test_retry_regenerate_and_edit_are_reserved_and_refused_at_the_cap(
     assert regenerated.status == edited.status == MessageStatus.complete
     # Every answer ever made stays billed although only the last one is left.
     assert usage.budget_status(alice).used_micros == sum(r.cost_micros for r in ledger())
-    admin.set_budget(admin_user(), alice.id, "0.000001")
+    admin.set_budget(admin_user(), alice.id, "0")
     calls = model_calls(llm_env)
     for again in (chat.regenerate(alice, chat_id), chat.edit_last(alice, chat_id, "x")):
         with pytest.raises(BudgetExceeded, match="your monthly budget"):
@@ -326,3 +326,38 @@ def test_storage_is_billed_per_gb_day_once_and_old_chat_stores_expire(
     with session_scope() as session:
         assert session.get(Conversation, chat_row.id).vector_store_id is None
         assert session.get(Assistant, assistant.id).vector_store_id == "vs_assistant"
+
+
+async def test_reply_limits_refuse_before_any_request(
+    alice: User, llm_env: SimulatorServer
+) -> None:
+    """MAX_CONCURRENT_REPLIES (default 2) and SENDS_PER_MINUTE (default 30), per user."""
+    from core.errors import RateLimited
+
+    llm_env.configure(delay_ms=1500)
+    chats = [new_chat(alice) for _ in range(3)]
+    running = [await chat.send(alice, chat_id, "Hello") for chat_id in chats[:2]]
+    with pytest.raises(RateLimited, match="limit is 2"):
+        await chat.send(alice, chats[2], "Hello")
+    admin.set_limits(admin_user(), alice.id, 3, 3)  # the admin raises it for alice only
+    running.append(await chat.send(alice, chats[2], "Hello"))
+    for turn in running:
+        await finished(turn)
+    assert model_calls(llm_env) == 3  # the refused send made no request
+    with pytest.raises(RateLimited, match="in the last minute"):
+        await chat.send(alice, chats[0], "A fourth within the minute")
+
+
+def test_duplicate_copies_the_budget(alice: User) -> None:
+    """Hole 3: a duplicate of a capped assistant had no budget at all."""
+    from services.assistants.manage import duplicate_assistant, update_assistant
+
+    bob = create_user("bob", "password123")
+    capped = create_assistant(
+        alice,
+        AssistantInput(name="Shared", model="gpt-4.1-mini", shared=True, monthly_budget_usd="2"),
+    )
+    copy = duplicate_assistant(bob, capped.id)
+    assert copy.monthly_budget_micros == 2_000_000 and copy.owner_id == bob.id
+    with pytest.raises(Exception, match="(?i)not|permission|only"):
+        update_assistant(bob, capped.id, AssistantInput(name="Shared", monthly_budget_usd=""))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import ValidationError
 from services.llm.base import Usage
 from services.llm.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog_file
 from services.usage.pricing import (
@@ -13,6 +14,7 @@ from services.usage.pricing import (
     estimate_tokens,
     estimate_turn_micros,
     format_usd,
+    parse_usd,
     tool_calls_usd,
 )
 
@@ -80,3 +82,32 @@ def test_estimates(catalog: Catalog) -> None:
 )
 def test_format_usd(micros: int | None, shown: str) -> None:
     assert format_usd(micros) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "micros"),
+    [
+        ("$5", 5_000_000),
+        ("5", 5_000_000),
+        ("5.00", 5_000_000),
+        ("0", 0),
+        ("$ 1,250.5", 1_250_500_000),
+    ],
+)
+def test_budget_amounts_people_type(typed: str, micros: int) -> None:
+    assert parse_usd(typed) == micros
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("-3", "cannot be negative"),
+        ("five", "like 25 or 12.50"),
+        ("1.234", "at most 2 decimals"),
+        ("nan", "like 25 or 12.50"),
+        ("2000000", "between 0 and 1,000,000"),
+    ],
+)
+def test_bad_budget_amounts_say_why(typed: str, why: str) -> None:
+    with pytest.raises(ValidationError, match=why):
+        parse_usd(typed)
