@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
 from services.usage.pricing import format_usd
+
+if TYPE_CHECKING:
+    from services.chat.turn import CostEstimate
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
 ENTER_SENDS_JS = (
@@ -18,13 +22,14 @@ NEAR_CAP = 10
 
 
 class ChatComposer:
-    """Composer bound to callbacks; `estimate(draft)` gives the cost preview in micro-dollars."""
+    """Composer bound to callbacks; `estimate(draft)` gives the cost preview (a `CostEstimate`
+    with low, typical and high micro-dollars, or None when the price is unknown)."""
 
     def __init__(
         self,
         on_send: Callable[[], Awaitable[None]],
         on_stop: Callable[[], Awaitable[None] | None],
-        estimate: Callable[[str], int | None],
+        estimate: Callable[[str], CostEstimate | None],
         messages_left: int,
         attach: AttachCallbacks | None = None,
     ) -> None:
@@ -71,10 +76,7 @@ class ChatComposer:
 
     def _refresh_hint(self) -> None:
         parts = ["Enter to send, Shift+Enter for a new line"]
-        micros = self.estimate(self.text)
-        parts.append(
-            f"this message ≈ {format_usd(micros)}" if micros is not None else "cost unknown"
-        )
+        parts.append(_cost_hint(self.estimate(self.text)))
         if self.messages_left <= NEAR_CAP:
             parts.append(f"{max(self.messages_left, 0)} messages left before this chat continues")
         text = " · ".join(parts)
@@ -125,3 +127,15 @@ class ChatComposer:
         """Leave edit mode (the text stays)."""
         self.editing = False
         self.edit_bar.visible = False
+
+
+def _cost_hint(cost: CostEstimate | None) -> str:
+    """ "≈ typical", with the low–high range when the answer's length is what decides."""
+    if cost is None:
+        return "cost unknown"
+    if cost.high <= cost.typical:
+        return f"this message ≈ {format_usd(cost.typical)}"
+    return (
+        f"this message ≈ {format_usd(cost.typical)} "
+        f"({format_usd(cost.low)}–{format_usd(cost.high)} by answer length and tools)"
+    )

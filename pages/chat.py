@@ -139,7 +139,7 @@ class ChatView:
                 self._add(message)
         if view.assistant is not None and view.conversation.continued_by_id is None:
             self.composer = ChatComposer(
-                self.send, self.stop, preview.estimate, preview.messages_left, attach
+                self.send, self.stop, preview.range, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
         self.client = ui.context.client
@@ -251,7 +251,7 @@ class ChatView:
             self.title.text = conversation.title
             self.on_title(conversation.id, conversation.title)
         if self.composer is not None and preview is not None:
-            self.composer.estimate = preview.estimate
+            self.composer.estimate = preview.range
             self.composer.messages_left = preview.messages_left
 
     # ------------------------------------------------------------ actions

@@ -361,3 +361,57 @@ def test_duplicate_copies_the_budget(alice: User) -> None:
     assert copy.monthly_budget_micros == 2_000_000 and copy.owner_id == bob.id
     with pytest.raises(Exception, match="(?i)not|permission|only"):
         update_assistant(bob, capped.id, AssistantInput(name="Shared", monthly_budget_usd=""))
+
+
+def test_cost_preview_counts_images_tools_and_the_next_split(
+    alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hole 6: the preview ignored attachments, images, tool fees and the split's summary."""
+    from models import Conversation, FilePurpose, FileStatus, MessageRole, StoredFile
+    from services.usage.pricing import image_tokens, reserved_tool_micros
+
+    assistant = create_assistant(
+        alice, AssistantInput(name="Seer", model="gpt-4.1-mini", tools=["web_search"])
+    )
+    chat_id = conversations.create_conversation(alice, assistant.id).id
+    plain = chat.cost_preview(alice, chat_id)
+    with session_scope() as session:
+        session.add(
+            StoredFile(
+                id="img1",
+                owner_id=alice.id,
+                name="a.png",
+                size=10,
+                mime="image/png",
+                purpose=FilePurpose.image,
+                status=FileStatus.ready,
+                width=1024,
+                height=1024,
+                conversation_id=chat_id,
+            )
+        )
+        for role, attachments in (
+            (MessageRole.assistant, []),  # the preview leaves out the oldest message
+            (MessageRole.user, [{"id": "img1"}]),
+            (MessageRole.assistant, []),
+        ):
+            session.add(
+                ConversationMessage(
+                    conversation_id=chat_id, role=role, content="look", attachments=attachments
+                )
+            )
+        session.get(Conversation, chat_id).message_count = 3
+    with_image = chat.cost_preview(alice, chat_id)
+    grown = with_image.context_tokens - plain.context_tokens
+    assert grown >= image_tokens(1024, 1024) == 765
+    cost = with_image.range("hello")
+    catalog = load_catalog(get_settings())
+    assert cost.low < cost.typical < cost.high
+    assert cost.high - cost.typical >= reserved_tool_micros(["web_search"], catalog.tool_prices)
+    monkeypatch.setenv("MAX_MESSAGES_PER_CONVERSATION", "4")
+    get_settings.cache_clear()
+    with session_scope() as session:
+        session.get(Conversation, chat_id).message_count = 4
+    splitting = chat.cost_preview(alice, chat_id)
+    assert splitting.summary_micros and splitting.summary_micros > 0
+    assert splitting.range("hello").low >= splitting.summary_micros

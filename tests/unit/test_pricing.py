@@ -111,3 +111,13 @@ def test_budget_amounts_people_type(typed: str, micros: int) -> None:
 def test_bad_budget_amounts_say_why(typed: str, why: str) -> None:
     with pytest.raises(ValidationError, match=why):
         parse_usd(typed)
+
+
+@pytest.mark.parametrize(
+    ("size", "detail", "tokens"),
+    [((1024, 1024), "high", 765), ((2048, 4096), "high", 1105), ((4096, 8192), "low", 85)],
+)
+def test_image_tokens_follow_the_providers_tile_formula(size, detail, tokens) -> None:
+    from services.usage.pricing import image_tokens
+
+    assert image_tokens(*size, detail) == tokens  # OpenAI's published examples
