@@ -39,16 +39,31 @@ class PriceSource(StrEnum):
     backfill = "backfill"  # copied from a message row by migration 0004
 
 
+COVERED = (
+    "created_at",
+    "kind",
+    "price_source",
+    "model_alias",
+    "assistant_id",
+    "assistant_label",
+    "user_label",
+    "input_tokens",
+    "output_tokens",
+    "cost_micros",
+)
+
+
 class SpendEntry(SQLModel, table=True):
     """One billable event; never updated except to anonymize a deleted account."""
 
     __tablename__ = "spend_ledger"
     __table_args__ = (
-        # Budgets and the dashboard: one user's (or assistant's) spend over a period.
-        sa.Index("ix_ledger_user_time", "user_id", "created_at", "cost_micros"),
+        # Covering indexes: one user's figures and budget, and the team's, are index-only
+        # scans (every column the aggregates read is in the index).
+        sa.Index("ix_ledger_user_time", "user_id", *COVERED),
+        sa.Index("ix_ledger_team_time", *COVERED, "user_id"),
         sa.Index("ix_ledger_assistant_time", "assistant_id", "created_at", "cost_micros"),
         sa.Index("ix_ledger_conversation", "conversation_id", "cost_micros"),
-        sa.Index("ix_ledger_time", "created_at"),
         # Storage days are billed once: (store, day) is unique among storage rows.
         sa.UniqueConstraint("dedupe_key", name="uq_ledger_dedupe"),
     )

@@ -43,11 +43,12 @@ def _cards(board: Dashboard) -> None:
             rising_is_bad=True,
         )
         unpriced = f"{month.unpriced} replies without a price" if month.unpriced else ""
+        forecast = board.forecast.sentence() if board.forecast and month.cost_micros else ""
         stat_card(
             "Cost this month",
             format_usd(month.cost_micros),
             "payments",
-            hint=unpriced,
+            hint=" · ".join(part for part in (unpriced, forecast) if part),
             change=board.month.cost_change,
             rising_is_bad=True,
         )

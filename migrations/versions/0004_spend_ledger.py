@@ -21,6 +21,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+COVERED = [
+    "created_at",
+    "kind",
+    "price_source",
+    "model_alias",
+    "assistant_id",
+    "assistant_label",
+    "user_label",
+    "input_tokens",
+    "output_tokens",
+    "cost_micros",
+]
+
+
 def _timestamp() -> sa.types.TypeEngine:
     return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
@@ -51,12 +65,13 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(120), nullable=True),
         sa.UniqueConstraint("dedupe_key", name="uq_ledger_dedupe"),
     )
-    op.create_index("ix_ledger_user_time", "spend_ledger", ["user_id", "created_at", "cost_micros"])
+    # Covering indexes: a user's figures and budget, and the team's, are index-only scans.
+    op.create_index("ix_ledger_user_time", "spend_ledger", ["user_id", *COVERED])
+    op.create_index("ix_ledger_team_time", "spend_ledger", [*COVERED, "user_id"])
     op.create_index(
         "ix_ledger_assistant_time", "spend_ledger", ["assistant_id", "created_at", "cost_micros"]
     )
     op.create_index("ix_ledger_conversation", "spend_ledger", ["conversation_id", "cost_micros"])
-    op.create_index("ix_ledger_time", "spend_ledger", ["created_at"])
     op.create_table(
         "spend_reservation",
         sa.Column("id", sa.Integer(), primary_key=True),

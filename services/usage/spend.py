@@ -39,7 +39,7 @@ UNKNOWN_MODEL = "unknown"
 Entry = SpendEntry
 _REPLY = sa.case((Entry.kind.in_(REPLY_KINDS), 1), else_=0)
 _UNPRICED = sa.case((Entry.price_source == PriceSource.unpriced, 1), else_=0)
-_MODEL = sa.func.coalesce(Entry.model_alias, Entry.model, Entry.tool, Entry.kind)
+_MODEL = sa.func.coalesce(Entry.model_alias, Entry.kind)  # storage rows: "storage"
 
 __all__ = ["default_budget_micros", "month_start", "next_month", "user_budget_micros"]
 
@@ -359,6 +359,51 @@ def check_budget(
             if reason:
                 raise BudgetExceeded(reason)
     return budget_status(user, assistant, now)
+
+
+# ---------------------------------------------------------------- forecast
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Month-end spend at this month's daily pace, and when the cap would be reached."""
+
+    month_end_micros: int
+    cap_day: date | None  # None: no budget, or the pace stays under it
+
+    def sentence(self) -> str:
+        """ "At this pace …", as the dashboard says it."""
+        text = f"At this pace you spend about {format_usd(self.month_end_micros)} this month"
+        if self.cap_day is not None:
+            return f"{text} and reach your cap around {self.cap_day:%-d %b}."
+        return f"{text}."
+
+
+def forecast(spent_micros: int, budget_micros: int | None, now: datetime | None = None) -> Forecast:
+    """Project this month's spend so far to the month's end, one day's pace at a time."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    start = month_start(now)
+    days_in_month = (next_month(start) - start).days
+    elapsed = max((now - start).total_seconds() / 86_400, 1.0)  # a day at least: no wild guess
+    pace = spent_micros / elapsed
+    month_end = round(pace * days_in_month)
+    cap_day = None
+    if budget_micros is not None and pace > 0 and month_end >= budget_micros:
+        days_to_cap = max(budget_micros - spent_micros, 0) / pace
+        cap_day = (now + timedelta(days=days_to_cap)).date()
+    return Forecast(month_end, cap_day)
+
+
+def assistant_forecast(actor: User, assistant_id: int, now: datetime | None = None) -> Forecast:
+    """The month-end forecast of one assistant's spend (its owner or an admin only)."""
+    with session_scope() as session:
+        assistant = session.get(Assistant, assistant_id)
+        if assistant is None or (assistant.owner_id != actor.id and actor.role != "admin"):
+            require_admin(actor)
+        scope = budgets.Budget("assistant", assistant_id, 0, "", "")
+        spent = budgets.spent_micros(session, scope, now)
+        limit = assistant.monthly_budget_micros if assistant else None
+    return forecast(spent, limit, now)
 
 
 # ---------------------------------------------------------------- export

@@ -121,3 +121,16 @@ def test_image_tokens_follow_the_providers_tile_formula(size, detail, tokens) ->
     from services.usage.pricing import image_tokens
 
     assert image_tokens(*size, detail) == tokens  # OpenAI's published examples
+
+
+def test_month_end_forecast_from_the_daily_pace() -> None:
+    from datetime import UTC, date, datetime
+
+    from services.usage.spend import forecast
+
+    ten_days_in = datetime(2026, 11, 11, tzinfo=UTC)  # 10 days of a 30-day month
+    at_pace = forecast(10_000, 20_000, ten_days_in)
+    assert at_pace.month_end_micros == 30_000 and at_pace.cap_day == date(2026, 11, 21)
+    assert "reach your cap around 21 Nov" in at_pace.sentence()
+    assert forecast(10_000, None, ten_days_in).cap_day is None
+    assert forecast(1_000, 20_000, ten_days_in).cap_day is None  # stays under the cap
