@@ -66,6 +66,10 @@ class ChatComposer:
                 self.stop_button.visible = False
             self.error = ui.label("").classes("text-sm text-red-600 dark:text-red-300")
             self.error.visible = False
+            self._offer_action: Callable[[], Awaitable[None]] | None = None
+            self.offer_button = ui.button("", on_click=self._take_offer)
+            self.offer_button.props("outline dense no-caps").classes("text-sm")
+            self.offer_button.visible = False
             self.hint = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400")
         self._refresh_hint()
 
@@ -106,6 +110,20 @@ class ChatComposer:
         """An inline error under the composer (the typed text stays)."""
         self.error.text = message or ""
         self.error.visible = bool(message)
+        if not message:
+            self.offer(None, None)
+
+    def offer(self, label: str | None, action: Callable[[], Awaitable[None]] | None) -> None:
+        """A one-click way out under the error, e.g. sending with a cheaper model."""
+        self._offer_action = action
+        self.offer_button.text = label or ""
+        self.offer_button.visible = bool(label and action)
+
+    async def _take_offer(self) -> None:
+        action, self._offer_action = self._offer_action, None
+        self.offer_button.visible = False
+        if action is not None:
+            await action()
 
     def sent(self, messages_left: int) -> None:
         """Clear after a successful send."""

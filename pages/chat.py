@@ -11,7 +11,7 @@ from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
 from components.chat_message import MessageActions, StreamingAnswer, message_bubble
 from components.layout import not_found_view
-from core.errors import NotFound, ServiceError
+from core.errors import BudgetExceeded, NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.guard import require_user
@@ -260,7 +260,7 @@ class ChatView:
         ui.clipboard.write(text)
         ui.notify("Copied")
 
-    async def send(self) -> None:
+    async def send(self, model: str | None = None) -> None:
         composer = self.composer
         if composer is None:
             return
@@ -273,7 +273,12 @@ class ChatView:
             if composer.editing:
                 turn = await chat.edit_last(self.user, self.conversation_id, text)
             else:
-                turn = await chat.send(self.user, self.conversation_id, text, files)
+                turn = await chat.send(self.user, self.conversation_id, text, files, model)
+        except BudgetExceeded as exc:
+            composer.show_error(str(exc))
+            composer.set_busy(False)
+            await self._offer_cheaper(text)
+            return
         except ServiceError as exc:
             composer.show_error(str(exc))
             composer.set_busy(False)
@@ -286,6 +291,23 @@ class ChatView:
         was_edit = composer.editing
         composer.sent(composer.messages_left - (0 if was_edit else 2))
         await self._show_turn(turn, replaced=was_edit)
+
+    async def _offer_cheaper(self, text: str) -> None:
+        """When a budget refuses, offer the cheapest catalog model that fits, for this message."""
+        try:
+            found = await run.io_bound(chat.cheaper_model, self.user, self.conversation_id, text)
+        except ServiceError:
+            return
+        if found is None or self.composer is None:
+            return
+
+        async def use_it() -> None:
+            await self.send(model=found.id)
+
+        self.composer.offer(
+            f"Send this message with {found.label} (up to {format_usd(found.worst_micros)})",
+            use_it,
+        )
 
     async def regenerate(self) -> None:
         if self.live:

@@ -64,7 +64,7 @@ from services.llm.base import (
 )
 from services.llm.catalog import ModelInfo, ToolPrices, load_catalog
 from services.llm.factory import active_base_url, get_provider
-from services.usage import reservations
+from services.usage import budgets, reservations
 from services.usage.ledger import Call, Party, entries_for, total_micros
 from services.usage.pricing import (
     estimate_tokens,
@@ -323,6 +323,55 @@ def preview_in(session: Session, conversation: Conversation, assistant: Assistan
         max_output_tokens=settings.max_output_tokens,
         summary_micros=summary,
     )
+
+
+@dataclass(frozen=True)
+class CheaperModel:
+    """A catalog model with the assistant's abilities whose worst case fits the budgets."""
+
+    id: str
+    label: str
+    worst_micros: int
+
+
+def cheaper_model(user: User, conversation_id: int, text: str) -> CheaperModel | None:
+    """When a budget refuses this message, the cheapest catalog model that would fit, with
+    the same abilities as the assistant's model (vision, and every tool the assistant uses).
+    None when no model fits. One click then sends with `send(..., model=found.id)`."""
+    settings = get_settings()
+    catalog = load_catalog(settings)
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = usable_assistant(session, user, conversation)
+        current = catalog.get(assistant.model)
+        preview = preview_in(session, conversation, assistant)
+        input_tokens = preview.context_tokens + estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS
+        needs_vision = current.vision if current else False
+        tools = set(preview.tools)
+        fresh = session.get(User, user.id) or user
+        applying = budgets.applicable(fresh, assistant)
+        used = {
+            b: budgets.spent_micros(session, b) + budgets.reserved_micros(session, b)
+            for b in applying
+        }
+        options = []
+        for model in catalog.models:
+            if model.id == assistant.model or (needs_vision and not model.vision):
+                continue
+            if not tools <= model.tools:
+                continue
+            worst = worst_case_micros(
+                model,
+                input_tokens,
+                settings.max_output_tokens,
+                preview.tools,
+                catalog.tool_prices,
+            )
+            if worst is not None and all(
+                budgets.refusal(b, used[b], worst) is None for b in applying
+            ):
+                options.append(CheaperModel(model.id, model.label, worst))
+    return min(options, key=lambda m: m.worst_micros, default=None)
 
 
 def reply_outcome(

@@ -415,3 +415,24 @@ def test_cost_preview_counts_images_tools_and_the_next_split(
     splitting = chat.cost_preview(alice, chat_id)
     assert splitting.summary_micros and splitting.summary_micros > 0
     assert splitting.range("hello").low >= splitting.summary_micros
+
+
+async def test_a_refused_send_is_offered_a_cheaper_model_that_fits(
+    alice: User, llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a budget would refuse, the cheapest catalog model with the same abilities that
+    fits is offered, and sending with it works for this one message."""
+    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "1000")
+    get_settings.cache_clear()
+    assistant = create_assistant(alice, AssistantInput(name="Big", model="gpt-4.1"))
+    chat_id = conversations.create_conversation(alice, assistant.id).id
+    admin.set_budget(admin_user(), alice.id, Decimal("0.004"))
+    with pytest.raises(BudgetExceeded):
+        await chat.send(alice, chat_id, "Hello")
+    found = chat.cheaper_model(alice, chat_id, "Hello")
+    assert found is not None and found.id != "gpt-4.1" and found.worst_micros <= 4_000
+    catalog = load_catalog(get_settings())
+    assert catalog.get(found.id).vision >= catalog.get("gpt-4.1").vision
+    reply = await finished(await chat.send(alice, chat_id, "Hello", model=found.id))
+    assert reply.status == MessageStatus.complete
+    assert ledger()[-1].model_alias == found.id
