@@ -29,6 +29,7 @@ from services.accounts.permissions import active_actor
 from services.assistants.manage import get_assistant_for_use
 from services.files.paths import discard_bytes
 from services.files.upstream import UpstreamObjects, purge_upstream
+from services.usage.pricing import parse_usd
 
 TITLE_MAX = 200
 TITLE_WORDS = 8
@@ -215,6 +216,17 @@ def rename_conversation(user: User, conversation_id: int, title: str) -> Convers
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         conversation.title = title
+        session.add(conversation)
+        return conversation
+
+
+def set_cost_cap(user: User, conversation_id: int, cap_usd: str | None) -> Conversation:
+    """An optional dollar cap for one conversation ("" = none; "0" blocks it), beside the
+    message cap: a send whose worst case would pass it is refused before any request."""
+    micros = parse_usd(cap_usd, "cost_cap")
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        conversation.cost_cap_micros = micros
         session.add(conversation)
         return conversation
 

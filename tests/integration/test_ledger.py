@@ -436,3 +436,19 @@ async def test_a_refused_send_is_offered_a_cheaper_model_that_fits(
     reply = await finished(await chat.send(alice, chat_id, "Hello", model=found.id))
     assert reply.status == MessageStatus.complete
     assert ledger()[-1].model_alias == found.id
+
+
+async def test_per_conversation_dollar_cap(
+    alice: User, llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_OUTPUT_TOKENS", "8000")  # a worst case of about $0.0128
+    get_settings.cache_clear()
+    chat_id = new_chat(alice)
+    await finished(await chat.send(alice, chat_id, "Hello"))
+    conversations.set_cost_cap(alice, chat_id, "$0.01")
+    calls = model_calls(llm_env)
+    with pytest.raises(BudgetExceeded, match="This conversation's cap of \\$0.01"):
+        await chat.send(alice, chat_id, "Again")
+    assert model_calls(llm_env) == calls
+    conversations.set_cost_cap(alice, chat_id, "")
+    await finished(await chat.send(alice, chat_id, "Again"))
