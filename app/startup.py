@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import os
@@ -10,7 +11,7 @@ import re
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
-from nicegui import app
+from nicegui import app, background_tasks, run
 from nicegui.client import Client
 from nicegui.page import page
 from nicegui.storage import Storage
@@ -29,6 +30,7 @@ from core.config import Settings, get_settings
 from services.chat import render_worker
 from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
+from services.usage import storage
 from simulator.server import start_simulator
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,26 @@ def _startup() -> None:
     log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
 
 
+STORAGE_JOB_FIRST_DELAY = 60.0  # let start-up settle first
+STORAGE_JOB_INTERVAL = 3600.0
+
+
+async def _storage_job() -> None:
+    """Hourly: bill yesterday's vector-store storage (idempotent per day) and expire unused
+    conversation stores. Every instance runs it; the ledger's unique key bills a day once."""
+    await asyncio.sleep(STORAGE_JOB_FIRST_DELAY)
+    while True:
+        try:
+            await run.io_bound(storage.run_daily)
+        except Exception:  # a failed run is retried next hour; the day is still billed once
+            log.exception("The storage billing job failed")
+        await asyncio.sleep(STORAGE_JOB_INTERVAL)
+
+
+def _start_storage_job() -> None:
+    background_tasks.create(_storage_job(), name="storage-billing")
+
+
 def setup() -> None:
     """Register everything on NiceGUI's app (re-run by the test fixture for every test)."""
     logging.basicConfig(level=get_settings().log_level)
@@ -146,6 +168,7 @@ def setup() -> None:
     register_files_route()
     app.on_startup(_startup)
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
+    app.on_startup(_start_storage_job)
     import pages
 
     # Every module in pages/ registers its routes with @ui.page when imported.

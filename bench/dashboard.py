@@ -1,8 +1,9 @@
-"""Dashboard query time with 100,000 messages, on SQLite and MariaDB.
+"""Dashboard query time with 100,000 ledger rows, on SQLite and MariaDB.
 
-Seeds (bulk insert) 10 users, 40 assistants, 2,000 conversations and 100,000 messages spread
-over the last 90 days, half of them owned by one user (the worst case for a personal
-dashboard), then times every dashboard query for that user and the admin's team view.
+Seeds (bulk insert) 10 users, 40 assistants, 2,000 conversations, 100,000 messages and
+100,000 spend-ledger rows (what the figures read since issue 11) spread over the last 90 days,
+half of them owned by one user (the worst case for a personal dashboard), then times every
+dashboard query for that user and the admin's team view.
 
     uv run python bench/dashboard.py                       # both backends
     uv run python bench/dashboard.py --backend sqlite
@@ -34,7 +35,7 @@ os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmno
 
 from core import db  # noqa: E402
 from core.config import get_settings  # noqa: E402
-from models import Assistant, Conversation, ConversationMessage, Role, User  # noqa: E402
+from models import Assistant, Conversation, ConversationMessage, Role, SpendEntry, User  # noqa: E402
 from services.usage import dashboard  # noqa: E402
 from services.usage import spend as usage
 
@@ -108,6 +109,7 @@ def seed(engine: sa.Engine) -> None:
         ]
         conn.execute(sa.insert(Conversation), conversations)
         batch: list[dict] = []
+        ledger: list[dict] = []
         for index in range(MESSAGES):
             cid = (index % CONVERSATIONS) + 1
             created = now - timedelta(seconds=rng.randrange(DAYS * 86_400))
@@ -131,11 +133,37 @@ def seed(engine: sa.Engine) -> None:
                     "updated_at": created,
                 }
             )
+            conversation = conversations[cid - 1]
+            ledger.append(
+                {
+                    "created_at": created,
+                    "kind": "reply" if index % 10 else "tool",
+                    "tool": None if index % 10 else "web_search",
+                    "quantity": 0,
+                    "user_id": conversation["owner_id"],
+                    "user_label": f"user{conversation['owner_id']}",
+                    "assistant_id": conversation["assistant_id"],
+                    "assistant_label": f"Assistant {conversation['assistant_id']}",
+                    "conversation_id": cid,
+                    "conversation_label": conversation["title"],
+                    "model": MODELS[cid % len(MODELS)],
+                    "model_alias": MODELS[cid % len(MODELS)],
+                    "input_tokens": rng.randrange(200, 4000),
+                    "cached_tokens": 0,
+                    "output_tokens": rng.randrange(50, 800),
+                    "reasoning_tokens": 0,
+                    "cost_micros": rng.randrange(100, 9000),
+                    "price_source": "usage",
+                }
+            )
             if len(batch) == 5_000:
                 conn.execute(sa.insert(ConversationMessage), batch)
+                conn.execute(sa.insert(SpendEntry), ledger)
                 batch.clear()
+                ledger.clear()
         if batch:
             conn.execute(sa.insert(ConversationMessage), batch)
+            conn.execute(sa.insert(SpendEntry), ledger)
     if engine.url.get_backend_name() == "sqlite":
         # Steady state: the seeded rows are moved from the write-ahead log into the database.
         with engine.connect() as conn:

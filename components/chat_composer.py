@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
 from services.usage.pricing import format_usd
+
+if TYPE_CHECKING:
+    from services.chat.turn import CostEstimate
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
 ENTER_SENDS_JS = (
@@ -18,13 +22,14 @@ NEAR_CAP = 10
 
 
 class ChatComposer:
-    """Composer bound to callbacks; `estimate(draft)` gives the cost preview in micro-dollars."""
+    """Composer bound to callbacks; `estimate(draft)` gives the cost preview (a `CostEstimate`
+    with low, typical and high micro-dollars, or None when the price is unknown)."""
 
     def __init__(
         self,
         on_send: Callable[[], Awaitable[None]],
         on_stop: Callable[[], Awaitable[None] | None],
-        estimate: Callable[[str], int | None],
+        estimate: Callable[[str], CostEstimate | None],
         messages_left: int,
         attach: AttachCallbacks | None = None,
     ) -> None:
@@ -61,6 +66,10 @@ class ChatComposer:
                 self.stop_button.visible = False
             self.error = ui.label("").classes("text-sm text-red-600 dark:text-red-300")
             self.error.visible = False
+            self._offer_action: Callable[[], Awaitable[None]] | None = None
+            self.offer_button = ui.button("", on_click=self._take_offer)
+            self.offer_button.props("outline dense no-caps").classes("text-sm")
+            self.offer_button.visible = False
             self.hint = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400")
         self._refresh_hint()
 
@@ -71,10 +80,7 @@ class ChatComposer:
 
     def _refresh_hint(self) -> None:
         parts = ["Enter to send, Shift+Enter for a new line"]
-        micros = self.estimate(self.text)
-        parts.append(
-            f"this message ≈ {format_usd(micros)}" if micros is not None else "cost unknown"
-        )
+        parts.append(_cost_hint(self.estimate(self.text)))
         if self.messages_left <= NEAR_CAP:
             parts.append(f"{max(self.messages_left, 0)} messages left before this chat continues")
         text = " · ".join(parts)
@@ -104,6 +110,20 @@ class ChatComposer:
         """An inline error under the composer (the typed text stays)."""
         self.error.text = message or ""
         self.error.visible = bool(message)
+        if not message:
+            self.offer(None, None)
+
+    def offer(self, label: str | None, action: Callable[[], Awaitable[None]] | None) -> None:
+        """A one-click way out under the error, e.g. sending with a cheaper model."""
+        self._offer_action = action
+        self.offer_button.text = label or ""
+        self.offer_button.visible = bool(label and action)
+
+    async def _take_offer(self) -> None:
+        action, self._offer_action = self._offer_action, None
+        self.offer_button.visible = False
+        if action is not None:
+            await action()
 
     def sent(self, messages_left: int) -> None:
         """Clear after a successful send."""
@@ -125,3 +145,15 @@ class ChatComposer:
         """Leave edit mode (the text stays)."""
         self.editing = False
         self.edit_bar.visible = False
+
+
+def _cost_hint(cost: CostEstimate | None) -> str:
+    """ "≈ typical", with the low–high range when the answer's length is what decides."""
+    if cost is None:
+        return "cost unknown"
+    if cost.high <= cost.typical:
+        return f"this message ≈ {format_usd(cost.typical)}"
+    return (
+        f"this message ≈ {format_usd(cost.typical)} "
+        f"({format_usd(cost.low)}–{format_usd(cost.high)} by answer length and tools)"
+    )

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     context_messages: int = Field(default=20, ge=1)
     max_messages_per_conversation: int = Field(default=50, ge=4)
     max_output_tokens: int = Field(default=4096, ge=16)
+    max_concurrent_replies: int = Field(default=2, ge=1)
+    sends_per_minute: int = Field(default=30, ge=1)
+    conversation_store_days: int = Field(default=7, ge=1)
 
     # Files
     max_file_mb: int = Field(default=25, ge=1)

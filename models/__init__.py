@@ -4,6 +4,7 @@ from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
 from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
@@ -19,7 +20,11 @@ __all__ = [
     "MessageRole",
     "MessageStatus",
     "PasswordResetToken",
+    "PriceSource",
+    "Reservation",
     "Role",
+    "SpendEntry",
+    "SpendKind",
     "StoredFile",
     "User",
     "utcnow",

@@ -46,6 +46,7 @@ class Conversation(SQLModel, table=True):
     input_tokens: int = Field(default=0)
     output_tokens: int = Field(default=0)
     cost_micros: int = Field(default=0)
+    cost_cap_micros: int | None = Field(default=None)  # optional dollar cap per conversation
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

@@ -28,6 +28,9 @@ class User(SQLModel, table=True):
     token_version: int = Field(default=0)
     is_active: bool = Field(default=True)
     monthly_budget_micros: int | None = Field(default=None)
+    # Per-user overrides of MAX_CONCURRENT_REPLIES and SENDS_PER_MINUTE (None: the setting).
+    max_concurrent_replies: int | None = Field(default=None)
+    sends_per_minute: int | None = Field(default=None)
     theme: str = Field(default="auto", max_length=8)
     last_active_at: datetime | None = optional_time_field()
     created_at: datetime = timestamp_field()

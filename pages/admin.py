@@ -248,7 +248,7 @@ def _team_usage(actor: User, team: TeamUsage) -> None:
             change=month.tokens_change,
             rising_is_bad=True,
         )
-        stat_card("Team messages this month", f"{month.this.messages:,}", "chat")
+        stat_card("Team replies this month", f"{month.this.messages:,}", "chat")
     if not team.daily:
         ui.label("No usage in the last 30 days.").classes("text-slate-500")
         return

@@ -17,13 +17,14 @@ from components.chat_message import (
     message_bubble,
 )
 from components.layout import not_found_view
-from core.errors import AuthError, NotFound, ServiceError
+from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
 from services.chat import conversations, generation, render_worker
 from services.chat import turn as chat
+from services.chat.chat_page import ChatPage, load_chat_page
 from services.usage.pricing import format_usd
 
 CONTINUE_PROMPT = "Please continue from where your last answer stopped."
@@ -31,6 +32,13 @@ CONTINUE_PROMPT = "Please continue from where your last answer stopped."
 
 def _assistant_options(user: User) -> list[tuple[int, str]]:
     return [(a.id, a.name) for a in list_assistants(user)]
+
+
+def _load_page(user: User, conversation_id: int) -> ChatPage:
+    """The page's one hop to a worker thread: one read, then the history rendered."""
+    data = load_chat_page(user, conversation_id)
+    render_worker.warm([(m.content, m.citations) for m in data.view.messages])
+    return data
 
 
 def _list_data(user: User, query: str) -> list:
@@ -70,7 +78,7 @@ class ChatView:
                 self._add(message)
         if view.assistant is not None and view.conversation.continued_by_id is None:
             self.composer = ChatComposer(
-                self.send, self.stop, preview.estimate, preview.messages_left, attach
+                self.send, self.stop, preview.range, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
         self.client = ui.context.client
@@ -183,7 +191,7 @@ class ChatView:
             self.title.text = conversation.title
             self.on_title(conversation.id, conversation.title)
         if self.composer is not None and preview is not None:
-            self.composer.estimate = preview.estimate
+            self.composer.estimate = preview.range
             self.composer.messages_left = preview.messages_left
 
     # ------------------------------------------------------------ actions
@@ -192,7 +200,7 @@ class ChatView:
         ui.clipboard.write(text)
         ui.notify("Copied")
 
-    async def send(self) -> None:
+    async def send(self, model: str | None = None) -> None:
         composer = self.composer
         if composer is None:
             return
@@ -205,7 +213,12 @@ class ChatView:
             if composer.editing:
                 turn = await chat.edit_last(self.user, self.conversation_id, text)
             else:
-                turn = await chat.send(self.user, self.conversation_id, text, files)
+                turn = await chat.send(self.user, self.conversation_id, text, files, model)
+        except BudgetExceeded as exc:
+            composer.show_error(str(exc))
+            composer.set_busy(False)
+            await self._offer_cheaper(text)
+            return
         except ServiceError as exc:
             composer.show_error(str(exc))
             composer.set_busy(False)
@@ -220,6 +233,23 @@ class ChatView:
         was_edit = composer.editing
         composer.sent(composer.messages_left - (0 if was_edit else 2))
         await self._show_turn(turn, replaced=was_edit)
+
+    async def _offer_cheaper(self, text: str) -> None:
+        """When a budget refuses, offer the cheapest catalog model that fits, for this message."""
+        try:
+            found = await run.io_bound(chat.cheaper_model, self.user, self.conversation_id, text)
+        except ServiceError:
+            return
+        if found is None or self.composer is None:
+            return
+
+        async def use_it() -> None:
+            await self.send(model=found.id)
+
+        self.composer.offer(
+            f"Send this message with {found.label} (up to {format_usd(found.worst_micros)})",
+            use_it,
+        )
 
     async def regenerate(self) -> None:
         if self.live:
@@ -380,18 +410,15 @@ async def chat_new(user: User, assistant: int = 0) -> None:
 async def chat_page(user: User, conversation_id: int, continued: int = 0) -> None:
     """One conversation."""
     try:
-        view = await run.io_bound(conversations.conversation_view, user, conversation_id)
+        data = await run.io_bound(_load_page, user, conversation_id)
     except NotFound:
         not_found_view()
         return
-    await run.io_bound(render_worker.warm, [(m.content, m.citations) for m in view.messages])
-    try:
-        preview = await run.io_bound(chat.cost_preview, user, conversation_id)
-    except NotFound:  # the assistant is gone: the conversation is read-only
-        preview = chat.CostPreview(0, None, 0)
-    assistants = await run.io_bound(_assistant_options, user)
-    groups = await run.io_bound(_list_data, user, "")
-    attach = await attach_callbacks(user, conversation_id)
+    view = data.view
+    preview = data.preview or chat.CostPreview(0, None, 0)
+    assistants = data.assistants
+    groups = conversations.group_by_day(data.conversations)
+    attach = attach_callbacks(user, conversation_id, data.model, data.pending)
     chat_view: ChatView | None = None
 
     def renamed(renamed_id: int, title: str) -> None:
@@ -400,6 +427,10 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
 
     right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
     with right:
+        if data.storage_notice:
+            ui.label(data.storage_notice).classes(
+                "text-sm p-2 rounded-lg bg-amber-50 dark:bg-amber-900/30"
+            )
         if continued:
             ui.label(
                 "This conversation reached its message limit, so it continues here "

@@ -12,7 +12,7 @@ from nicegui.elements.upload_files import FileUpload
 
 from components.chat_attachments import AttachCallbacks
 from components.gallery import Gallery
-from core.errors import NotFound, ServiceError
+from core.errors import ServiceError
 from models import User
 from services.chat import conversations, export
 from services.files import attachments, uploads
@@ -20,12 +20,12 @@ from services.files import store as file_store
 from services.files.attachments import Attachment
 
 
-async def attach_callbacks(user: User, conversation_id: int) -> AttachCallbacks | None:
-    """What the composer does with files of this conversation (None: it cannot send)."""
-    try:
-        model = await run.io_bound(attachments.conversation_model, user, conversation_id)
-        pending = await run.io_bound(attachments.pending, user, conversation_id)
-    except NotFound:
+def attach_callbacks(
+    user: User, conversation_id: int, model: str | None, pending: list[Attachment]
+) -> AttachCallbacks | None:
+    """What the composer does with files of this conversation (None: it cannot send), from
+    what the page loaded: the answering model and the files not sent yet."""
+    if model is None:
         return None
     sees_images = attachments.model_sees_images(model)
 

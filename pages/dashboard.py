@@ -32,7 +32,7 @@ def _cards(board: Dashboard) -> None:
     with ui.row().classes("w-full gap-4"):
         stat_card("Assistants", f"{board.counts.assistants:,}", "smart_toy")
         stat_card("Conversations", f"{board.counts.conversations:,}", "forum")
-        stat_card("Messages this month", f"{month.messages:,}", "chat")
+        stat_card("Replies this month", f"{month.messages:,}", "chat")
         stat_card(
             "Tokens this month",
             f"{month.tokens:,}",
@@ -42,11 +42,12 @@ def _cards(board: Dashboard) -> None:
             rising_is_bad=True,
         )
         unpriced = f"{month.unpriced} replies without a price" if month.unpriced else ""
+        forecast = board.forecast.sentence() if board.forecast and month.cost_micros else ""
         stat_card(
             "Cost this month",
             format_usd(month.cost_micros),
             "payments",
-            hint=unpriced,
+            hint=" · ".join(part for part in (unpriced, forecast) if part),
             change=board.month.cost_change,
             rising_is_bad=True,
         )

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.db import session_scope
-from models import Assistant, Conversation, ConversationMessage, MessageRole, User
+from models import (
+    Assistant,
+    Conversation,
+    ConversationMessage,
+    MessageRole,
+    PriceSource,
+    SpendEntry,
+    SpendKind,
+    User,
+)
 from services.accounts.users import create_user
 
 PASSWORD = "password123"
@@ -49,9 +58,14 @@ def add_reply(
     input_tokens: int = 100,
     output_tokens: int = 50,
 ) -> None:
-    """A user message and an assistant reply at `when` with the given cost and tokens."""
+    """A user message and an assistant reply at `when` with the given cost and tokens, and
+    the reply's ledger row, as a finished turn leaves them."""
     with session_scope() as session:
         conversation = session.get(Conversation, conversation_id)
+        owner = session.get(User, conversation.owner_id)
+        assistant = (
+            session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
+        )
         conversation.message_count += 2
         conversation.updated_at = max(conversation.updated_at, when)
         session.add(conversation)
@@ -73,6 +87,24 @@ def add_reply(
                 output_tokens=output_tokens,
                 cost_micros=cost,
                 created_at=when,
+            )
+        )
+        session.add(
+            SpendEntry(
+                kind=SpendKind.reply,
+                created_at=when,
+                user_id=owner.id,
+                user_label=owner.username,
+                assistant_id=assistant.id if assistant else None,
+                assistant_label=assistant.name if assistant else "",
+                conversation_id=conversation_id,
+                conversation_label=conversation.title,
+                model=model,
+                model_alias=model,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_micros=cost or 0,
+                price_source=PriceSource.usage if cost is not None else PriceSource.unpriced,
             )
         )
 

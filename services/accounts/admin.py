@@ -109,6 +109,26 @@ def set_budget(actor: User, user_id: int, budget_usd: str | float | Decimal | No
     return user
 
 
+def set_limits(
+    actor: User, user_id: int, max_concurrent_replies: int | None, sends_per_minute: int | None
+) -> User:
+    """Override MAX_CONCURRENT_REPLIES and SENDS_PER_MINUTE for one user (None: the setting)."""
+    require_admin(actor)
+    for value, field in (
+        (max_concurrent_replies, "max_concurrent_replies"),
+        (sends_per_minute, "sends_per_minute"),
+    ):
+        if value is not None and not 1 <= value <= 1000:
+            raise ValidationError("Enter a whole number from 1 to 1000, or leave it empty.", field)
+    with session_scope() as session:
+        user = _target(session, user_id)
+        user.max_concurrent_replies = max_concurrent_replies
+        user.sends_per_minute = sends_per_minute
+        user.updated_at = utcnow()
+        session.add(user)
+    return user
+
+
 def set_active(actor: User, user_id: int, active: bool) -> User:
     """Enable or disable an account; disabling signs the user out everywhere at once."""
     require_admin(actor)

@@ -33,6 +33,7 @@ from services.accounts.users import (
 )
 from services.files.paths import discard_bytes
 from services.files.upstream import UpstreamObjects, purge_upstream
+from services.usage.ledger import anonymize_user
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ def delete_account(user: User, confirm_username: str) -> None:
 
     The user confirms by typing their username. The last active admin cannot delete
     themselves. Conversations of teammates with this user's shared assistants are kept,
-    marked as with a deleted assistant. Provider copies are deleted best effort.
+    marked as with a deleted assistant. Provider copies are deleted best effort. The
+    account's spend stays in the ledger (the team's totals do not shrink), anonymized.
     """
     with session_scope() as session:
         fresh = active_actor(session, user)
@@ -127,6 +129,7 @@ def delete_account(user: User, confirm_username: str) -> None:
         upstream = _upstream_objects(session, fresh.id, assistant_ids)
         files = session.exec(select(StoredFile).where(StoredFile.owner_id == fresh.id)).all()
         _delete_rows(session, fresh.id, assistant_ids)
+        anonymize_user(session, fresh.id)
     discard_bytes(files)
     purge_upstream(upstream, "account", best_effort=True)
     log.info("Account %s deleted", user.id)

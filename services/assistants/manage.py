@@ -353,7 +353,9 @@ def copy_name(name: str) -> str:
 def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
     """A private copy, owned by `user`, of any assistant they can see.
 
-    Knowledge files are not copied: they live in the original's vector store.
+    Knowledge files are not copied: they live in the original's vector store. The monthly
+    budget is copied, so duplicating a shared assistant never escapes its cap; the copy's
+    owner (or an admin) may change it afterwards, like on any assistant they own.
     """
     with session_scope() as session:
         source = load_for_use(session, user, assistant_id)
@@ -368,6 +370,7 @@ def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
             reasoning_effort=source.reasoning_effort,
             tools=list(source.tools or []),
             shared=False,
+            monthly_budget_micros=source.monthly_budget_micros,
         )
         session.add(copy)
         session.flush()
@@ -397,8 +400,11 @@ def delete_assistant(user: User, assistant_id: int) -> None:
         session.exec(sa.delete(Assistant).where(Assistant.id == assistant_id))
 
 
-def list_assistants(user: User, query: str = "", sort: str = "recent") -> list[AssistantSummary]:
-    """My assistants and the team's shared ones, filtered by name/description, in one query."""
+def list_assistants(
+    user: User, query: str = "", sort: str = "recent", session: Session | None = None
+) -> list[AssistantSummary]:
+    """My assistants and the team's shared ones, filtered by name/description, in one query
+    (in the caller's `session` when given, e.g. a page loading everything at once)."""
     if sort not in SORTS:
         raise ValidationError(f"Sort by one of: {', '.join(SORTS)}.", "sort")
     files = (
@@ -440,8 +446,11 @@ def list_assistants(user: User, query: str = "", sort: str = "recent") -> list[A
         recent = func.coalesce(Assistant.last_used_at, Assistant.updated_at)
         statement = statement.order_by(recent.desc(), Assistant.id.desc())
     catalog = load_catalog(get_settings())
-    with session_scope() as session:
+    if session is not None:
         rows = session.exec(statement).all()
+    else:
+        with session_scope() as own:
+            rows = own.exec(statement).all()
     summaries = []
     for assistant, owner_name, file_count, chat_count in rows:
         model = catalog.get(assistant.model)

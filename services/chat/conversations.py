@@ -29,6 +29,7 @@ from services.accounts.permissions import active_actor
 from services.assistants.manage import get_assistant_for_use
 from services.files.paths import discard_bytes
 from services.files.upstream import UpstreamObjects, purge_upstream
+from services.usage.pricing import parse_usd
 
 TITLE_MAX = 200
 TITLE_WORDS = 8
@@ -105,14 +106,19 @@ def load_thread(
 def conversation_view(user: User, conversation_id: int) -> ConversationView:
     """Everything the chat page needs to show one conversation."""
     with session_scope() as session:
-        conversation, assistant, messages = load_thread(session, user, conversation_id)
-        return ConversationView(
-            conversation=conversation,
-            assistant=assistant,
-            messages=messages,
-            parent_title=_linked_title(session, user, conversation.parent_id),
-            continued_by_title=_linked_title(session, user, conversation.continued_by_id),
-        )
+        return view_in(session, user, conversation_id)
+
+
+def view_in(session: Session, user: User, conversation_id: int) -> ConversationView:
+    """`conversation_view` in the caller's session."""
+    conversation, assistant, messages = load_thread(session, user, conversation_id)
+    return ConversationView(
+        conversation=conversation,
+        assistant=assistant,
+        messages=messages,
+        parent_title=_linked_title(session, user, conversation.parent_id),
+        continued_by_title=_linked_title(session, user, conversation.continued_by_id),
+    )
 
 
 def _linked_title(session: Session, user: User, conversation_id: int | None) -> str | None:
@@ -136,40 +142,43 @@ def list_conversations(user: User, query: str = "") -> list[ConversationItem]:
     """The user's conversations, newest first; `query` matches titles and message text."""
     with session_scope() as session:
         active_actor(session, user)
-        statement = (
-            select(Conversation, Assistant.name)
-            .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)
+        return conversation_items(session, user, query)
+
+
+def conversation_items(session: Session, user: User, query: str = "") -> list[ConversationItem]:
+    """`list_conversations` in the caller's session."""
+    statement = (
+        select(Conversation, Assistant.name)
+        .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)
+        .where(Conversation.owner_id == user.id)
+    )
+    query = " ".join(query.split())
+    if query:
+        pattern = contains_pattern(query)
+        in_messages = (
+            select(ConversationMessage.conversation_id)
+            .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
             .where(Conversation.owner_id == user.id)
+            .where(sa.func.lower(ConversationMessage.content).like(pattern, escape="\\"))
         )
-        query = " ".join(query.split())
-        if query:
-            pattern = contains_pattern(query)
-            in_messages = (
-                select(ConversationMessage.conversation_id)
-                .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
-                .where(Conversation.owner_id == user.id)
-                .where(sa.func.lower(ConversationMessage.content).like(pattern, escape="\\"))
+        statement = statement.where(
+            sa.or_(
+                sa.func.lower(Conversation.title).like(pattern, escape="\\"),
+                Conversation.id.in_(in_messages),
             )
-            statement = statement.where(
-                sa.or_(
-                    sa.func.lower(Conversation.title).like(pattern, escape="\\"),
-                    Conversation.id.in_(in_messages),
-                )
-            )
-        rows = session.exec(
-            statement.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(
-                LIST_LIMIT
-            )
-        ).all()
-        return [
-            ConversationItem(
-                id=conversation.id,
-                title=conversation.title,
-                assistant_name=name or "Deleted assistant",
-                updated_at=conversation.updated_at,
-            )
-            for conversation, name in rows
-        ]
+        )
+    rows = session.exec(
+        statement.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(LIST_LIMIT)
+    ).all()
+    return [
+        ConversationItem(
+            id=conversation.id,
+            title=conversation.title,
+            assistant_name=name or "Deleted assistant",
+            updated_at=conversation.updated_at,
+        )
+        for conversation, name in rows
+    ]
 
 
 def group_by_day(
@@ -208,6 +217,17 @@ def rename_conversation(user: User, conversation_id: int, title: str) -> Convers
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         conversation.title = title
+        session.add(conversation)
+        return conversation
+
+
+def set_cost_cap(user: User, conversation_id: int, cap_usd: str | None) -> Conversation:
+    """An optional dollar cap for one conversation ("" = none; "0" blocks it), beside the
+    message cap: a send whose worst case would pass it is refused before any request."""
+    micros = parse_usd(cap_usd, "cost_cap")
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        conversation.cost_cap_micros = micros
         session.add(conversation)
         return conversation
 

@@ -18,20 +18,22 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
 from core.db import session_scope
-from core.errors import NotFound, ValidationError
+from core.errors import NotFound, Unavailable, ValidationError
 from models import (
     Assistant,
     Conversation,
     ConversationMessage,
     MessageRole,
     MessageStatus,
+    SpendKind,
+    StoredFile,
     User,
     utcnow,
 )
@@ -62,20 +64,23 @@ from services.llm.base import (
     Usage,
     cancelled_error,
 )
-from services.llm.catalog import ModelInfo, load_catalog
+from services.llm.catalog import ModelInfo, ToolPrices, load_catalog
 from services.llm.factory import active_base_url, get_provider
+from services.usage import budgets, reservations
+from services.usage.ledger import Call, Party, entries_for, total_micros
 from services.usage.pricing import (
     CHARS_PER_TOKEN,
-    cost_micros,
     estimate_tokens,
     estimate_turn_micros,
+    image_tokens,
+    worst_case_micros,
 )
-from services.usage.spend import check_budget
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 32_000
 MESSAGE_OVERHEAD_TOKENS = 4
+DOCUMENT_BYTES_PER_TOKEN = 8  # a rough figure for PDFs sent as input files
 SUMMARY_MAX_TOKENS = 400
 SUMMARY_SOURCE_CHARS = 24_000
 SUMMARY_INSTRUCTIONS = (
@@ -116,19 +121,62 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class CostEstimate:
+    """A turn's likely cost: `low` at no output, `typical` at the model's usual answer
+    length, `high` at the full output cap with every enabled tool used (what is reserved)."""
+
+    low: int
+    typical: int
+    high: int
+
+
+@dataclass(frozen=True)
 class CostPreview:
-    """Estimates a turn's cost before it is sent, from the context already in place."""
+    """Estimates a turn's cost before it is sent, from the context already in place.
+
+    Counts the instructions, carried summary and history (images by size and detail per the
+    provider's formula, sent documents by size), the enabled tools' fees and, when the next
+    send will split the conversation, the summary call."""
 
     context_tokens: int
     model: ModelInfo | None
     messages_left: int
+    tools: tuple[str, ...] = ()
+    tool_prices: ToolPrices | None = None
+    max_output_tokens: int = 0
+    summary_micros: int | None = None
 
-    def estimate(self, draft: str) -> int | None:
-        """Micro-dollars for sending `draft` now (None: model not in the catalog)."""
+    def estimate(self, draft: str, image_tokens_extra: int = 0) -> int | None:
+        """Typical micro-dollars for sending `draft` now (None: model not in the catalog)."""
+        found = self.range(draft, image_tokens_extra)
+        return None if found is None else found.typical
+
+    def range(self, draft: str, image_tokens_extra: int = 0) -> CostEstimate | None:
+        """Low, typical and high cost of sending `draft` now (None: model unknown)."""
         if self.model is None:
             return None
-        input_tokens = self.context_tokens + estimate_tokens(draft) + MESSAGE_OVERHEAD_TOKENS
-        return estimate_turn_micros(self.model, input_tokens, self.model.typical_output_tokens)
+        input_tokens = (
+            self.context_tokens
+            + estimate_tokens(draft)
+            + MESSAGE_OVERHEAD_TOKENS
+            + image_tokens_extra
+        )
+        fixed = self.summary_micros or 0
+        low = estimate_turn_micros(self.model, input_tokens, 0) or 0
+        typical = estimate_turn_micros(self.model, input_tokens, self.model.typical_output_tokens)
+        high = 0
+        if self.tool_prices is not None:
+            high = (
+                worst_case_micros(
+                    self.model,
+                    input_tokens,
+                    max(self.max_output_tokens, self.model.typical_output_tokens),
+                    self.tools,
+                    self.tool_prices,
+                )
+                or 0
+            )
+        return CostEstimate(low + fixed, (typical or 0) + fixed, max(high, typical or 0) + fixed)
 
 
 @dataclass(frozen=True)
@@ -138,6 +186,10 @@ class _Job:
     turn: Turn
     request: ReplyRequest
     carried: list[dict]
+    reservation_id: int | None = None
+    kind: SpendKind = SpendKind.reply
+    party: Party | None = None
+    alias: str = ""
 
 
 # ---------------------------------------------------------------- the provider
@@ -178,34 +230,42 @@ async def _one_turn_at_a_time(conversation_id: int) -> AsyncIterator[None]:
             del _turn_locks[conversation_id]
 
 
-async def send(
-    user: User, conversation_id: int, text: str, attachments: list[str] | None = None
-) -> Turn:
-    """Send a user message and start the reply; returns at once with the new message ids.
-
-    At the message cap the conversation is continued in a new, linked one that carries a
-    summary (one counted model call); `Turn.notice` says so.
-    """
+def _check_text(text: str, attachments: list[str]) -> str:
     text = text.strip()
-    attachments = list(attachments or [])
     if not text and not attachments:
         raise ValidationError("Type a message first.", "message")
     if len(text) > MAX_MESSAGE_CHARS:
         raise ValidationError(
             f"That message is too long (over {MAX_MESSAGE_CHARS:,} characters).", "message"
         )
+    return text
+
+
+async def send(
+    user: User,
+    conversation_id: int,
+    text: str,
+    attachments: list[str] | None = None,
+    model: str | None = None,
+) -> Turn:
+    """Send a user message and start the reply; returns at once with the new message ids.
+
+    One transaction checks access, the limits, the budgets (reserving the reply's worst
+    case) and the message cap, and saves both rows. `model` (a catalog id) answers this one
+    message with another model, e.g. the cheaper one a refusal suggested. At the message cap
+    the conversation is continued in a new, linked one that carries a summary (one billed
+    model call); `Turn.notice` says so.
+    """
+    attachments = list(attachments or [])
+    text = _check_text(text, attachments)
     async with _one_turn_at_a_time(conversation_id):
-        job, target_id, warning = await asyncio.to_thread(
-            _check_and_begin, user, conversation_id, text, attachments
+        begun = await asyncio.to_thread(
+            _begin_send, user, conversation_id, text, attachments, model
         )
-        if job is None:  # the cap forces a split (rare): summarize, then save the turn there
-            target_id, carried = await _split(user, target_id)
-            notice = (
-                "This conversation reached its message limit, so it continues here with a summary."
-            )
-            job = await asyncio.to_thread(
-                _begin_turn, user, target_id, text, attachments, carried, notice, warning
-            )
+        if isinstance(begun, _SplitNeeded):  # the cap forces a split (rare)
+            job = await _split(user, begun, text, attachments, model)
+        else:
+            job = begun
         _start(job, user)
     return job.turn
 
@@ -250,18 +310,84 @@ def cost_preview(user: User, conversation_id: int) -> CostPreview:
     """What the next turn's context weighs, to preview its cost as the user types."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
-        return _cost_preview(session, conversation, _assistant_of(session, user, conversation))
+        return preview_in(session, conversation, usable_assistant(session, user, conversation))
 
 
-def _cost_preview(
-    session: Session, conversation: Conversation, assistant: Assistant
-) -> CostPreview:
+def preview_in(session: Session, conversation: Conversation, assistant: Assistant) -> CostPreview:
+    """The cost preview of the next turn, in the caller's session."""
+    settings = get_settings()
+    catalog = load_catalog(settings)
     history = context_messages(session, conversation.id)[1:]  # room for the new message
     tokens = estimate_tokens(_instructions(assistant, conversation)) + sum(
         estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in history
     )
-    left = get_settings().max_messages_per_conversation - conversation.message_count
-    return CostPreview(tokens, load_catalog(get_settings()).get(assistant.model), left)
+    tokens += _attachment_tokens(session, history, assistant.model)
+    left = settings.max_messages_per_conversation - conversation.message_count
+    summary = None
+    if conversation.message_count + 2 > settings.max_messages_per_conversation:
+        summary = estimate_turn_micros(
+            catalog.get(assistant.model),
+            _summary_input_tokens(session, conversation),
+            SUMMARY_MAX_TOKENS,
+        )
+    return CostPreview(
+        tokens,
+        catalog.get(assistant.model),
+        left,
+        tools=tuple(chat_files.turn_tools(list(assistant.tools or []), conversation)),
+        tool_prices=catalog.tool_prices,
+        max_output_tokens=settings.max_output_tokens,
+        summary_micros=summary,
+    )
+
+
+@dataclass(frozen=True)
+class CheaperModel:
+    """A catalog model with the assistant's abilities whose worst case fits the budgets."""
+
+    id: str
+    label: str
+    worst_micros: int
+
+
+def cheaper_model(user: User, conversation_id: int, text: str) -> CheaperModel | None:
+    """When a budget refuses this message, the cheapest catalog model that would fit, with
+    the same abilities as the assistant's model (vision, and every tool the assistant uses).
+    None when no model fits. One click then sends with `send(..., model=found.id)`."""
+    settings = get_settings()
+    catalog = load_catalog(settings)
+    with session_scope() as session:
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = usable_assistant(session, user, conversation)
+        current = catalog.get(assistant.model)
+        preview = preview_in(session, conversation, assistant)
+        input_tokens = preview.context_tokens + estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS
+        needs_vision = current.vision if current else False
+        tools = set(preview.tools)
+        fresh = session.get(User, user.id) or user
+        applying = budgets.applicable(fresh, assistant)
+        used = {
+            b: budgets.spent_micros(session, b) + budgets.reserved_micros(session, b)
+            for b in applying
+        }
+        options = []
+        for model in catalog.models:
+            if model.id == assistant.model or (needs_vision and not model.vision):
+                continue
+            if not tools <= model.tools:
+                continue
+            worst = worst_case_micros(
+                model,
+                input_tokens,
+                settings.max_output_tokens,
+                preview.tools,
+                catalog.tool_prices,
+            )
+            if worst is not None and all(
+                budgets.refusal(b, used[b], worst) is None for b in applying
+            ):
+                options.append(CheaperModel(model.id, model.label, worst))
+    return min(options, key=lambda m: m.worst_micros, default=None)
 
 
 def reply_outcome(
@@ -275,18 +401,23 @@ def reply_outcome(
             raise NotFound("Message not found")
         conversation = owned_conversation(session, user, message.conversation_id)
         try:
-            assistant = _assistant_of(session, user, conversation)
+            assistant = usable_assistant(session, user, conversation)
         except NotFound:
             return message, conversation, None
-        return message, conversation, _cost_preview(session, conversation, assistant)
+        return message, conversation, preview_in(session, conversation, assistant)
 
 
 def recover_stale_replies() -> int:
     """Close out replies left `streaming` by a crash or restart; returns how many.
 
-    Call at start-up, before any reply can be running in this process.
+    Call at start-up, before any reply can be running in this process. Their reservations
+    are released (what they streamed was never reported, so nothing is billed).
     """
     with session_scope() as session:
+        stale = select(ConversationMessage.id).where(
+            ConversationMessage.status == MessageStatus.streaming
+        )
+        reservations.release_for_messages(session, stale)
         result = session.execute(
             sa.update(ConversationMessage)
             .where(ConversationMessage.status == MessageStatus.streaming)
@@ -306,7 +437,8 @@ def recover_stale_replies() -> int:
 # ---------------------------------------------------------------- checks and persistence
 
 
-def _assistant_of(session: Session, user: User, conversation: Conversation) -> Assistant:
+def usable_assistant(session: Session, user: User, conversation: Conversation) -> Assistant:
+    """The conversation's assistant if the user may still use it, else NotFound saying why."""
     if conversation.assistant_id is None:
         raise NotFound("This conversation's assistant was deleted; start a new chat.")
     try:
@@ -315,29 +447,38 @@ def _assistant_of(session: Session, user: User, conversation: Conversation) -> A
         raise NotFound("This assistant is no longer available; start a new chat.") from None
 
 
-def _check_and_begin(
-    user: User, conversation_id: int, text: str, attachments: list[str]
-) -> tuple[_Job | None, int, str | None]:
-    """The checks and, unless the cap forces a split (job None), the turn's rows: one hop to
-    a worker thread per send instead of two."""
-    target_id, warning, split = _check_send(user, conversation_id, text)
-    if split:
-        return None, target_id, warning
-    return _begin_turn(user, target_id, text, attachments, [], None, warning), target_id, warning
+@dataclass(frozen=True)
+class _SplitNeeded:
+    """The cap forces a split: summarize `conversation_id` first (its reservation held)."""
+
+    conversation_id: int
+    model: str
+    source: str
+    reservation_id: int
+    party: Party
+    warning: str | None
 
 
-def _check_send(user: User, conversation_id: int, text: str) -> tuple[int, str | None, bool]:
-    """(target conversation, budget warning, whether the cap forces a split)."""
+def _begin_send(
+    user: User, conversation_id: int, text: str, attachments: list[str], model: str | None
+) -> _Job | _SplitNeeded:
+    """The whole start of a send in one transaction: access, limits, budget, cap, rows."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         conversation = _latest_continuation(session, user, conversation)
-        assistant = _assistant_of(session, user, conversation)
+        assistant = usable_assistant(session, user, conversation)
+        _lock_budgets(session, user, assistant)
         if _has_running_reply(conversation.id):
             raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
-        preview = _cost_preview(session, conversation, assistant)
-    status = check_budget(user, assistant, preview.estimate(text))
-    split = conversation.message_count + 2 > get_settings().max_messages_per_conversation
-    return conversation.id, status.warning, split
+        if conversation.message_count + 2 > get_settings().max_messages_per_conversation:
+            return _reserve_summary(session, user, assistant, conversation)
+        return _begin_turn(session, user, assistant, conversation, text, attachments, model)
+
+
+def _lock_budgets(session: Session, user: User, assistant: Assistant) -> None:
+    """Lock the budget rows before the turn's first write (see `reservations.lock_budgets`)."""
+    budgeted = assistant.id if assistant.monthly_budget_micros is not None else None
+    reservations.lock_budgets(session, user.id, budgeted)
 
 
 def _latest_continuation(session: Session, user: User, conversation: Conversation) -> Conversation:
@@ -356,48 +497,103 @@ def _has_running_reply(conversation_id: int) -> bool:
     return any(not g.finished for g in generation.for_conversation(conversation_id))
 
 
-async def _split(user: User, conversation_id: int) -> tuple[int, list[dict]]:
-    """Start the continuation of a full conversation, seeded with a model-made summary."""
-    model, source = await asyncio.to_thread(_summary_source, user, conversation_id)
-    carried: list[dict] = []
+def _summary_input_tokens(session: Session, conversation: Conversation) -> int:
+    return estimate_tokens(SUMMARY_INSTRUCTIONS) + estimate_tokens(
+        _summary_text(session, conversation)
+    )
+
+
+def _summary_text(session: Session, conversation: Conversation) -> str:
+    messages = session.exec(
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id == conversation.id)
+        .order_by(ConversationMessage.id)
+    ).all()
+    lines = [f"Earlier summary: {conversation.summary}"] if conversation.summary else []
+    lines += [f"{m.role.value}: {m.content}" for m in messages if m.content]
+    return "\n\n".join(lines)[-SUMMARY_SOURCE_CHARS:]
+
+
+def _reserve_summary(
+    session: Session, user: User, assistant: Assistant, conversation: Conversation
+) -> _SplitNeeded:
+    source = _summary_text(session, conversation)
+    catalog = load_catalog(get_settings())
+    worst = worst_case_micros(
+        catalog.get(assistant.model),
+        estimate_tokens(SUMMARY_INSTRUCTIONS) + estimate_tokens(source),
+        SUMMARY_MAX_TOKENS,
+        (),
+        catalog.tool_prices,
+    )
+    hold = reservations.reserve(
+        session, user, assistant, conversation, worst, SpendKind.summary, assistant.model
+    )
+    return _SplitNeeded(
+        conversation.id,
+        assistant.model,
+        source,
+        hold.id,
+        Party.of(user, assistant, conversation),
+        None,
+    )
+
+
+async def _split(
+    user: User, split: _SplitNeeded, text: str, attachments: list[str], model: str | None
+) -> _Job:
+    """Summarize the full conversation (its own billed call), then start the turn in a new,
+    linked conversation: settling the summary, creating the continuation and the turn's rows
+    in one transaction."""
+    usage: Usage | None = None
     try:
         summary, usage = await (await chat_provider()).complete_text(
-            model, SUMMARY_INSTRUCTIONS, source, SUMMARY_MAX_TOKENS
-        )
-        catalog = load_catalog(get_settings())
-        cost = cost_micros(usage, catalog.get(model), catalog.tool_prices) or 0
-        carried.append(
-            {
-                "kind": "summary",
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "cost_micros": cost,
-            }
+            split.model, SUMMARY_INSTRUCTIONS, split.source, SUMMARY_MAX_TOKENS
         )
     except ProviderError as exc:
         log.warning("Summary failed (%s); carrying the last messages instead", exc.category)
-        summary = source[-1500:]
-    new_id = await asyncio.to_thread(_create_continuation, user, conversation_id, summary.strip())
-    return new_id, carried
+        summary = split.source[-1500:]
+        usage = exc.usage  # a summary cut off by reasoning was billed all the same
+    except BaseException:
+        await asyncio.to_thread(_release, split.reservation_id)
+        raise
+    return await asyncio.to_thread(
+        _continue_with_turn, user, split, summary.strip(), usage, text, attachments, model
+    )
 
 
-def _summary_source(user: User, conversation_id: int) -> tuple[str, str]:
+def _release(reservation_id: int) -> None:
     with session_scope() as session:
-        conversation = owned_conversation(session, user, conversation_id)
-        assistant = _assistant_of(session, user, conversation)
-        messages = session.exec(
-            select(ConversationMessage)
-            .where(ConversationMessage.conversation_id == conversation.id)
-            .order_by(ConversationMessage.id)
-        ).all()
-        lines = [f"Earlier summary: {conversation.summary}"] if conversation.summary else []
-        lines += [f"{m.role.value}: {m.content}" for m in messages if m.content]
-        return assistant.model, "\n\n".join(lines)[-SUMMARY_SOURCE_CHARS:]
+        reservations.release(session, reservation_id)
 
 
-def _create_continuation(user: User, conversation_id: int, summary: str) -> int:
+def _continue_with_turn(
+    user: User,
+    split: _SplitNeeded,
+    summary: str,
+    usage: Usage | None,
+    text: str,
+    attachments: list[str],
+    model: str | None,
+) -> _Job:
+    catalog = load_catalog(get_settings())
     with session_scope() as session:
-        old = owned_conversation(session, user, conversation_id)
+        reservations.lock_budgets(session, user.id, split.party.assistant_id)
+        carried: list[dict] = []
+        rows: list = []
+        if usage is not None:
+            call = Call.from_usage(SpendKind.summary, split.model, None, usage)
+            rows = entries_for(split.party, call, catalog.get(split.model), catalog.tool_prices)
+            carried.append(
+                {
+                    "kind": "summary",
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cost_micros": total_micros(rows),
+                }
+            )
+        reservations.settle(session, split.reservation_id, rows)
+        old = owned_conversation(session, user, split.conversation_id)
         new = Conversation(
             owner_id=user.id,
             assistant_id=old.assistant_id,
@@ -405,12 +601,15 @@ def _create_continuation(user: User, conversation_id: int, summary: str) -> int:
             parent_id=old.id,
             summary=summary,
             vector_store_id=old.vector_store_id,
+            cost_cap_micros=old.cost_cap_micros,
         )
         session.add(new)
         session.flush()
         old.continued_by_id = new.id
         session.add(old)
-        return new.id
+        assistant = usable_assistant(session, user, new)
+        notice = "This conversation reached its message limit, so it continues here with a summary."
+        return _begin_turn(session, user, assistant, new, text, attachments, model, carried, notice)
 
 
 def _continued_title(title: str) -> str:
@@ -418,53 +617,129 @@ def _continued_title(title: str) -> str:
     return f"{base[:180]} (continued)"
 
 
+def _answering_model(assistant: Assistant, model: str | None) -> str:
+    """The assistant's model, or a catalog model chosen for this one message."""
+    if model is None or model == assistant.model:
+        return assistant.model
+    if load_catalog(get_settings()).get(model) is None:
+        raise ValidationError("Choose a model from the catalog.", "model")
+    return model
+
+
 def _begin_turn(
+    session: Session,
     user: User,
-    conversation_id: int,
+    assistant: Assistant,
+    conversation: Conversation,
     text: str,
     attachments: list[str],
-    carried: list[dict],
-    notice: str | None,
-    warning: str | None,
+    model: str | None = None,
+    carried: list[dict] | None = None,
+    notice: str | None = None,
 ) -> _Job:
-    """Save the user's message and the streaming reply row; build the request."""
-    with session_scope() as session:
-        conversation = owned_conversation(session, user, conversation_id)
-        assistant = _assistant_of(session, user, conversation)
-        files = chat_files.for_turn(session, user, assistant.model, attachments)
-        user_message = ConversationMessage(
-            conversation_id=conversation.id,
-            role=MessageRole.user,
-            content=text,
-            attachments=[{"id": f.id, "name": f.name, "mime": f.mime} for f in files],
-        )
-        reply = _new_reply(conversation, assistant)
-        session.add(user_message)
-        session.add(reply)
-        if conversation.message_count == 0 and conversation.title == DEFAULT_TITLE:
-            conversation.title = title_from(text)
-        conversation.message_count += 2
-        touch(conversation)
-        session.add(conversation)
-        session.flush()
-        for stored in files:
-            stored.conversation_id = conversation.id
-            stored.message_id = user_message.id
-            session.add(stored)
-        assistant.last_used_at = utcnow()  # what `mark_used` does, in this transaction
-        session.add(assistant)
-        turn = Turn(
-            conversation.id, user_message.id, reply.id, notice, warning, user_message, reply
-        )
-        request = _request(session, user, assistant, conversation, reply.id)
-    return _Job(turn, request, carried)
+    """Save the user's message and the streaming reply row, build the request and reserve
+    its worst case: any refusal rolls the whole transaction back."""
+    answering = _answering_model(assistant, model)
+    files = chat_files.for_turn(session, user, answering, attachments)
+    user_message = ConversationMessage(
+        conversation_id=conversation.id,
+        role=MessageRole.user,
+        content=text,
+        attachments=[{"id": f.id, "name": f.name, "mime": f.mime} for f in files],
+    )
+    reply = _new_reply(conversation, assistant)
+    reply.model = answering
+    session.add(user_message)
+    session.add(reply)
+    if conversation.message_count == 0 and conversation.title == DEFAULT_TITLE:
+        conversation.title = title_from(text)
+    conversation.message_count += 2
+    touch(conversation)
+    session.add(conversation)
+    session.flush()
+    for stored in files:
+        stored.conversation_id = conversation.id
+        stored.message_id = user_message.id
+        session.add(stored)
+    assistant.last_used_at = utcnow()  # what `mark_used` does, in this transaction
+    session.add(assistant)
+    session.flush()
+    request = _request(session, user, assistant, conversation, reply.id)
+    if answering != request.model:
+        request = replace(request, model=answering)
+    hold, warning = _reserve_reply(
+        session, user, assistant, conversation, request, reply.id, SpendKind.reply
+    )
+    turn = Turn(conversation.id, user_message.id, reply.id, notice, warning, user_message, reply)
+    return _Job(
+        turn,
+        request,
+        carried or [],
+        hold,
+        SpendKind.reply,
+        Party.of(user, assistant, conversation),
+        assistant.model,
+    )
+
+
+def _reserve_reply(
+    session: Session,
+    user: User,
+    assistant: Assistant,
+    conversation: Conversation,
+    request: ReplyRequest,
+    reply_id: int,
+    kind: SpendKind,
+) -> tuple[int, str | None]:
+    """Hold the reply's worst case against every budget; (reservation id, 80% warning)."""
+    catalog = load_catalog(get_settings())
+    model_info = catalog.get(request.model)
+    worst = worst_case_micros(
+        model_info,
+        _request_input_tokens(session, request, conversation),
+        request.max_output_tokens,
+        request.tools,
+        catalog.tool_prices,
+    )
+    hold = reservations.reserve(session, user, assistant, conversation, worst, kind, request.model)
+    reservations.attach_message(session, hold.id, reply_id)
+    return hold.id, hold.warning
+
+
+def _request_input_tokens(
+    session: Session, request: ReplyRequest, conversation: Conversation
+) -> int:
+    """The request's input, estimated: text, per-message overhead, images and documents."""
+    tokens = estimate_tokens(request.instructions) + sum(
+        estimate_tokens(m.text) + MESSAGE_OVERHEAD_TOKENS for m in request.messages
+    )
+    history = context_messages(session, conversation.id)
+    return tokens + _attachment_tokens(session, history, request.model)
+
+
+def _attachment_tokens(session: Session, messages: list[ConversationMessage], model: str) -> int:
+    """Images by size (the provider's tile formula) and sent documents by size."""
+    vision = chat_files.model_sees_images(model)
+    tokens = 0
+    for message in messages:
+        for item in message.attachments or []:
+            row = session.get(StoredFile, item.get("id"))
+            if row is None:
+                continue
+            if row.mime.startswith("image/"):
+                tokens += image_tokens(row.width, row.height) if vision else 0
+            elif row.provider_file_id:
+                tokens += (row.size or 0) // DOCUMENT_BYTES_PER_TOKEN
+    return tokens
 
 
 def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -> _Job:
-    """Drop the last answer (carrying its cost) and start a new one, maybe after an edit."""
+    """Drop the last answer (its spend stays in the ledger) and start a new one, maybe after
+    an edit: one transaction, with the new answer's worst case reserved."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
-        assistant = _assistant_of(session, user, conversation)
+        assistant = usable_assistant(session, user, conversation)
+        _lock_budgets(session, user, assistant)
         if _has_running_reply(conversation.id):
             raise ValidationError("Wait for the current reply to finish (or stop it).")
         last_two = session.exec(
@@ -478,6 +753,12 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
         answer, question = last_two
         if question.role != MessageRole.user:
             raise ValidationError("There is no message of yours to answer again.")
+        if new_text is not None:
+            kind = SpendKind.edit
+        elif answer.status == MessageStatus.complete:
+            kind = SpendKind.regenerate
+        else:
+            kind = SpendKind.retry
         carried = _carried_from(answer)
         session.delete(answer)
         if new_text is not None:
@@ -489,9 +770,16 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
         touch(conversation)
         session.add(conversation)
         session.flush()
-        turn = Turn(conversation.id, question.id, reply.id, question=question, reply=reply)
         request = _request(session, user, assistant, conversation, reply.id)
-    return _Job(turn, request, carried)
+        hold, warning = _reserve_reply(
+            session, user, assistant, conversation, request, reply.id, kind
+        )
+        turn = Turn(
+            conversation.id, question.id, reply.id, None, warning, question=question, reply=reply
+        )
+    return _Job(
+        turn, request, carried, hold, kind, Party.of(user, assistant, conversation), assistant.model
+    )
 
 
 def _carried_from(answer: ConversationMessage) -> list[dict]:
@@ -638,7 +926,7 @@ async def _stream(job: _Job, running: Generation) -> None:
         outcome.error = ReplyError(ErrorCategory.stream_broken, "The reply failed unexpectedly.")
     if outcome.generated and outcome.error is None:
         await _keep_generated(job, running, outcome)
-    await asyncio.to_thread(_finish, job, running.text, outcome)
+    await _final_save(job, running, outcome)
 
 
 async def _keep_generated(job: _Job, running: Generation, outcome: _Outcome) -> None:
@@ -735,8 +1023,78 @@ class _Outcome:
         return MessageStatus.failed, error.message, error.category
 
 
+# The final save outlives a database outage: it is retried with growing pauses (the text stays
+# in memory, the page shows why it waits) for up to about FINAL_SAVE_PATIENCE seconds.
+FINAL_SAVE_PATIENCE = 300.0
+FINAL_SAVE_FIRST_PAUSE = 0.5
+FINAL_SAVE_MAX_PAUSE = 10.0
+SAVE_WAIT_ACTIVITY = "The database is unreachable; the reply is kept and saved once it is back"
+
+
+async def _final_save(job: _Job, running: Generation, outcome: _Outcome) -> None:
+    """Save the outcome; across a database outage, retry until it is back (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FINAL_SAVE_PATIENCE
+    pause = FINAL_SAVE_FIRST_PAUSE
+    while True:
+        try:
+            await asyncio.to_thread(_finish, job, running.text, outcome)
+        except Unavailable:
+            if loop.time() + pause > deadline:
+                log.error("Reply %s could not be saved: database unreachable", running.message_id)
+                raise
+            running.set_activity(SAVE_WAIT_ACTIVITY)
+            log.warning(
+                "Reply %s: database unreachable, saving again in %.1f s", running.message_id, pause
+            )
+            await asyncio.shield(asyncio.sleep(pause))
+            pause = min(pause * 2, FINAL_SAVE_MAX_PAUSE)
+            continue
+        if pause != FINAL_SAVE_FIRST_PAUSE:
+            running.set_activity(None)
+            log.info("Reply %s saved after the database came back", running.message_id)
+        return
+
+
+def _own_usage(
+    job: _Job, text: str, outcome: _Outcome, alias: str
+) -> tuple[Call | None, bool]:
+    """What this reply's call used as billed (None: nothing reached the provider's meter).
+
+    `alias` is the catalog model the answering snapshot counts as (gpt-5-mini-2025-08-07 is
+    gpt-5-mini), so one model stays one row in prices and charts.
+    """
+    request = job.request
+    usage = outcome.usage
+    billed = outcome.done.model if outcome.done else None
+    if usage is not None:
+        return Call.from_usage(
+            job.kind, alias, billed, usage, message_id=job.turn.assistant_message_id
+        ), False
+    timed_out = outcome.error is not None and outcome.error.category == ErrorCategory.timeout
+    # Stopped, cut or timed out: the provider bills what it produced (a reasoning model that
+    # timed out while thinking produced no text, but its input was billed all the same).
+    if text or timed_out:
+        input_tokens = estimate_tokens(request.instructions) + sum(
+            estimate_tokens(m.text) + MESSAGE_OVERHEAD_TOKENS for m in request.messages
+        )
+        call = Call(
+            job.kind,
+            alias,
+            billed,
+            input_tokens,
+            0,
+            estimate_tokens(text),
+            estimated=True,
+            message_id=job.turn.assistant_message_id,
+        )
+        return call, True
+    return None, False
+
+
 def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
-    """Save content, status, tokens, cost and provider ids; add them to the conversation."""
+    """Save content, status, tokens, cost and provider ids, settle the reservation to the
+    real cost in the ledger and add it to the conversation: one transaction."""
     settings = get_settings()
     catalog = load_catalog(settings)
     request = job.request
@@ -745,21 +1103,16 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
     billed_model = catalog.alias(answered)  # gpt-5-mini-2025-08-07 counts as gpt-5-mini
     model_info = catalog.get(billed_model) or catalog.resolve(request.model)
     usage = outcome.usage
-    estimated = False
-    timed_out = outcome.error is not None and outcome.error.category == ErrorCategory.timeout
-    if usage is not None:
-        own_cost = cost_micros(usage, model_info, catalog.tool_prices)
-        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
-    elif text or timed_out:  # stopped, cut or timed out: the provider bills what it produced
-        estimated = True
-        input_tokens = estimate_tokens(request.instructions) + sum(
-            estimate_tokens(m.text) + MESSAGE_OVERHEAD_TOKENS for m in request.messages
-        )
-        output_tokens = estimate_tokens(text)
-        own_cost = estimate_turn_micros(model_info, input_tokens, output_tokens)
-    else:
-        input_tokens = output_tokens = 0
+    call, estimated = _own_usage(job, text, outcome, billed_model)
+    rows = []
+    if call is not None and job.party is not None:
+        rows = entries_for(job.party, call, model_info, catalog.tool_prices)
+    if call is None:
         own_cost = 0 if outcome.error is not None else None
+        input_tokens = output_tokens = 0
+    else:
+        own_cost = None if model_info is None else total_micros(rows)
+        input_tokens, output_tokens = call.input_tokens, call.output_tokens
     carried_cost = sum(item["cost_micros"] for item in job.carried)
     total_cost = None if own_cost is None and not carried_cost else (own_cost or 0) + carried_cost
     tool_calls: dict = {}
@@ -782,6 +1135,8 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
 
     status, error, category = outcome.status()
     with session_scope() as session:
+        # Spend is billed even when the conversation was deleted meanwhile.
+        reservations.settle(session, job.reservation_id, rows)
         message = session.get(ConversationMessage, job.turn.assistant_message_id)
         if message is None:  # the conversation was deleted meanwhile
             return

@@ -116,15 +116,20 @@ def pending(user: User, conversation_id: int) -> list[Attachment]:
     """Attachments added to the composer of this conversation and not sent yet."""
     with session_scope() as session:
         owned_conversation(session, user, conversation_id)
-        rows = session.exec(
-            select(StoredFile)
-            .where(StoredFile.owner_id == user.id)
-            .where(StoredFile.conversation_id == conversation_id)
-            .where(StoredFile.message_id.is_(None))
-            .where(StoredFile.purpose.in_([FilePurpose.attachment, FilePurpose.image]))
-            .order_by(StoredFile.created_at, StoredFile.id)
-        )
-        return [_pending_view(row) for row in rows]
+        return pending_in(session, user, conversation_id)
+
+
+def pending_in(session: Session, user: User, conversation_id: int) -> list[Attachment]:
+    """`pending` in the caller's session (the conversation's access already checked)."""
+    rows = session.exec(
+        select(StoredFile)
+        .where(StoredFile.owner_id == user.id)
+        .where(StoredFile.conversation_id == conversation_id)
+        .where(StoredFile.message_id.is_(None))
+        .where(StoredFile.purpose.in_([FilePurpose.attachment, FilePurpose.image]))
+        .order_by(StoredFile.created_at, StoredFile.id)
+    )
+    return [_pending_view(row) for row in rows]
 
 
 def _pending_view(row: StoredFile) -> Attachment:

@@ -58,6 +58,7 @@ class Dashboard:
     by_assistant: list[GroupUsage]
     recent: list[RecentConversation]
     top_assistants: list[TopAssistant]
+    forecast: usage.Forecast | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -129,11 +130,14 @@ def top_assistants(user: User, limit: int = TOP_ASSISTANTS_LIMIT) -> list[TopAss
 
 
 def dashboard_for(user: User, now: datetime | None = None) -> Dashboard:
-    """The user's dashboard: counts, this month vs last, budget, charts and shortcuts."""
+    """The user's dashboard: counts, this month vs last, budget, forecast, charts, shortcuts."""
+    month = usage.month_totals(user, now=now)
+    budget = usage.budget_status(user, now=now)
     return Dashboard(
         counts=counts_for(user.id),
-        month=usage.month_totals(user, now=now),
-        budget=usage.budget_status(user, now=now),
+        month=month,
+        budget=budget,
+        forecast=usage.forecast(month.this.cost_micros, budget.budget_micros, now),
         daily=usage.daily_usage(user, now=now),
         by_assistant=usage.usage_by_assistant(user, since=usage.chart_start(now)),
         recent=recent_conversations(user),

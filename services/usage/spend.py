@@ -1,9 +1,9 @@
 """Token and cost aggregation, monthly budgets and usage export. Blocking: run off the loop.
 
-Every figure is an aggregate query in the database (no message is loaded into Python). Spend is
-the sum of `ConversationMessage.cost_micros` of the conversations a user owns; a reply whose
-cost is unknown (model missing from the catalog) counts 0 and is reported as "unpriced".
-Months are calendar months in UTC.
+Every figure is an aggregate query over the spend ledger (`SpendEntry`), never over message
+rows: deleting a conversation or an account leaves its spend counted. A row whose model is
+not in the catalog counts 0 and is reported as "unpriced". "Replies" are the ledger's model
+calls made for a message (reply, retry, regenerate, edit). Months are calendar months in UTC.
 """
 
 from __future__ import annotations
@@ -12,49 +12,39 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from core.config import get_settings
 from core.db import session_scope
 from core.errors import BudgetExceeded
-from models import Assistant, Conversation, ConversationMessage, MessageRole, User
+from models import Assistant, PriceSource, SpendEntry, User
 from services.accounts.permissions import require_admin
+from services.usage import budgets
+from services.usage.budgets import (
+    default_budget_micros,
+    month_start,
+    next_month,
+    user_budget_micros,
+)
 from services.usage.pricing import MICROS_PER_USD, format_usd
+from services.usage.reservations import REPLY_KINDS
 
 WARN_FRACTION = 0.8
 CHART_DAYS = 30
 UNKNOWN_MODEL = "unknown"
 
-Message = ConversationMessage
-_COST = sa.func.coalesce(Message.cost_micros, 0)
-_UNPRICED = sa.case(
-    (
-        sa.and_(
-            Message.role == MessageRole.assistant,
-            Message.cost_micros.is_(None),
-            Message.input_tokens + Message.output_tokens > 0,
-        ),
-        1,
-    ),
-    else_=0,
-)
+Entry = SpendEntry
+_REPLY = sa.case((Entry.kind.in_(REPLY_KINDS), 1), else_=0)
+_UNPRICED = sa.case((Entry.price_source == PriceSource.unpriced, 1), else_=0)
+_MODEL = sa.func.coalesce(Entry.model_alias, Entry.kind)  # storage rows: "storage"
+
+__all__ = ["default_budget_micros", "month_start", "next_month", "user_budget_micros"]
 
 
 # ---------------------------------------------------------------- periods
-
-
-def month_start(now: datetime | None = None) -> datetime:
-    """Midnight UTC on the first day of the month containing `now`."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_month(start: datetime) -> datetime:
-    """The first instant of the month after the one starting at `start`."""
-    return (start + timedelta(days=32)).replace(day=1)
 
 
 def previous_month(start: datetime) -> datetime:
@@ -81,16 +71,15 @@ def _as_date(value: Any) -> date:
 
 
 def _scoped(query: sa.Select, actor: User, everyone: bool) -> sa.Select:
-    """Join messages to their conversation and keep the actor's own unless `everyone`."""
-    query = query.join(Conversation, Conversation.id == Message.conversation_id)
+    """Keep the actor's own ledger rows unless `everyone` (admins only)."""
     if everyone:
         require_admin(actor)
         return query
-    return query.where(Conversation.owner_id == actor.id)
+    return query.where(Entry.user_id == actor.id)
 
 
 def _between(query: sa.Select, start: datetime, end: datetime) -> sa.Select:
-    return query.where(Message.created_at >= start, Message.created_at < end)
+    return query.where(Entry.created_at >= start, Entry.created_at < end)
 
 
 # ---------------------------------------------------------------- totals
@@ -100,7 +89,7 @@ def _between(query: sa.Select, start: datetime, end: datetime) -> sa.Select:
 class Totals:
     """Usage over a period."""
 
-    messages: int = 0
+    messages: int = 0  # replies billed (reply, retry, regenerate, edit)
     input_tokens: int = 0
     output_tokens: int = 0
     cost_micros: int = 0
@@ -136,10 +125,10 @@ def _change(now: int, before: int) -> float | None:
 
 def _totals_columns() -> tuple:
     return (
-        sa.func.count(Message.id),
-        sa.func.coalesce(sa.func.sum(Message.input_tokens), 0),
-        sa.func.coalesce(sa.func.sum(Message.output_tokens), 0),
-        sa.func.coalesce(sa.func.sum(_COST), 0),
+        sa.func.coalesce(sa.func.sum(_REPLY), 0),
+        sa.func.coalesce(sa.func.sum(Entry.input_tokens), 0),
+        sa.func.coalesce(sa.func.sum(Entry.output_tokens), 0),
+        sa.func.coalesce(sa.func.sum(Entry.cost_micros), 0),
         sa.func.coalesce(sa.func.sum(_UNPRICED), 0),
     )
 
@@ -152,7 +141,7 @@ def month_totals(actor: User, everyone: bool = False, now: datetime | None = Non
     """This and last calendar month's totals, for the actor (or the whole team, admins)."""
     this_start = month_start(now)
     last_start = previous_month(this_start)
-    is_this = sa.case((Message.created_at >= this_start, 1), else_=0).label("is_this")
+    is_this = sa.case((Entry.created_at >= this_start, 1), else_=0).label("is_this")
     query = _between(select(is_this, *_totals_columns()), last_start, next_month(this_start))
     query = _scoped(query, actor, everyone).group_by(is_this)
     with session_scope() as session:
@@ -177,17 +166,19 @@ class DailyModelUsage:
 def daily_usage(
     actor: User, everyone: bool = False, days: int = CHART_DAYS, now: datetime | None = None
 ) -> list[DailyModelUsage]:
-    """Tokens and cost per day and model over the last `days` days (days without use omitted)."""
+    """Tokens and cost per day and model over the last `days` days (days without use omitted).
+
+    Tool fees are charted with the model that called them; storage days as "storage"."""
     first = chart_days(now, days)[0]
-    day = sa.func.date(Message.created_at).label("day")
-    model = sa.func.coalesce(Message.model, UNKNOWN_MODEL).label("model")
+    day = sa.func.date(Entry.created_at).label("day")
+    model = _MODEL.label("model")
     query = select(
         day,
         model,
-        sa.func.sum(Message.input_tokens),
-        sa.func.sum(Message.output_tokens),
-        sa.func.sum(_COST),
-    ).where(Message.role == MessageRole.assistant, Message.created_at >= _day_start(first))
+        sa.func.sum(Entry.input_tokens),
+        sa.func.sum(Entry.output_tokens),
+        sa.func.sum(Entry.cost_micros),
+    ).where(Entry.created_at >= _day_start(first))
     query = _scoped(query, actor, everyone).group_by(day, model).order_by(day, model)
     with session_scope() as session:
         return [
@@ -209,20 +200,19 @@ class GroupUsage:
 
 
 def _grouped(
-    actor: User, everyone: bool, key: Any, label: Any, since: datetime, extra_join: Any = None
+    actor: User, everyone: bool, key: Any, label: Any, since: datetime
 ) -> list[GroupUsage]:
+    cost = sa.func.sum(Entry.cost_micros)
     query = select(
         key,
         label,
-        sa.func.count(Message.id),
-        sa.func.sum(Message.input_tokens),
-        sa.func.sum(Message.output_tokens),
-        sa.func.sum(_COST),
-    ).where(Message.role == MessageRole.assistant, Message.created_at >= since)
+        sa.func.sum(_REPLY),
+        sa.func.sum(Entry.input_tokens),
+        sa.func.sum(Entry.output_tokens),
+        cost,
+    ).where(Entry.created_at >= since)
     query = _scoped(query, actor, everyone)
-    if extra_join is not None:
-        query = extra_join(query)
-    query = query.group_by(key, label).order_by(sa.func.sum(_COST).desc(), key)
+    query = query.group_by(key, label).order_by(cost.desc(), key)
     with session_scope() as session:
         return [
             GroupUsage(str(k), str(lbl), int(n or 0), int(i or 0), int(o or 0), int(c or 0))
@@ -235,18 +225,20 @@ def chart_start(now: datetime | None = None) -> datetime:
     return _day_start(chart_days(now)[0])
 
 
+def _label(column: Any, fallback: str) -> Any:
+    return sa.func.coalesce(sa.func.nullif(column, ""), fallback)
+
+
 def usage_by_assistant(
     actor: User, everyone: bool = False, since: datetime | None = None
 ) -> list[GroupUsage]:
     """Replies, tokens and cost per assistant since `since` (default: the last 30 days)."""
-    name = sa.func.coalesce(Assistant.name, "Deleted assistant")
     return _grouped(
         actor,
         everyone,
-        sa.func.coalesce(Conversation.assistant_id, 0),
-        name,
+        sa.func.coalesce(Entry.assistant_id, 0),
+        _label(Entry.assistant_label, "No assistant"),
         since or chart_start(),
-        lambda q: q.outerjoin(Assistant, Assistant.id == Conversation.assistant_id),
     )
 
 
@@ -254,31 +246,32 @@ def usage_by_model(
     actor: User, everyone: bool = False, since: datetime | None = None
 ) -> list[GroupUsage]:
     """Replies, tokens and cost per model since `since` (default: the last 30 days)."""
-    model = sa.func.coalesce(Message.model, UNKNOWN_MODEL)
-    return _grouped(actor, everyone, model, model, since or chart_start())
+    return _grouped(actor, everyone, _MODEL, _MODEL, since or chart_start())
 
 
 def usage_by_user(actor: User, since: datetime | None = None) -> list[GroupUsage]:
-    """Replies, tokens and cost per user since `since` (admins only; default: last 30 days)."""
+    """Replies, tokens and cost per user since `since` (admins only; default: last 30 days).
+
+    Deleted accounts are one anonymous group: their spend stays in the team's totals."""
     return _grouped(
         actor,
         True,
-        Conversation.owner_id,
-        User.username,
+        sa.func.coalesce(Entry.user_id, 0),
+        _label(Entry.user_label, "Deleted user"),
         since or chart_start(),
-        lambda q: q.join(User, User.id == Conversation.owner_id),
     )
 
 
 def month_usage_per_user(actor: User, now: datetime | None = None) -> dict[int, Totals]:
     """This month's totals per user id (admins only), for the users table."""
     start = month_start(now)
-    query = select(Conversation.owner_id, *_totals_columns())
+    query = select(Entry.user_id, *_totals_columns())
     query = _scoped(_between(query, start, next_month(start)), actor, True)
     with session_scope() as session:
         return {
             owner: _totals(rest)
-            for owner, *rest in session.exec(query.group_by(Conversation.owner_id))
+            for owner, *rest in session.exec(query.group_by(Entry.user_id))
+            if owner is not None
         }
 
 
@@ -296,36 +289,6 @@ class BudgetStatus:
     scope: str = "user"
 
 
-def default_budget_micros() -> int | None:
-    """The team default monthly budget from settings (None = unlimited)."""
-    usd = get_settings().default_monthly_budget_usd
-    return None if usd is None else round(usd * MICROS_PER_USD)
-
-
-def user_budget_micros(user: User) -> int | None:
-    """The user's own monthly budget, else the team default, else None (unlimited)."""
-    if user.monthly_budget_micros is not None:
-        return user.monthly_budget_micros
-    return default_budget_micros()
-
-
-def _spend(
-    session: Session,
-    start: datetime,
-    *,
-    owner_id: int | None = None,
-    assistant_id: int | None = None,
-) -> int:
-    query = select(sa.func.coalesce(sa.func.sum(_COST), 0)).join(
-        Conversation, Conversation.id == Message.conversation_id
-    )
-    if owner_id is not None:
-        query = query.where(Conversation.owner_id == owner_id)
-    if assistant_id is not None:
-        query = query.where(Conversation.assistant_id == assistant_id)
-    return int(session.exec(_between(query, start, next_month(start))).one() or 0)
-
-
 def _status(used: int, budget: int | None, scope: str) -> BudgetStatus:
     if budget is None:
         return BudgetStatus(used, None, None, None, scope)
@@ -335,7 +298,8 @@ def _status(used: int, budget: int | None, scope: str) -> BudgetStatus:
     if fraction >= 1:
         warning = (
             f"You have used all of {what} ({format_usd(used)} of {format_usd(budget)}). "
-            "Sending is paused until next month or until an administrator raises it."
+            f"Sending is paused until it resets on {budgets.resets_on()} or until "
+            "an administrator raises it."
         )
     elif fraction >= WARN_FRACTION:
         warning = (
@@ -345,16 +309,17 @@ def _status(used: int, budget: int | None, scope: str) -> BudgetStatus:
 
 
 def _statuses(user: User, assistant: Assistant | None, now: datetime | None) -> list[BudgetStatus]:
-    start = month_start(now)
     with session_scope() as session:
         fresh = session.get(User, user.id) or user
-        used = _spend(session, start, owner_id=user.id)
-        statuses = [_status(used, user_budget_micros(fresh), "user")]
-        if assistant is not None and assistant.id is not None:
-            current = session.get(Assistant, assistant.id) or assistant
-            if current.monthly_budget_micros is not None:
-                used = _spend(session, start, assistant_id=assistant.id)
-                statuses.append(_status(used, current.monthly_budget_micros, "assistant"))
+        current = session.get(Assistant, assistant.id) if assistant and assistant.id else None
+        applying = budgets.applicable(fresh, current)
+        statuses = []
+        for budget in applying:
+            used = budgets.spent_micros(session, budget, now)
+            statuses.append(_status(used, budget.limit_micros, budget.scope))
+        if not any(b.scope == "user" for b in applying):
+            user_only = budgets.Budget("user", user.id, 0, "", "")
+            statuses.insert(0, _status(budgets.spent_micros(session, user_only, now), None, "user"))
     return statuses
 
 
@@ -366,7 +331,7 @@ def _tightest(statuses: list[BudgetStatus]) -> BudgetStatus:
 def budget_status(
     user: User, assistant: Assistant | None = None, now: datetime | None = None
 ) -> BudgetStatus:
-    """This month's spend against the tightest budget that applies.
+    """This month's ledger spend against the tightest budget that applies.
 
     The user's budget covers their own spend with every assistant; an assistant's budget
     (optional) covers everyone's spend with that assistant this month.
@@ -377,40 +342,68 @@ def budget_status(
 def check_budget(
     user: User, assistant: Assistant, estimate_micros: int | None, now: datetime | None = None
 ) -> BudgetStatus:
-    """Refuse (BudgetExceeded) a turn whose cost preview would pass a budget.
+    """Would a call of up to `estimate_micros` fit now? BudgetExceeded says why not.
 
-    Called before the provider: a turn can overshoot by at most its own estimate, and a reply
-    already streaming is never cut off. An estimate of None means the model's price is
-    unknown: its spend could not be counted, so no budget can be kept and sending is refused.
+    A read-only check (for previews and suggestions); a send holds its worst case with
+    `reservations.reserve` in its own transaction, which is what keeps the cap.
     """
-    estimate = max(estimate_micros or 0, 0)
-    statuses = _statuses(user, assistant, now)
-    for status in statuses:
-        if status.budget_micros is None:
-            continue
-        if estimate_micros is None:
-            raise BudgetExceeded(
-                f"The price of {assistant.model} is unknown, so this message cannot be kept "
-                "within a monthly budget. Ask an administrator to add the model to the catalog."
-            )
-        if status.used_micros >= status.budget_micros or (
-            status.used_micros + estimate > status.budget_micros
-        ):
-            whose, who = ("your", "an administrator")
-            if status.scope == "assistant":
-                whose, who = ("this assistant's", "its owner")
-            if status.budget_micros == 0:
-                raise BudgetExceeded(
-                    f"Sending is paused: {whose} monthly budget is $0. {who.capitalize()} "
-                    "can raise it."
-                )
-            raise BudgetExceeded(
-                f"Sending is paused: this message (about {format_usd(estimate)}) would pass "
-                f"{whose} monthly budget ({format_usd(status.used_micros)} of "
-                f"{format_usd(status.budget_micros)} used). It resets on the 1st; {who} "
-                "can raise it."
-            )
-    return _tightest(statuses)
+    with session_scope() as session:
+        fresh = session.get(User, user.id) or user
+        current = session.get(Assistant, assistant.id) if assistant.id else assistant
+        for budget in budgets.applicable(fresh, current):
+            if estimate_micros is None:
+                raise BudgetExceeded(budgets.unpriced_refusal(assistant.model))
+            used = budgets.spent_micros(session, budget, now)
+            used += budgets.reserved_micros(session, budget, now)
+            reason = budgets.refusal(budget, used, estimate_micros, now)
+            if reason:
+                raise BudgetExceeded(reason)
+    return budget_status(user, assistant, now)
+
+
+# ---------------------------------------------------------------- forecast
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Month-end spend at this month's daily pace, and when the cap would be reached."""
+
+    month_end_micros: int
+    cap_day: date | None  # None: no budget, or the pace stays under it
+
+    def sentence(self) -> str:
+        """ "At this pace …", as the dashboard says it."""
+        text = f"At this pace you spend about {format_usd(self.month_end_micros)} this month"
+        if self.cap_day is not None:
+            return f"{text} and reach your cap around {self.cap_day:%-d %b}."
+        return f"{text}."
+
+
+def forecast(spent_micros: int, budget_micros: int | None, now: datetime | None = None) -> Forecast:
+    """Project this month's spend so far to the month's end, one day's pace at a time."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    start = month_start(now)
+    days_in_month = (next_month(start) - start).days
+    elapsed = max((now - start).total_seconds() / 86_400, 1.0)  # a day at least: no wild guess
+    pace = spent_micros / elapsed
+    month_end = round(pace * days_in_month)
+    cap_day = None
+    if budget_micros is not None and pace > 0 and month_end >= budget_micros:
+        days_to_cap = max(budget_micros - spent_micros, 0) / pace
+        cap_day = (now + timedelta(days=days_to_cap)).date()
+    return Forecast(month_end, cap_day)
+
+
+def assistant_forecast(actor: User, assistant_id: int, now: datetime | None = None) -> Forecast:
+    """The month-end forecast of one assistant's spend (its owner or an admin only)."""
+    with session_scope() as session:
+        assistant = session.get(Assistant, assistant_id)
+        if assistant is None or (assistant.owner_id != actor.id and actor.role != "admin"):
+            require_admin(actor)
+        scope = budgets.Budget("assistant", assistant_id, 0, "", "")
+        spent = budgets.spent_micros(session, scope, now)
+        limit = assistant.monthly_budget_micros if assistant else None
+    return forecast(spent, limit, now)
 
 
 # ---------------------------------------------------------------- export
@@ -436,33 +429,33 @@ def export_rows(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[tuple]:
-    """Usage per day, user, assistant and model (the actor's own, or everyone's for admins)."""
-    day = sa.func.date(Message.created_at).label("day")
-    assistant_name = sa.func.coalesce(Assistant.name, "Deleted assistant").label("assistant")
-    model = sa.func.coalesce(Message.model, UNKNOWN_MODEL).label("model")
+    """Ledger spend per day, user, assistant and model (the actor's own, or everyone's for
+    admins). Tool fees count with the model that called them; cost is exact to the
+    micro-dollar (six decimals), so the sum of a column equals the ledger's."""
+    day = sa.func.date(Entry.created_at).label("day")
+    user_label = _label(Entry.user_label, "Deleted user").label("user")
+    assistant_label = _label(Entry.assistant_label, "No assistant").label("assistant")
+    model = _MODEL.label("model")
     query = select(
         day,
-        User.username,
-        assistant_name,
+        user_label,
+        assistant_label,
         model,
-        sa.func.count(Message.id),
-        sa.func.sum(Message.input_tokens),
-        sa.func.sum(Message.cached_tokens),
-        sa.func.sum(Message.output_tokens),
-        sa.func.sum(Message.reasoning_tokens),
-        sa.func.sum(_COST),
+        sa.func.sum(_REPLY),
+        sa.func.sum(Entry.input_tokens),
+        sa.func.sum(Entry.cached_tokens),
+        sa.func.sum(Entry.output_tokens),
+        sa.func.sum(Entry.reasoning_tokens),
+        sa.func.sum(Entry.cost_micros),
         sa.func.sum(_UNPRICED),
-    ).where(Message.role == MessageRole.assistant)
-    query = _scoped(query, actor, everyone)
-    query = query.join(User, User.id == Conversation.owner_id).outerjoin(
-        Assistant, Assistant.id == Conversation.assistant_id
     )
+    query = _scoped(query, actor, everyone)
     if since is not None:
-        query = query.where(Message.created_at >= since)
+        query = query.where(Entry.created_at >= since)
     if until is not None:
-        query = query.where(Message.created_at < until)
-    query = query.group_by(day, User.username, assistant_name, model).order_by(
-        day, User.username, assistant_name, model
+        query = query.where(Entry.created_at < until)
+    query = query.group_by(day, user_label, assistant_label, model).order_by(
+        day, user_label, assistant_label, model
     )
     with session_scope() as session:
         rows = session.exec(query).all()
@@ -473,7 +466,7 @@ def export_rows(
             _csv_safe(assistant),
             _csv_safe(mdl),
             *(int(v or 0) for v in (n, i, ca, o, r)),
-            f"{int(c or 0) / MICROS_PER_USD:.6f}",
+            f"{Decimal(int(c or 0)) / MICROS_PER_USD:.6f}",
             int(u or 0),
         )
         for d, name, assistant, mdl, n, i, ca, o, r, c, u in rows

@@ -39,10 +39,10 @@ def test_month_totals_and_change(team) -> None:
     alice, _ = team
     month = usage.month_totals(alice, now=NOW)
     assert month.this == usage.Totals(
-        messages=8, input_tokens=340, output_tokens=175, cost_micros=3500, unpriced=1
+        messages=4, input_tokens=340, output_tokens=175, cost_micros=3500, unpriced=1
     )
     assert month.last == usage.Totals(
-        messages=2, input_tokens=400, output_tokens=200, cost_micros=4000, unpriced=0
+        messages=1, input_tokens=400, output_tokens=200, cost_micros=4000, unpriced=0
     )
     assert month.cost_change == pytest.approx(-0.125)
     assert month.tokens_change == pytest.approx((515 - 600) / 600)
@@ -52,7 +52,7 @@ def test_team_month_totals_for_admin(team) -> None:
     alice, _ = team
     month = usage.month_totals(alice, everyone=True, now=NOW)
     assert month.this.cost_micros == 10500
-    assert month.this.messages == 10
+    assert month.this.messages == 5  # replies
     assert usage.month_usage_per_user(alice, now=NOW)[team[1].id].cost_micros == 7000
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import ValidationError
 from services.llm.base import Usage
 from services.llm.catalog import DEFAULT_CATALOG_PATH, Catalog, load_catalog_file
 from services.usage.pricing import (
@@ -13,6 +14,7 @@ from services.usage.pricing import (
     estimate_tokens,
     estimate_turn_micros,
     format_usd,
+    parse_usd,
     tool_calls_usd,
 )
 
@@ -80,3 +82,55 @@ def test_estimates(catalog: Catalog) -> None:
 )
 def test_format_usd(micros: int | None, shown: str) -> None:
     assert format_usd(micros) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "micros"),
+    [
+        ("$5", 5_000_000),
+        ("5", 5_000_000),
+        ("5.00", 5_000_000),
+        ("0", 0),
+        ("$ 1,250.5", 1_250_500_000),
+    ],
+)
+def test_budget_amounts_people_type(typed: str, micros: int) -> None:
+    assert parse_usd(typed) == micros
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("-3", "cannot be negative"),
+        ("five", "like 25 or 12.50"),
+        ("1.234", "at most 2 decimals"),
+        ("nan", "like 25 or 12.50"),
+        ("2000000", "between 0 and 1,000,000"),
+    ],
+)
+def test_bad_budget_amounts_say_why(typed: str, why: str) -> None:
+    with pytest.raises(ValidationError, match=why):
+        parse_usd(typed)
+
+
+@pytest.mark.parametrize(
+    ("size", "detail", "tokens"),
+    [((1024, 1024), "high", 765), ((2048, 4096), "high", 1105), ((4096, 8192), "low", 85)],
+)
+def test_image_tokens_follow_the_providers_tile_formula(size, detail, tokens) -> None:
+    from services.usage.pricing import image_tokens
+
+    assert image_tokens(*size, detail) == tokens  # OpenAI's published examples
+
+
+def test_month_end_forecast_from_the_daily_pace() -> None:
+    from datetime import UTC, date, datetime
+
+    from services.usage.spend import forecast
+
+    ten_days_in = datetime(2026, 11, 11, tzinfo=UTC)  # 10 days of a 30-day month
+    at_pace = forecast(10_000, 20_000, ten_days_in)
+    assert at_pace.month_end_micros == 30_000 and at_pace.cap_day == date(2026, 11, 21)
+    assert "reach your cap around 21 Nov" in at_pace.sentence()
+    assert forecast(10_000, None, ten_days_in).cap_day is None
+    assert forecast(1_000, 20_000, ten_days_in).cap_day is None  # stays under the cap

@@ -1,0 +1,55 @@
+"""One transaction per use case (issue 10 item 4), counted on SQLite and MariaDB.
+
+A SQLAlchemy `begin` listener on the app's engine counts every transaction started. A send
+is one transaction to start the turn (access, limits, budget reservation, cap, both rows)
+plus one to save and settle the reply; opening a chat page is one read.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core import db
+from core.config import get_settings
+from services.accounts.users import create_user
+from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import conversations, generation
+from services.chat import turn as chat
+from services.chat.chat_page import load_chat_page
+from simulator.server import SimulatorServer
+from tests.simulator_fixtures import TEST_API_KEY
+
+
+@pytest.fixture
+def counted(database: str, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    get_settings.cache_clear()
+    counter = {"begin": 0}
+
+    def count(_conn: object) -> None:
+        counter["begin"] += 1
+
+    sa.event.listen(db.get_engine(), "begin", count)
+    return counter
+
+
+async def test_a_send_is_one_transaction_plus_the_final_save(counted: dict) -> None:
+    user = create_user("alice", "password123")
+    assistant = create_assistant(user, AssistantInput(name="Helper", model="gpt-4.1-mini"))
+    chat_id = conversations.create_conversation(user, assistant.id).id
+    for text in ("first", "second"):
+        before = counted["begin"]
+        turn = await chat.send(user, chat_id, text)
+        assert counted["begin"] - before == 1  # checks, reservation and rows together
+        await generation.wait(turn.assistant_message_id)
+        assert counted["begin"] - before == 2  # the final save settles in the same one
+    before = counted["begin"]
+    await generation.wait((await chat.regenerate(user, chat_id)).assistant_message_id)
+    assert counted["begin"] - before == 2
+    before = counted["begin"]
+    page = load_chat_page(user, chat_id)
+    assert counted["begin"] - before == 1
+    assert len(page.view.messages) == 4 and page.preview is not None
+    assert page.assistants == [(assistant.id, "Helper")] and len(page.conversations) == 1
