@@ -1056,9 +1056,7 @@ async def _final_save(job: _Job, running: Generation, outcome: _Outcome) -> None
         return
 
 
-def _own_usage(
-    job: _Job, text: str, outcome: _Outcome, alias: str
-) -> tuple[Call | None, bool]:
+def _own_usage(job: _Job, text: str, outcome: _Outcome, alias: str) -> tuple[Call | None, bool]:
     """What this reply's call used as billed (None: nothing reached the provider's meter).
 
     `alias` is the catalog model the answering snapshot counts as (gpt-5-mini-2025-08-07 is

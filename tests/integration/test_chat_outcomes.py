@@ -7,6 +7,7 @@ Real SDK over HTTP against the simulator, on SQLite and MariaDB.
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 from components.chat_cost import cost_breakdown
 from core.config import get_settings
@@ -73,7 +74,7 @@ async def test_reasoning_assistant_never_sends_sampling_parameters(
     """Row 1: an assistant that was saved with a temperature, then moved to gpt-5-mini."""
     conversation_id = start_chat(owner, "gpt-4.1-mini", temperature=0.4, top_p=0.9)
     with session_scope() as session:
-        for assistant in session.query(Assistant).all():
+        for assistant in session.exec(select(Assistant)).all():
             assistant.model = "gpt-5-mini"
             assistant.reasoning_effort = "low"
             session.add(assistant)

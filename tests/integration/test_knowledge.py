@@ -254,7 +254,7 @@ async def test_a_provider_without_files_refuses_knowledge_with_a_plain_message(
     with pytest.raises(ServiceError, match="^Documents are not supported by this provider.$"):
         await knowledge.add_file(alice, aid, "notes.md", b"# Notes")
     assert knowledge.list_files(alice, aid) == []
-    assert provider.requests == []  # refused before any request
+    assert not provider.requests  # refused before any request
 
     monkeypatch.setenv("LLM_FILES", "openai")  # a Chat Completions server that has Files
     get_settings.cache_clear()

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = ("services", "pages", "components", "app")
 MODEL_METHODS = {"stream_reply", "complete_text"}
 SDK_MODEL_CHAINS = {("responses", "create"), ("responses", "stream"), ("completions", "create")}
+# The SDK call lives in the OpenAI file-store adapter; the app asks for a store in one place.
+SDK_STORE_CREATORS = {("services/llm/files.py", "create_vector_store")}
 STORE_CREATORS = {("services/assistants/knowledge.py", "ensure_vector_store")}
 
 
@@ -107,12 +109,18 @@ def test_sdk_model_endpoints_only_in_the_adapters() -> None:
 
 
 def test_vector_stores_are_created_only_where_storage_is_billed() -> None:
-    creators = {
-        (path, getattr(function, "name", "<module>"))
+    calls = [
+        (path, getattr(function, "name", "<module>"), _chain(call.func))
         for path, tree in _sources()
         for call, function in _calls_with_function(tree)
-        if _chain(call.func)[-2:] == ("vector_stores", "create")
+    ]
+    sdk = {(path, name) for path, name, chain in calls if chain[-2:] == ("vector_stores", "create")}
+    assert sdk == SDK_STORE_CREATORS
+    asking = {
+        (path, name)
+        for path, name, chain in calls
+        if chain[-1:] == ("create_vector_store",) and not path.startswith("services/llm/")
     }
-    assert creators == STORE_CREATORS
+    assert asking == STORE_CREATORS
     billed = (ROOT / "services/usage/storage.py").read_text()
     assert "Assistant.vector_store_id" in billed and "Conversation.vector_store_id" in billed
