@@ -6,7 +6,6 @@ import importlib
 import logging
 import os
 import pkgutil
-import re
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
@@ -16,12 +15,11 @@ from nicegui.page import page
 from nicegui.storage import Storage
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
+from app.http_limits import RequestBodyLimitMiddleware
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import get_settings
@@ -50,33 +48,6 @@ class SecurityHeadersMiddleware(BaseHTTPMiddleware):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
-
-
-UPLOAD_PATH = re.compile(r"^/_nicegui/client/[^/]+/upload/[^/]+$")
-MULTIPART_OVERHEAD = 64 * 1024
-
-
-class UploadSizeLimitMiddleware:
-    """Refuses oversized uploads before NiceGUI spools them to disk.
-
-    NiceGUI's `ui.upload` limits are checked in the browser only; its route writes the whole
-    body to a temporary file before our checks run. Browsers always send Content-Length for
-    these requests, so anything without one, or larger than MAX_FILE_MB, is refused here.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and UPLOAD_PATH.match(scope["path"]):
-            limit = get_settings().max_file_mb * 1024 * 1024 + MULTIPART_OVERHEAD
-            length = dict(scope["headers"]).get(b"content-length", b"")
-            if not length.isdigit() or int(length) > limit:
-                status = 411 if not length.isdigit() else 413
-                message = f"Files may be at most {get_settings().max_file_mb} MB."
-                await PlainTextResponse(message, status_code=status)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 async def not_found(request: Request, exception: Exception):  # noqa: ANN201
@@ -127,7 +98,7 @@ def setup() -> None:
         Storage.path = (get_settings().data_dir / ".nicegui").resolve()
     app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(UploadSizeLimitMiddleware)
+    app.add_middleware(RequestBodyLimitMiddleware)
     app.add_exception_handler(404, not_found)
     register_api()
     register_files_route()
