@@ -20,6 +20,7 @@ from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
+from app.session_storage import register_session_routes
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import get_settings
@@ -35,18 +36,25 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     # Images only from our origin and data:/blob: URLs: model output cannot leak data via <img>.
-    "Content-Security-Policy": "img-src 'self' data: blob:; frame-ancestors 'none'; "
-    "object-src 'none'; base-uri 'self'",
+    # Scripts only from our origin; NiceGUI needs 'unsafe-inline' (it boots each page with an
+    # inline script holding the page's elements) and 'unsafe-eval' (Vue compiles the element
+    # templates in the browser). No plugins, no <base> rewriting, no framing, forms post here.
+    "Content-Security-Policy": "script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
 }
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware(BaseHTTPMiddleware):
-    """Adds the security headers to every response."""
+    """Adds the security headers to every response, and HSTS when served over https."""
 
     async def dispatch(self, request: Request, call_next):  # noqa: ANN201
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.url.scheme == "https" or get_settings().public_url.startswith("https://"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
 
@@ -102,6 +110,7 @@ def setup() -> None:
     app.add_exception_handler(404, not_found)
     register_api()
     register_files_route()
+    register_session_routes()
     app.on_startup(_startup)
     import pages
 
