@@ -6,9 +6,12 @@ import importlib
 import logging
 import os
 import pkgutil
+import secrets
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
 from nicegui import app
 from nicegui.client import Client
 from nicegui.page import page
@@ -21,9 +24,11 @@ from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
 from app.session_storage import register_session_routes
+from components.error_view import error_view
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import get_settings
+from core.errors import Unavailable
 from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
 from simulator.server import start_simulator
@@ -70,6 +75,49 @@ async def not_found(request: Request, exception: Exception):  # noqa: ANN201
     return client.build_response(request, 404)
 
 
+def _reference(exception: Exception) -> tuple[str, bool]:
+    """The exception's log reference (new: logged now with its details) and whether it is new."""
+    reference = getattr(exception, "studio_reference", None)
+    if reference is not None:
+        return reference, False
+    reference = secrets.token_hex(4)
+    exception.studio_reference = reference  # NiceGUI hands one exception to both handlers
+    return reference, True
+
+
+def _is_unavailable(exception: Exception) -> bool:
+    return isinstance(exception, Unavailable | sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
+def page_error(exception: Exception) -> None:
+    """A page raised: a friendly page with a reference; the details only in the log."""
+    reference, new = _reference(exception)
+    if new:
+        log.error("Page error, reference %s", reference, exc_info=exception)
+    apply_theme("auto")
+    error_view(reference, _is_unavailable(exception))
+
+
+async def server_error(request: Request, exception: Exception):  # noqa: ANN201
+    """Any other unhandled error: the same friendly answer (JSON for API routes)."""
+    reference, new = _reference(exception)
+    if new:
+        log.error(
+            "Error on %s %s, reference %s",
+            request.method,
+            request.url.path,
+            reference,
+            exc_info=exception,
+        )
+    status = 503 if _is_unavailable(exception) else 500
+    if request.url.path.startswith(("/api/", "/_nicegui", "/files/", "/health")):
+        return JSONResponse({"detail": "Internal error", "reference": reference}, status)
+    with Client(page(""), request=request) as client:
+        apply_theme("auto")
+        error_view(reference, status == 503)
+    return client.build_response(request, status)
+
+
 def _start_demo_simulator(port: int) -> None:
     """Demo mode: serve replies from the built-in OpenAI-compatible simulator on 127.0.0.1."""
     simulator = start_simulator(port)
@@ -108,6 +156,8 @@ def setup() -> None:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestBodyLimitMiddleware)
     app.add_exception_handler(404, not_found)
+    app.add_exception_handler(Exception, server_error)  # replaces NiceGUI's, which shows internals
+    app.on_page_exception(page_error)
     register_api()
     register_files_route()
     register_session_routes()
