@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from nicegui import app
+from nicegui import storage as nicegui_storage
 from nicegui.client import Client
 from nicegui.page import page
 from nicegui.storage import Storage
@@ -29,6 +30,7 @@ from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import get_settings
 from core.errors import Unavailable
+from services.accounts import audit
 from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
 from simulator.server import start_simulator
@@ -118,6 +120,12 @@ async def server_error(request: Request, exception: Exception):  # noqa: ANN201
     return client.build_response(request, status)
 
 
+def _client_address() -> str:
+    """The address of the request (or of the page whose event runs) being served now."""
+    request = nicegui_storage.request_contextvar.get()
+    return request.client.host if request is not None and request.client else ""
+
+
 def _start_demo_simulator(port: int) -> None:
     """Demo mode: serve replies from the built-in OpenAI-compatible simulator on 127.0.0.1."""
     simulator = start_simulator(port)
@@ -152,6 +160,7 @@ def setup() -> None:
     if "NICEGUI_STORAGE_PATH" not in os.environ:
         # Keep NiceGUI's user storage (the session tokens) with the rest of our data.
         Storage.path = (get_settings().data_dir / ".nicegui").resolve()
+    audit.set_address_source(_client_address)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestBodyLimitMiddleware)

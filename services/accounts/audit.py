@@ -8,11 +8,21 @@ secrets (passwords, tokens, reset links): only names, ids and outcomes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from models import User
 
 log = logging.getLogger("audit")
+
+# Services do not see requests; the app tells where the current one comes from.
+_address_source: Callable[[], str] = lambda: ""  # noqa: E731
+
+
+def set_address_source(source: Callable[[], str]) -> None:
+    """Where `record` finds the client address when not given (set once by app wiring)."""
+    global _address_source
+    _address_source = source
 
 
 def _quoted(value: object) -> str:
@@ -40,8 +50,15 @@ def record(
     fields = {
         "event": event,
         **who,
-        "address": address or "-",
+        "address": address or _current_address() or "-",
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         **details,
     }
     log.log(level, " ".join(f"{key}={_quoted(value)}" for key, value in fields.items()))
+
+
+def _current_address() -> str:
+    try:
+        return _address_source()
+    except Exception:  # an audit line must never break the action it records
+        return ""
