@@ -21,15 +21,34 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from nicegui import app
 from nicegui import storage as nicegui_storage
 from nicegui.storage import USER_PREFIX, Storage
 from starlette.responses import Response
 
-from pages.guard import SESSION_START_PATH, TOKEN_KEY, safe_next, take_pending_token
+from pages.guard import (
+    PUBLIC_PAGES,
+    SESSION_START_PATH,
+    TOKEN_KEY,
+    safe_next,
+    take_pending_token,
+)
 
 _original_dispatch = nicegui_storage.RequestTrackingMiddleware.dispatch
+
+
+# A page (a NiceGUI client, ~100-300 KiB until it is pruned a minute later) is built only for
+# a request that comes back with the session cookie: the first, cookieless GET of a public page
+# is answered by a redirect to itself that sets the cookie. Browsers follow it at once; health
+# checks and scanners that keep no cookies never cost a page. A client that follows without
+# the cookie (cookies disabled) gets a short note instead of a redirect loop.
+COOKIE_CHECK = "cookie_check"
+NEEDS_COOKIES = (
+    "<!doctype html><title>Assistant Studio</title>"
+    "<p>Assistant Studio needs cookies to sign you in. Please allow cookies for this site and "
+    "reload the page.</p>"
+)
 
 
 async def _dispatch(self, request: Request, call_next) -> Response:  # noqa: ANN001
@@ -38,9 +57,21 @@ async def _dispatch(self, request: Request, call_next) -> Response:  # noqa: ANN
     nicegui_storage.request_contextvar.set(request)
     request.session["id"] = str(uuid.uuid4())
     request.state.responded = False
+    request.state.anonymous = True  # no page, no storage for this request
+    if request.method == "GET" and request.url.path in PUBLIC_PAGES:
+        if COOKIE_CHECK in request.query_params:
+            return HTMLResponse(NEEDS_COOKIES, headers={"Cache-Control": "no-store"})
+        query = request.url.query
+        target = f"{request.url.path}?{query + '&' if query else ''}{COOKIE_CHECK}=1"
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     response = await call_next(request)
     request.state.responded = True
     return response
+
+
+def is_anonymous(request: Request) -> bool:
+    """True for a request that arrived without a session (it gets no page and no storage)."""
+    return getattr(request.state, "anonymous", False)
 
 
 def defer_user_storage() -> None:

@@ -11,7 +11,7 @@ import secrets
 import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from nicegui import app
 from nicegui import storage as nicegui_storage
 from nicegui.client import Client
@@ -24,7 +24,7 @@ from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
-from app.session_storage import register_session_routes
+from app.session_storage import is_anonymous, register_session_routes
 from components.error_view import error_view
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
@@ -66,11 +66,13 @@ class SecurityHeadersMiddleware(BaseHTTPMiddleware):
 
 
 async def not_found(request: Request, exception: Exception):  # noqa: ANN201
-    """Our friendly 404 page for unknown URLs (JSON for API routes)."""
+    """Our friendly 404 page for unknown URLs (JSON for API routes, plain for scanners)."""
     if request.url.path.startswith(("/api/", "/_nicegui/")) and isinstance(
         exception, StarletteHTTPException
     ):
         return await http_exception_handler(request, exception)
+    if is_anonymous(request):  # no page (a NiceGUI client) for a request without a session
+        return PlainTextResponse("Not found", status_code=404)
     with Client(page(""), request=request) as client:
         apply_theme("auto")
         not_found_view()

@@ -19,14 +19,8 @@ from starlette.requests import Request
 from models import User
 from services.accounts.users import user_for_token
 
-PUBLIC_PATHS = {
-    "/login",
-    "/register",
-    "/forgot-password",
-    "/reset-password",
-    "/health",
-    "/session/start",
-}
+PUBLIC_PAGES = {"/login", "/register", "/forgot-password", "/reset-password"}
+PUBLIC_PATHS = PUBLIC_PAGES | {"/health", "/session/start"}
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/static/")
 TOKEN_KEY = "token"
 
