@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
@@ -51,11 +51,6 @@ def _redis_clients(url: str | None) -> str:
         return str(client.info("clients")["connected_clients"])
 
 
-def _no_cookies() -> httpx.Cookies:
-    # A scanner keeps no cookies: every request arrives without a session.
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
-
-
 async def _hammer(base: str, total: int, concurrency: int) -> tuple[float, dict[int, int]]:
     statuses: dict[int, int] = {}
     counter = iter(range(total))
@@ -67,9 +62,9 @@ async def _hammer(base: str, total: int, concurrency: int) -> tuple[float, dict[
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
     start = time.perf_counter()
-    async with httpx.AsyncClient(
-        base_url=base, timeout=30, limits=limits, cookies=_no_cookies()
-    ) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        # A scanner keeps no cookies: every request arrives without a session.
+        client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     return time.perf_counter() - start, statuses
 
