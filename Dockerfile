@@ -1,6 +1,10 @@
 # One container: NiceGUI app + simulator for demo mode. SQLite in /data, or MySQL via DATABASE_URL.
-FROM python:3.11-slim AS base
+# Pinned: the base image to a patch release (pin its digest too in your registry mirror:
+# `FROM python:3.11.14-slim-bookworm@sha256:...`) and uv to one version, so rebuilds are
+# reproducible and an upstream change cannot slip in unseen.
+FROM python:3.11.14-slim-bookworm AS base
 
+ARG UV_VERSION=0.13.9
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     UV_COMPILE_BYTECODE=1 \
@@ -9,14 +13,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8080 \
     DATA_DIR=/data
 
-RUN pip install --no-cache-dir uv \
+RUN pip install --no-cache-dir "uv==${UV_VERSION}" \
     && useradd --create-home --uid 10001 studio \
     && mkdir -p /data && chown studio:studio /data
 
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
-COPY --chown=studio:studio . .
+# The code and the virtual environment stay owned by root: the runtime user can read and run
+# them but not change them. It writes only to /data (database, files, session storage).
+COPY . .
+RUN chmod -R a+rX,go-w /app
 
 USER studio
 VOLUME ["/data"]

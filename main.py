@@ -3,6 +3,7 @@
 from nicegui import app, ui
 
 from app.gc_tuning import tune_gc
+from app.http_limits import HeadTimeoutProtocol
 from app.nicegui_tuning import speed_up_nicegui
 from app.startup import setup
 from core.config import get_settings
@@ -30,6 +31,13 @@ def main() -> None:
         # Chat deltas are small: compressing every websocket message costs more CPU than it
         # saves bytes (docs/performance.md).
         ws_per_message_deflate=False,
+        # X-Forwarded-For/-Proto are believed only from TRUSTED_PROXIES (uvicorn's default
+        # trusts 127.0.0.1, so any local process could pick the client address).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        # Request heads have a deadline and a size cap; idle keep-alive connections close.
+        http=HeadTimeoutProtocol,
+        timeout_keep_alive=5,
     )
 
 

@@ -39,7 +39,8 @@ async def create_token(request: Request, username: str = Form(), password: str =
     try:
         user = await run.io_bound(authenticate, username, password, address)
     except RateLimited as exc:
-        raise HTTPException(429, str(exc)) from exc
+        headers = {"Retry-After": str(max(1, int(exc.retry_after)))} if exc.retry_after else None
+        raise HTTPException(429, str(exc), headers) from exc
     except AuthError as exc:
         raise HTTPException(401, str(exc)) from exc
     return {"access_token": await run.io_bound(session_token, user), "token_type": "bearer"}

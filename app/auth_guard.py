@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import app
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from core.config import get_settings
-from pages.guard import TOKEN_KEY, is_public, login_url
+from pages.guard import is_public, login_url, stored_token
 from services.accounts.security import decode_token
 
 # Routes that check a Bearer token themselves (API clients have no session cookie).
@@ -31,7 +30,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next):  # noqa: ANN201
         path = request.url.path
         if not is_public(path) and not checks_own_bearer(request):
-            token = app.storage.user.get(TOKEN_KEY)
+            token = stored_token(request)
             if not token or decode_token(token, get_settings().resolved_secret_key()) is None:
                 target = path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(login_url(target))

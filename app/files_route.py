@@ -4,7 +4,7 @@ The requester is the signed-in browser (NiceGUI session token) or an API client 
 token; `services.files.store.get_file_for_user` decides visibility, and everything not visible
 answers exactly like an unknown URL (404). PNG/JPEG/WebP/GIF are shown inline with their type;
 everything else (HTML, SVG, PDF, text ...) is a download (`attachment`, octet-stream). Every
-answer carries `nosniff`, a sandboxing CSP and `Cache-Control: private`.
+answer carries `nosniff`, a sandboxing CSP and `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nicegui import app, run
 
 from core.errors import NotFound
 from models import StoredFile, User
-from pages.guard import TOKEN_KEY
+from pages.guard import stored_token
 from services.accounts.users import user_for_token
 from services.files.images import IMAGE_MIMES, THUMBNAIL_MIME
 from services.files.paths import stored_path
@@ -27,7 +27,8 @@ from services.files.store import get_file_for_user
 
 FILE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "private, max-age=3600",
+    # Not kept by the browser: after sign-out nothing of it is left in the cache.
+    "Cache-Control": "no-store",
     # A file opened on its own can run nothing and load nothing.
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
@@ -54,7 +55,7 @@ def content_disposition(kind: str, name: str) -> str:
 
 
 async def _requester(request: Request) -> User | None:
-    token = bearer_token(request) or app.storage.user.get(TOKEN_KEY)
+    token = bearer_token(request) or stored_token(request)
     return await run.io_bound(user_for_token, token) if token else None
 
 

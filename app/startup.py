@@ -7,26 +7,32 @@ import importlib
 import logging
 import os
 import pkgutil
-import re
+import secrets
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, PlainTextResponse
 from nicegui import app, background_tasks, run
+from nicegui import storage as nicegui_storage
 from nicegui.client import Client
 from nicegui.page import page
 from nicegui.storage import Storage
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
+from app.http_limits import RequestBodyLimitMiddleware
+from app.session_storage import is_anonymous, register_session_routes
 from components.assets import STATIC_DIR, STATIC_URL
+from components.error_view import error_view
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
 from core import db
 from core.config import Settings, get_settings
+from core.errors import Unavailable
+from services.accounts import audit
 from services.chat import render_worker
 from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
@@ -41,58 +47,89 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     # Images only from our origin and data:/blob: URLs: model output cannot leak data via <img>.
-    "Content-Security-Policy": "img-src 'self' data: blob:; frame-ancestors 'none'; "
-    "object-src 'none'; base-uri 'self'",
+    # Scripts only from our origin; NiceGUI needs 'unsafe-inline' (it boots each page with an
+    # inline script holding the page's elements) and 'unsafe-eval' (Vue compiles the element
+    # templates in the browser). No plugins, no <base> rewriting, no framing, forms post here.
+    "Content-Security-Policy": "script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
 }
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class SecurityHeadersMiddleware(BaseHTTPMiddleware):
-    """Adds the security headers to every response."""
+    """Adds the security headers to every response, and HSTS when served over https."""
 
     async def dispatch(self, request: Request, call_next):  # noqa: ANN201
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.url.scheme == "https" or get_settings().public_url.startswith("https://"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
 
-UPLOAD_PATH = re.compile(r"^/_nicegui/client/[^/]+/upload/[^/]+$")
-MULTIPART_OVERHEAD = 64 * 1024
-
-
-class UploadSizeLimitMiddleware:
-    """Refuses oversized uploads before NiceGUI spools them to disk.
-
-    NiceGUI's `ui.upload` limits are checked in the browser only; its route writes the whole
-    body to a temporary file before our checks run. Browsers always send Content-Length for
-    these requests, so anything without one, or larger than MAX_FILE_MB, is refused here.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and UPLOAD_PATH.match(scope["path"]):
-            limit = get_settings().max_file_mb * 1024 * 1024 + MULTIPART_OVERHEAD
-            length = dict(scope["headers"]).get(b"content-length", b"")
-            if not length.isdigit() or int(length) > limit:
-                status = 411 if not length.isdigit() else 413
-                message = f"Files may be at most {get_settings().max_file_mb} MB."
-                await PlainTextResponse(message, status_code=status)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 async def not_found(request: Request, exception: Exception):  # noqa: ANN201
-    """Our friendly 404 page for unknown URLs (JSON for API routes)."""
+    """Our friendly 404 page for unknown URLs (JSON for API routes, plain for scanners)."""
     if request.url.path.startswith(("/api/", "/_nicegui/")) and isinstance(
         exception, StarletteHTTPException
     ):
         return await http_exception_handler(request, exception)
+    if is_anonymous(request):  # no page (a NiceGUI client) for a request without a session
+        return PlainTextResponse("Not found", status_code=404)
     with Client(page(""), request=request) as client:
         apply_theme("auto")
         not_found_view()
     return client.build_response(request, 404)
+
+
+def _reference(exception: Exception) -> tuple[str, bool]:
+    """The exception's log reference (new: logged now with its details) and whether it is new."""
+    reference = getattr(exception, "studio_reference", None)
+    if reference is not None:
+        return reference, False
+    reference = secrets.token_hex(4)
+    exception.studio_reference = reference  # NiceGUI hands one exception to both handlers
+    return reference, True
+
+
+def _is_unavailable(exception: Exception) -> bool:
+    return isinstance(exception, Unavailable | sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
+def page_error(exception: Exception) -> None:
+    """A page raised: a friendly page with a reference; the details only in the log."""
+    reference, new = _reference(exception)
+    if new:
+        log.error("Page error, reference %s", reference, exc_info=exception)
+    apply_theme("auto")
+    error_view(reference, _is_unavailable(exception))
+
+
+async def server_error(request: Request, exception: Exception):  # noqa: ANN201
+    """Any other unhandled error: the same friendly answer (JSON for API routes)."""
+    reference, new = _reference(exception)
+    if new:
+        log.error(
+            "Error on %s %s, reference %s",
+            request.method,
+            request.url.path,
+            reference,
+            exc_info=exception,
+        )
+    status = 503 if _is_unavailable(exception) else 500
+    if request.url.path.startswith(("/api/", "/_nicegui", "/files/", "/health")):
+        return JSONResponse({"detail": "Internal error", "reference": reference}, status)
+    with Client(page(""), request=request) as client:
+        apply_theme("auto")
+        error_view(reference, status == 503)
+    return client.build_response(request, status)
+
+
+def _client_address() -> str:
+    """The address of the request (or of the page whose event runs) being served now."""
+    request = nicegui_storage.request_contextvar.get()
+    return request.client.host if request is not None and request.client else ""
 
 
 DEMO_THINK_MS = 2500  # reasoning models think a moment in demo mode, so "Thinking…" shows
@@ -160,12 +197,16 @@ def setup() -> None:
         # Keep NiceGUI's user storage (the session tokens) with the rest of our data.
         Storage.path = (get_settings().data_dir / ".nicegui").resolve()
     app.add_static_files(STATIC_URL, STATIC_DIR)  # the pages' JavaScript and CSS (public)
+    audit.set_address_source(_client_address)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(UploadSizeLimitMiddleware)
+    app.add_middleware(RequestBodyLimitMiddleware)
     app.add_exception_handler(404, not_found)
+    app.add_exception_handler(Exception, server_error)  # replaces NiceGUI's, which shows internals
+    app.on_page_exception(page_error)
     register_api()
     register_files_route()
+    register_session_routes()
     app.on_startup(_startup)
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
     app.on_startup(_start_storage_job)

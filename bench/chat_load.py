@@ -117,6 +117,7 @@ class Browser:
     done_at: float | None = None
     tail: str = ""
     frozen_words: int = 0
+    opened: str | None = None  # the last path the server told the page to open
 
     def __post_init__(self) -> None:
         self.http = httpx.AsyncClient(base_url=self.base, timeout=30)
@@ -151,7 +152,9 @@ class Browser:
 
     async def _on_message(self, event: str, data: dict) -> None:
         self.received_bytes += len(json.dumps(data, separators=(",", ":")))
-        if event == "run_javascript":
+        if event == "open":
+            self.opened = data.get("path")
+        elif event == "run_javascript":
             self._on_code(data.get("code", ""))
         elif (
             event == "update"
@@ -195,9 +198,13 @@ class Browser:
         await self.open("/login")
         await self.type_into("Username", username)
         await self.type_into("Password", "password123")
+        self.opened = None
         await self.click("Sign in")
         for _ in range(100):
             await asyncio.sleep(0.1)
+            if self.opened:  # the one-time link that starts the signed-in session
+                await self.http.get(self.opened, follow_redirects=False)
+                self.opened = None
             if (await self.http.get("/", follow_redirects=False)).status_code == 200:
                 return
         raise RuntimeError(f"{username} could not sign in")

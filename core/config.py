@@ -35,12 +35,18 @@ class Settings(BaseSettings):
     secret_key: str = ""
     public_url: str = ""
     log_level: str = "INFO"
+    trusted_proxies: str = ""
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_form_kb: int = Field(default=64, ge=1)
 
     # Accounts and sessions
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     allow_registration: bool = True
     access_token_minutes: int = Field(default=60 * 12, ge=1)
     login_attempts: int = Field(default=5, ge=1)
+    login_account_attempts: int = Field(default=20, ge=1)
+    login_address_attempts: int = Field(default=100, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
 
     # Model provider

@@ -34,7 +34,11 @@ class AuthError(ServiceError):
 
 
 class RateLimited(ServiceError):
-    """Too many attempts; try again later."""
+    """Too many attempts; `retry_after` says in how many seconds to try again (0: unknown)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BudgetExceeded(ServiceError):

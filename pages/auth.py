@@ -7,7 +7,7 @@ from nicegui import run, ui
 from components.auth_card import auth_card
 from components.forms import FormMessage, new_password_inputs, submit_form
 from core.errors import Unavailable
-from pages.guard import current_user, safe_next, sign_in
+from pages.guard import current_user, safe_next, start_session
 from services.accounts.users import (
     RegistrationMode,
     authenticate,
@@ -43,8 +43,7 @@ async def login_page(next: str = "") -> None:  # noqa: A002
             user = await run.io_bound(
                 authenticate, username.value, password.value, ui.context.client.ip
             )
-            sign_in(await run.io_bound(session_token, user))
-            ui.navigate.to(target)
+            ui.navigate.to(start_session(await run.io_bound(session_token, user), target))
 
         async def submit() -> None:
             username.error = password.error = None
@@ -95,8 +94,7 @@ async def register_page() -> None:
             user = await run.io_bound(
                 register, username.value, password.value, confirm.value, email.value
             )
-            sign_in(await run.io_bound(session_token, user))
-            ui.navigate.to("/")
+            ui.navigate.to(start_session(await run.io_bound(session_token, user), "/"))
 
         async def submit() -> None:
             await submit_form(button, fields, message, register_and_go)

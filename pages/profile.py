@@ -97,8 +97,14 @@ def _delete_section(user: User) -> None:
         )
         with ui.dialog() as dialog, ui.card().classes("p-5 gap-3 max-w-md"):
             ui.label("Delete your account?").classes("text-lg font-medium")
-            ui.label(f"Type your username, {user.username}, to confirm.").classes(HINT)
-            confirm = ui.input("Type your username to confirm").classes("w-full")
+            ui.label("Enter your password to confirm. Replies still running are stopped.").classes(
+                HINT
+            )
+            confirm = (
+                ui.input("Your password", password=True)
+                .props("autocomplete=current-password")
+                .classes("w-full")
+            )
             message = FormMessage()
 
             async def delete() -> None:

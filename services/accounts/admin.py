@@ -6,7 +6,6 @@ PermissionDenied unless they are an active admin, so no page (or stale page) can
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,14 +15,12 @@ from sqlmodel import Session, select
 from core.db import session_scope
 from core.errors import NotFound, PermissionDenied, ValidationError
 from models import AppSetting, Role, User, utcnow
-from services.accounts import password_reset
+from services.accounts import audit, password_reset
 from services.accounts import users as accounts
 from services.accounts.permissions import other_active_admins, require_admin
 from services.accounts.users import REGISTRATION_MODE_KEY, RegistrationMode
 from services.usage import spend as usage
 from services.usage.pricing import parse_usd
-
-log = logging.getLogger(__name__)
 
 LAST_ADMIN = "The team needs at least one active administrator."
 
@@ -93,7 +90,7 @@ def set_role(actor: User, user_id: int, role: Role | str) -> User:
         user.role = new_role
         user.updated_at = utcnow()
         session.add(user)
-    log.info("Admin %s set the role of user %s to %s", actor.id, user_id, new_role)
+    audit.record("admin.set_role", actor, target_user_id=user_id, role=new_role.value)
     return user
 
 
@@ -106,6 +103,7 @@ def set_budget(actor: User, user_id: int, budget_usd: str | float | Decimal | No
         user.monthly_budget_micros = micros
         user.updated_at = utcnow()
         session.add(user)
+    audit.record("admin.set_budget", actor, target_user_id=user_id, budget_micros=micros)
     return user
 
 
@@ -140,7 +138,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         user.is_active = active
         user.updated_at = utcnow()
         session.add(user)
-    log.info("Admin %s %s user %s", actor.id, "enabled" if active else "disabled", user_id)
+    audit.record("admin.enable" if active else "admin.disable", actor, target_user_id=user_id)
     return user
 
 
@@ -164,6 +162,7 @@ def set_registration_mode(actor: User, mode: RegistrationMode | str) -> Registra
         row.value = new_mode.value
         row.updated_at = utcnow()
         session.add(row)
+    audit.record("admin.set_registration_mode", actor, mode=new_mode.value)
     return new_mode
 
 
@@ -173,6 +172,7 @@ def create_account(
     """Create an account for a teammate (any registration mode; invite-only relies on it)."""
     require_admin(actor)
     user = accounts.create_user(username, password, email=email)
+    audit.record("admin.create_account", actor, target_user_id=user.id, username=user.username)
     if role != user.role:
         return set_role(actor, user.id, role)
     return user
@@ -189,5 +189,5 @@ def issue_reset_link(actor: User, user_id: int) -> str:
         user = _target(session, user_id)
         if not user.is_active:
             raise ValidationError("Enable the account first.")
-    log.info("Admin %s issued a password reset link for user %s", actor.id, user_id)
+    audit.record("admin.issue_reset_link", actor, target_user_id=user_id)  # never the link
     return password_reset.reset_link(password_reset.create_token(user_id))

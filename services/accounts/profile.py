@@ -31,6 +31,7 @@ from services.accounts.users import (
     validate_new_password,
     validate_username,
 )
+from services.chat import generation
 from services.files.paths import discard_bytes
 from services.files.upstream import UpstreamObjects, purge_upstream
 from services.usage.ledger import anonymize_user
@@ -109,20 +110,23 @@ def _upstream_objects(session: Session, user_id: int, assistant_ids: list[int]) 
     return UpstreamObjects(list(files), list(stores) + list(conversation_stores))
 
 
-def delete_account(user: User, confirm_username: str) -> None:
+def delete_account(user: User, password: str) -> None:
     """Delete the account with its conversations, assistants, files and sessions.
 
-    The user confirms by typing their username. The last active admin cannot delete
-    themselves. Conversations of teammates with this user's shared assistants are kept,
-    marked as with a deleted assistant. Provider copies are deleted best effort. The
-    account's spend stays in the ledger (the team's totals do not shrink), anonymized.
+    The user confirms with their password (an open page left unattended is not enough), and
+    the replies still being generated for them are stopped first. The last active admin
+    cannot delete themselves. Conversations of teammates with this user's shared assistants
+    are kept, marked as with a deleted assistant. Provider copies are deleted best effort.
+    The account's spend stays in the ledger (the team's totals do not shrink), anonymized.
     """
+    rounds = get_settings().bcrypt_rounds
     with session_scope() as session:
-        fresh = active_actor(session, user)
-        if confirm_username.strip().lower() != fresh.username:
-            raise ValidationError("Type your username exactly to confirm.", "confirm")
-        if fresh.role == Role.admin and other_active_admins(session, fresh.id) == 0:
-            raise PermissionDenied(LAST_ADMIN)
+        fresh = _deletable(session, user)
+        if not verify_password(password, fresh.password_hash, rounds)[0]:
+            raise ValidationError("Your password is not correct.", "confirm")
+    generation.cancel_owner(fresh.id)  # no reply keeps streaming (and billing) for it
+    with session_scope() as session:
+        fresh = _deletable(session, user)  # checked again in the deleting transaction
         assistant_ids = list(
             session.exec(select(Assistant.id).where(Assistant.owner_id == fresh.id))
         )
@@ -133,6 +137,13 @@ def delete_account(user: User, confirm_username: str) -> None:
     discard_bytes(files)
     purge_upstream(upstream, "account", best_effort=True)
     log.info("Account %s deleted", user.id)
+
+
+def _deletable(session: Session, user: User) -> User:
+    fresh = active_actor(session, user)
+    if fresh.role == Role.admin and other_active_admins(session, fresh.id) == 0:
+        raise PermissionDenied(LAST_ADMIN)
+    return fresh
 
 
 def _delete_rows(session: Session, user_id: int, assistant_ids: list[int]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -89,36 +88,60 @@ def _check_secret(secret: str) -> None:
 
 
 class AttemptLimiter:
-    """Counts failures per key in a sliding window (per process; see docs/deploy.md)."""
+    """Counts failures per key in fixed windows (per process; see docs/deploy.md).
 
-    def __init__(self, limit: int, window_seconds: float) -> None:
+    A key's window opens at its first failure and lasts `window_seconds`; when it is over, the
+    count starts again from zero. A sliding window would let one failure every few minutes
+    keep a key locked for ever; a fixed one always ends, and `retry_after` says when.
+    Memory stays bounded: expired windows are dropped, and past `max_keys` the oldest go.
+    """
+
+    def __init__(self, limit: int, window_seconds: float, max_keys: int = 100_000) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        self._failures: dict[str, tuple[float, int]] = {}  # key -> (window start, failures)
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if not times:
-            self._failures.pop(key, None)  # keys without recent failures take no memory
-        return times
+    def _current(self, key: str, now: float) -> tuple[float, int] | None:
+        entry = self._failures.get(key)
+        if entry is not None and now - entry[0] >= self.window:
+            del self._failures[key]  # keys without recent failures take no memory
+            return None
+        return entry
 
-    def blocked(self, *keys: str) -> bool:
-        """True when any key reached the limit within the window."""
+    def retry_after(self, *keys: str) -> float:
+        """Seconds until none of these keys is at its limit (0 when none is)."""
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(key, now)) >= self.limit for key in keys)
+            waits = [
+                entry[0] + self.window - now
+                for key in keys
+                if (entry := self._current(key, now)) is not None and entry[1] >= self.limit
+            ]
+        return max(waits, default=0.0)
+
+    def blocked(self, *keys: str) -> bool:
+        """True when any key reached the limit within its window."""
+        return self.retry_after(*keys) > 0
 
     def fail(self, *keys: str) -> None:
         """Record one failure for every key."""
         now = time.monotonic()
         with self._lock:
             for key in keys:
-                times = self._recent(key, now)
-                times.append(now)
-                self._failures[key] = times
+                entry = self._current(key, now)
+                self._failures[key] = (now, 1) if entry is None else (entry[0], entry[1] + 1)
+            if len(self._failures) > self.max_keys:
+                self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, (start, _) in self._failures.items() if now - start >= self.window]:
+            del self._failures[key]
+        overflow = len(self._failures) - self.max_keys
+        if overflow > 0:  # dicts keep insertion order: the oldest windows go first
+            for key in list(self._failures)[:overflow]:
+                del self._failures[key]
 
     def clear(self, *keys: str) -> None:
         """Forget the failures of these keys (after a success)."""

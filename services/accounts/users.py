@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +15,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.errors import AuthError, RateLimited, ValidationError
 from models import AppSetting, Role, User, utcnow
+from services.accounts import audit
 from services.accounts.security import (
     AttemptLimiter,
     decode_token,
@@ -28,9 +32,8 @@ MAX_PASSWORD_LENGTH = 1024
 FIRST_ADMIN_KEY = "first_admin"
 REGISTRATION_MODE_KEY = "registration_mode"
 BAD_CREDENTIALS = "Wrong username or password."
-TOO_MANY_ATTEMPTS = "Too many failed sign-ins. Wait a few minutes and try again."
 
-_limiter: AttemptLimiter | None = None
+_limits: SignInLimits | None = None
 
 
 class RegistrationMode(StrEnum):
@@ -41,19 +44,76 @@ class RegistrationMode(StrEnum):
     closed = "closed"
 
 
-def login_limiter() -> AttemptLimiter:
-    """The process-wide failed sign-in limiter."""
-    global _limiter
-    if _limiter is None:
+class SignInLimits:
+    """Failed sign-ins counted per username + address, per username, and per address.
+
+    The tight limit is per username *and* address, so a stranger's guesses lock out neither
+    the owner elsewhere nor a whole office behind one NAT address. A username-wide limit
+    stops guessing spread over many addresses; the address-wide ceiling is far higher and
+    only stops one address from sweeping many usernames. Windows are fixed (see
+    AttemptLimiter), so a lock always ends, and the refusal says when.
+    """
+
+    def __init__(self, pair: int, account: int, address: int, window_seconds: float) -> None:
+        self.limiters = (
+            AttemptLimiter(pair, window_seconds),
+            AttemptLimiter(account, window_seconds),
+            AttemptLimiter(address, window_seconds),
+        )
+
+    @staticmethod
+    def keys(name: str, address: str) -> tuple[str, str, str]:
+        """The key of each limiter for this attempt."""
+        return f"{name}|{address}", name, address
+
+    def retry_after(self, name: str, address: str) -> float:
+        """Seconds until this username may try again from this address (0: now)."""
+        keys = self.keys(name, address)
+        return max(
+            limiter.retry_after(key) for limiter, key in zip(self.limiters, keys, strict=True)
+        )
+
+    def fail(self, name: str, address: str) -> None:
+        """Count one failure on every key."""
+        for limiter, key in zip(self.limiters, self.keys(name, address), strict=True):
+            limiter.fail(key)
+
+    def succeed(self, name: str, address: str) -> None:
+        """The right password: forget this username's failures (not the address's)."""
+        pair, account, _ = self.keys(name, address)
+        self.limiters[0].clear(pair)
+        self.limiters[1].clear(account)
+
+
+def login_limits() -> SignInLimits:
+    """The process-wide failed sign-in limits, from the LOGIN_* settings."""
+    global _limits
+    if _limits is None:
         settings = get_settings()
-        _limiter = AttemptLimiter(settings.login_attempts, settings.login_window_minutes * 60)
-    return _limiter
+        _limits = SignInLimits(
+            settings.login_attempts,
+            settings.login_account_attempts,
+            settings.login_address_attempts,
+            settings.login_window_minutes * 60,
+        )
+    return _limits
 
 
 def reset_login_limiter() -> None:
     """Forget every recorded failure (tests; settings changes)."""
-    global _limiter
-    _limiter = None
+    global _limits
+    _limits = None
+
+
+def too_many_attempts(seconds: float) -> RateLimited:
+    """The refusal of a locked sign-in, saying when to try again (minutes, and UTC time)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    at = datetime.now(UTC) + timedelta(seconds=seconds)
+    return RateLimited(
+        f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''} "
+        f"(at {at:%H:%M} UTC).",
+        retry_after=seconds,
+    )
 
 
 def normalize_username(username: str) -> str:
@@ -157,12 +217,16 @@ def _claim_first_admin(session: Session, user: User) -> bool:
 
 
 def authenticate(username: str, password: str, address: str = "") -> User:
-    """Check credentials with rate limiting per username and per address."""
+    """Check credentials, limited per username + address, per username and per address.
+
+    Every failure and every refusal is written to the audit log (never the password).
+    """
     name = normalize_username(username)[:64]  # bounded keys: the limiter's memory stays small
-    keys = (f"user:{name}", f"addr:{address}")
-    limiter = login_limiter()
-    if limiter.blocked(*keys):
-        raise RateLimited(TOO_MANY_ATTEMPTS)
+    limits = login_limits()
+    wait = limits.retry_after(name, address)
+    if wait > 0:
+        audit.record("signin.locked", name, address, logging.WARNING, retry_after=int(wait))
+        raise too_many_attempts(wait)
     rounds = get_settings().bcrypt_rounds
     with session_scope() as session:
         user = session.exec(select(User).where(User.username == name)).first()
@@ -173,13 +237,16 @@ def authenticate(username: str, password: str, address: str = "") -> User:
         else:
             ok, new_hash = verify_password(password, user.password_hash, rounds)
         if not ok or user is None or not user.is_active:
-            limiter.fail(*keys)
+            limits.fail(name, address)
+            reason = "unknown user" if user is None else "wrong password" if not ok else "disabled"
+            audit.record("signin.failed", name, address, logging.WARNING, reason=reason)
             raise AuthError(BAD_CREDENTIALS)
         if new_hash:
             user.password_hash = new_hash
         user.last_active_at = utcnow()
         session.add(user)
-    limiter.clear(keys[0])
+    limits.succeed(name, address)
+    audit.record("signin.ok", user, address)
     return user
 
 

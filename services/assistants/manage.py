@@ -28,6 +28,7 @@ from models import (
     User,
     utcnow,
 )
+from services.accounts import audit
 from services.accounts.permissions import active_actor
 from services.files.upstream import assistant_upstream, purge_upstream
 from services.llm.catalog import load_catalog
@@ -273,6 +274,8 @@ def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
     user = active_actor(session, user)
     assistant = session.get(Assistant, assistant_id)
     if not _visible(user, assistant):
+        if assistant is not None:
+            audit.record("access.refused", user, kind="assistant", id=assistant_id)
         raise NotFound(NOT_FOUND)
     return assistant
 

@@ -25,6 +25,7 @@ from models import (
     User,
     utcnow,
 )
+from services.accounts import audit
 from services.accounts.permissions import active_actor
 from services.assistants.manage import get_assistant_for_use
 from services.files.paths import discard_bytes
@@ -74,6 +75,8 @@ def owned_conversation(session: Session, user: User, conversation_id: int) -> Co
     """The user's conversation in this session, else NotFound (also for other users')."""
     active_actor(session, user)
     conversation = session.get(Conversation, conversation_id)
+    if conversation is not None and conversation.owner_id != user.id:
+        audit.record("access.refused", user, kind="conversation", id=conversation_id)
     if conversation is None or conversation.owner_id != user.id:
         raise NotFound("Conversation not found")
     return conversation

@@ -131,6 +131,17 @@ def cancel(message_id: int) -> bool:
     return True
 
 
+def cancel_owner(owner_id: int) -> int:
+    """Cancel every reply of one user (account deletion); safe to call from any thread."""
+    cancelled = 0
+    for generation in list(_running.values()):
+        task = generation.task
+        if generation.owner_id == owner_id and task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+            cancelled += 1
+    return cancelled
+
+
 def running() -> list[Generation]:
     """Every generation in progress."""
     return list(_running.values())

@@ -25,6 +25,7 @@ from core.db import session_scope
 from core.errors import NotFound
 from models import Conversation, FilePurpose, FileStatus, StoredFile, User
 from models.stored_file import new_file_id
+from services.accounts import audit
 from services.assistants.manage import load_for_edit, load_for_use
 from services.chat.conversations import owned_conversation
 from services.files import uploads
@@ -234,7 +235,10 @@ def get_file_for_user(user: User, file_id: str) -> StoredFile:
         raise NotFound(NOT_FOUND)
     with session_scope() as session:
         row = session.get(StoredFile, file_id)
-        if row is None or not _may_read(session, user, row):
+        if row is None:
+            raise NotFound(NOT_FOUND)
+        if not _may_read(session, user, row):
+            audit.record("access.refused", user, kind="file", id=file_id)
             raise NotFound(NOT_FOUND)
         return row
 

@@ -154,10 +154,12 @@ def _map(exc: BaseException) -> ReplyError:
                 "Any text received is kept and its cost is estimated; try again.",
             )
         case openai.APIConnectionError():
+            # Where the provider lives is for the operator (the log), not for every member.
+            log.warning("Could not reach the model provider at %s", _origin(exc))
             return ReplyError(
                 ErrorCategory.provider_down,
-                f"Could not reach the model provider at {_origin(exc)}. Check the "
-                "OPENAI_BASE_URL setting and the network.",
+                "Could not reach the model provider. Try again shortly; if it persists, an "
+                "administrator can check the OPENAI_BASE_URL setting and the server log.",
             )
         case openai.APIStatusError() if exc.status_code >= 500:
             return ReplyError(

@@ -45,5 +45,8 @@ def test_unknown_page_and_security_headers(app_server: AppServer, page: Page) ->
     assert response is not None
     headers = response.headers
     assert headers["x-content-type-options"] == "nosniff"
-    assert "img-src 'self' data:" in headers["content-security-policy"]
+    csp = headers["content-security-policy"]
+    assert "img-src 'self' data:" in csp
+    for directive in ("script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"):
+        assert directive in csp
     assert "httponly" in (headers.get("set-cookie") or "httponly").lower()

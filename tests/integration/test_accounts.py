@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from core import db
+from core.config import get_settings
 from core.errors import AuthError, RateLimited, ValidationError
 from models import Role
 from services.accounts import users as accounts
@@ -111,15 +112,84 @@ def test_wrong_password_and_unknown_user_get_the_same_message(database: str) -> 
     assert str(wrong.value) == str(unknown.value)
 
 
-def test_failed_sign_ins_are_rate_limited(database: str) -> None:
+def test_failed_sign_ins_lock_the_username_at_that_address_only(database: str) -> None:
     accounts.register("grace", "password123")
     for _ in range(5):
         with pytest.raises(AuthError):
             accounts.authenticate("grace", "wrong-password", "10.0.0.1")
+    with pytest.raises(RateLimited, match=r"Try again in 15 minutes \(at \d\d:\d\d UTC\)"):
+        accounts.authenticate("grace", "password123", "10.0.0.1")
+    # The owner elsewhere, and everyone else at that address, are not locked out.
+    assert accounts.authenticate("grace", "password123", "10.0.0.2").username == "grace"
+    accounts.register("henry", "password123")
+    assert accounts.authenticate("henry", "password123", "10.0.0.1").username == "henry"
+
+
+def test_guesses_for_random_usernames_do_not_lock_out_a_shared_address(database: str) -> None:
+    accounts.register("grace", "password123")
+    for index in range(5):
+        with pytest.raises(AuthError):
+            accounts.authenticate(f"random{index}", "wrong-password", "10.0.0.1")
+    assert accounts.authenticate("grace", "password123", "10.0.0.1").username == "grace"
+
+
+def test_username_wide_and_address_wide_ceilings(database: str, monkeypatch) -> None:
+    monkeypatch.setenv("LOGIN_ACCOUNT_ATTEMPTS", "6")
+    monkeypatch.setenv("LOGIN_ADDRESS_ATTEMPTS", "8")
+    get_settings.cache_clear()
+    accounts.reset_login_limiter()
+    accounts.register("grace", "password123")
+    for index in range(6):  # guessing spread over many addresses
+        with pytest.raises(AuthError):
+            accounts.authenticate("grace", "wrong-password", f"10.1.0.{index}")
     with pytest.raises(RateLimited):
-        accounts.authenticate("grace", "password123", "10.0.0.2")  # per username
+        accounts.authenticate("grace", "password123", "10.1.0.99")
+    for index in range(8):  # one address sweeping usernames
+        with pytest.raises(AuthError):
+            accounts.authenticate(f"sweep{index}", "wrong-password", "10.2.0.1")
+    accounts.register("henry", "password123")
     with pytest.raises(RateLimited):
-        accounts.authenticate("someone", "x", "10.0.0.1")  # per address
+        accounts.authenticate("henry", "password123", "10.2.0.1")
+    assert accounts.authenticate("henry", "password123", "10.2.0.2").username == "henry"
+
+
+def test_one_failure_every_three_minutes_does_not_lock_for_ever(database: str, monkeypatch) -> None:
+    from services.accounts import security
+
+    clock = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: clock[0])
+    accounts.register("grace", "password123")
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            accounts.authenticate("grace", "wrong", "10.0.0.1")
+    with pytest.raises(RateLimited) as locked:
+        accounts.authenticate("grace", "password123", "10.0.0.1")
+    assert locked.value.retry_after == 15 * 60
+    for _ in range(5):  # the attacker keeps trying, once every 3 minutes
+        clock[0] += 180
+        with pytest.raises((RateLimited, AuthError)):
+            accounts.authenticate("grace", "wrong", "10.0.0.1")
+    # The window opened at the first failure and has ended: the owner gets in.
+    assert accounts.authenticate("grace", "password123", "10.0.0.1").username == "grace"
+
+
+def test_every_failed_sign_in_is_audited_without_the_password(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts.register("grace", "password123")
+    caplog.set_level("INFO", logger="audit")
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            accounts.authenticate("grace", "s3cret-guess", "10.0.0.1")
+    with pytest.raises(RateLimited):
+        accounts.authenticate("grace", "s3cret-guess", "10.0.0.1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "audit"]
+    failed = [line for line in lines if "event=signin.failed" in line]
+    assert len(failed) == 5
+    assert all("user=grace" in line and "address=10.0.0.1" in line for line in failed)
+    assert all("time=20" in line for line in failed)
+    assert any("event=signin.locked" in line for line in lines)
+    assert "s3cret-guess" not in caplog.text
 
 
 def test_closed_registration_still_allows_first_account(database: str, monkeypatch) -> None:

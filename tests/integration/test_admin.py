@@ -111,3 +111,30 @@ def test_admin_issues_a_reset_link(pair) -> None:
     assert accounts.authenticate("bob", "brand-new-pass").id == bob.id
     with pytest.raises(NotFound):
         admin.issue_reset_link(alice, 9999)
+
+
+def test_admin_actions_and_refused_access_are_audited(
+    pair, caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.chat.conversations import get_conversation
+    from tests.integration.usage_helpers import add_assistant, add_conversation
+
+    alice, bob = pair
+    caplog.set_level("INFO", logger="audit")
+    admin.set_role(alice, bob.id, "admin")
+    admin.set_budget(alice, bob.id, "12.50")
+    link = admin.issue_reset_link(alice, bob.id)
+    admin.set_registration_mode(alice, "invite")
+    conversation_id = add_conversation(alice, add_assistant(alice))
+    with pytest.raises(NotFound):
+        get_conversation(bob, conversation_id)  # another user's id
+    lines = [r.getMessage() for r in caplog.records if r.name == "audit"]
+    for event in ("admin.set_role", "admin.set_budget", "admin.issue_reset_link"):
+        assert any(f"event={event} user_id={alice.id} user=alice" in line for line in lines)
+    assert any(
+        "event=admin.set_registration_mode" in line and "mode=invite" in line for line in lines
+    )
+    refused = [line for line in lines if "event=access.refused" in line]
+    assert refused and f"user_id={bob.id}" in refused[0] and "kind=conversation" in refused[0]
+    assert all("time=20" in line for line in lines)
+    assert link.split("token=")[1] not in caplog.text  # never a secret

@@ -233,7 +233,7 @@ async def test_files_route_serves_only_what_the_requester_may_see(
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["cache-control"].startswith("private")
+    assert response.headers["cache-control"] == "no-store"  # nothing cached after sign-out
     assert response.headers["content-disposition"].startswith("inline;")
     assert response.content == file_paths.stored_path(image).read_bytes()
 

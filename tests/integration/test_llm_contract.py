@@ -235,7 +235,8 @@ async def test_unreachable_base_url_is_provider_down(sim: SimulatorServer, api: 
     settings = llm_settings("http://127.0.0.1:9/v1", llm_api=api, llm_max_retries=0)
     error = last_error(await collect(get_provider(settings), ask("hi")))
     assert error.category is ErrorCategory.provider_down
-    assert "OPENAI_BASE_URL" in error.message and "127.0.0.1:9" in error.message
+    assert "OPENAI_BASE_URL" in error.message
+    assert "127.0.0.1:9" not in error.message  # the endpoint only in the log, for operators
 
 
 @pytest.mark.parametrize("fault", ["error_midstream", "cut_midstream"])

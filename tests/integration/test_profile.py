@@ -77,15 +77,39 @@ def test_theme(pair) -> None:
         assert session.get(User, alice.id).theme == "dark"
 
 
-def test_delete_needs_username_and_keeps_the_last_admin(pair) -> None:
+def test_delete_needs_the_password_and_keeps_the_last_admin(pair) -> None:
     alice, bob = pair
-    with pytest.raises(ValidationError, match="Type your username"):
-        profile.delete_account(bob, "alice")
+    with pytest.raises(ValidationError, match="password is not correct"):
+        profile.delete_account(bob, "bob")  # typing the username is not enough any more
     with pytest.raises(PermissionDenied, match="last administrator"):
-        profile.delete_account(alice, "alice")
+        profile.delete_account(alice, "password123")
     admin.set_role(alice, bob.id, "admin")
-    profile.delete_account(alice, "ALICE")
+    profile.delete_account(alice, "password123")
     assert count(User) == 1
+
+
+async def test_delete_stops_the_replies_still_running(pair) -> None:
+    import asyncio
+
+    from services.chat import generation
+
+    _, bob = pair
+    stopped = asyncio.Event()
+
+    async def endless(_: generation.Generation) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    running = generation.start(generation.Generation(10**9, 1, bob.id), endless)
+    others = generation.start(generation.Generation(10**9 + 1, 2, bob.id + 1), endless)
+    await asyncio.to_thread(profile.delete_account, bob, "password123")
+    await asyncio.wait_for(stopped.wait(), 5)
+    assert running.task.cancelled() or running.task.done()
+    assert not others.task.done()  # another user's reply goes on
+    others.task.cancel()
 
 
 def test_delete_removes_everything_of_the_user_only(pair, isolated_settings) -> None:
@@ -112,7 +136,7 @@ def test_delete_removes_everything_of_the_user_only(pair, isolated_settings) -> 
             )
         )
     old_token = accounts.session_token(bob)
-    profile.delete_account(bob, "bob")
+    profile.delete_account(bob, "password123")
     assert not stored.exists()
     assert accounts.user_for_token(old_token) is None
     with session_scope() as session:
@@ -140,7 +164,7 @@ def test_delete_also_deletes_provider_files(pair, llm_env: SimulatorServer) -> N
                 owner_id=bob.id, name="a.txt", purpose="knowledge", provider_file_id=uploaded.id
             )
         )
-    profile.delete_account(bob, "bob")
+    profile.delete_account(bob, "password123")
     with pytest.raises(openai.NotFoundError):
         client.files.retrieve(uploaded.id)
     with pytest.raises(openai.NotFoundError):

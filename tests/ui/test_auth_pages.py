@@ -57,7 +57,38 @@ async def test_guard_redirects_and_returns_to_next(user: User) -> None:
     user.find("Password").type("password123")
     user.find(kind=ui.button, content="Sign in").click()
     await user.should_see("Welcome, dave", retries=20)
-    assert user.back_history[-1] == "/?tab=usage"
+    # Through the one-time link that moves the token into a new session id.
+    assert user.back_history[-1].startswith("/session/start?nonce=")
+    assert user.back_history[-1].endswith("&next=/%3Ftab%3Dusage")
+
+
+def _session_id(user: User) -> str:
+    import base64
+    import json
+
+    cookie = user.http_client.cookies["session"]
+    return json.loads(base64.b64decode(cookie.split(".")[0]))["id"]
+
+
+async def test_sign_in_rotates_the_session_id(user: User) -> None:
+    await register(user, "frank")
+    await user.should_see("Welcome, frank", retries=30)
+    await log_out(user)
+    planted = _session_id(user)  # what an attacker could have set in this browser
+    planted_cookie = user.http_client.cookies["session"]
+    await sign_in(user, "frank")
+    await user.should_see("Welcome, frank", retries=30)
+    assert _session_id(user) != planted
+    # The planted id is worth nothing: the attacker's requests with it are not signed in.
+    user.http_client.cookies.clear()
+    user.http_client.cookies.set("session", planted_cookie)
+    attacker = await user.http_client.get("/", follow_redirects=False)
+    assert attacker.status_code == 307
+
+
+async def test_a_session_link_works_once(user: User) -> None:
+    response = await user.http_client.get("/session/start?nonce=made-up", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
 
 
 async def test_next_only_follows_local_paths(user: User) -> None:

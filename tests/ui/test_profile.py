@@ -65,14 +65,14 @@ async def test_change_password_keeps_this_session(user: User) -> None:
     await user.should_see("Welcome, alice", retries=30)  # this session continues
 
 
-async def test_delete_account_needs_the_username(user: User) -> None:
+async def test_delete_account_needs_the_password(user: User) -> None:
     make_user("root")  # the admin, so alice may leave
     await signed_in(user)
     user.find(kind=ui.button, content="Delete my account").click()
-    user.find("Type your username to confirm").type("alicia")
+    user.find("Your password").type("alice")
     user.find(kind=ui.button, content="Delete forever").click()
-    await user.should_see("Type your username exactly to confirm.", retries=30)
-    user.find("Type your username to confirm").clear().type("alice")
+    await user.should_see("Your password is not correct.", retries=30)
+    user.find("Your password").clear().type("password123")
     user.find(kind=ui.button, content="Delete forever").click()
     await user.should_see("Welcome back", retries=30)
     assert account_named("alice") is None
@@ -81,7 +81,7 @@ async def test_delete_account_needs_the_username(user: User) -> None:
 async def test_last_admin_cannot_delete_themselves(user: User) -> None:
     await signed_in(user)
     user.find(kind=ui.button, content="Delete my account").click()
-    user.find("Type your username to confirm").type("alice")
+    user.find("Your password").type("password123")
     user.find(kind=ui.button, content="Delete forever").click()
     await user.should_see("You are the last administrator", retries=30)
 

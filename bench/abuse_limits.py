@@ -1,0 +1,173 @@
+"""Connection, body and sign-in abuse against a real app on 127.0.0.1, with figures.
+
+1. Slow request heads: N connections each send a partial request head, one byte every few
+   seconds; printed: how many the server still holds open after 15 s.
+2. A 200 MiB chunked multipart body to POST /api/token; printed: the answer, and how many
+   bytes the server took before answering.
+3. Sign-in lockout: five wrong passwords for random usernames from one address, then the
+   right password of a real account from the same address; and the same with a spoofed
+   X-Forwarded-For naming another address. Printed: the status codes.
+
+Run: `uv run python -m bench.abuse_limits` (add `--app /work/before` to measure older code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _still_open(sock: socket.socket) -> bool:
+    sock.settimeout(0.01)
+    try:
+        return sock.recv(1) != b""
+    except TimeoutError:
+        return True
+    except OSError:
+        return False
+
+
+def slow_heads(port: int, count: int) -> int:
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        sockets.append(sock)
+    for _ in range(5):  # 15 s, a byte every 3 s
+        time.sleep(3)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.sendall(b"a")
+    open_count = sum(_still_open(sock) for sock in sockets)
+    for sock in sockets:
+        sock.close()
+    return open_count
+
+
+def big_body(port: int) -> tuple[str, int, float]:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(
+        b"POST /api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: multipart/form-data; boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    part = b'--x\r\nContent-Disposition: form-data; name="username"; filename="a"\r\n\r\n'
+    sock.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+    chunk = b"%x\r\n%s\r\n" % (2**20, b"a" * 2**20)
+    sent, answer, start = 0, b"", time.perf_counter()
+    sock.settimeout(30)
+    while sent < 200 * 2**20 and not answer:
+        try:
+            sock.sendall(chunk)
+        except OSError:
+            break
+        sent += 2**20
+        if select.select([sock], [], [], 0)[0]:  # the server answered early
+            with contextlib.suppress(OSError):
+                answer = sock.recv(4096) or b"closed"
+    if not answer:
+        with contextlib.suppress(OSError):
+            sock.sendall(b"0\r\n\r\n")
+        sock.settimeout(60)
+        with contextlib.suppress(OSError):
+            answer = sock.recv(4096)
+    sock.close()
+    status = answer.split(b"\r\n", 1)[0].decode() or "connection closed"
+    return status, sent, time.perf_counter() - start
+
+
+def lockout(base: str) -> tuple[int, int]:
+    def attempt(username: str, password: str, forwarded: str | None = None) -> int:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        data = {"username": username, "password": password}
+        return httpx.post(f"{base}/api/token", data=data, headers=headers, timeout=30).status_code
+
+    for index in range(5):
+        attempt(f"random{index}", "wrong")
+    own = attempt("owner", "password123")
+    for index in range(5):
+        attempt(f"spoof{index}", "wrong", "203.0.113.7")
+    spoofed = attempt("owner2", "password123", "203.0.113.7")
+    return own, spoofed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", type=Path, default=ROOT, help="checkout whose main.py to run")
+    parser.add_argument("--connections", type=int, default=1000)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="abuse-bench-"))
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NICEGUI_", "OPENAI_"))}
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        DATA_DIR=str(workdir),
+        BCRYPT_ROUNDS="4",
+        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        LOG_LEVEL="WARNING",
+    )
+    python = args.app / ".venv" / "bin" / "python"
+    python = python if python.exists() else Path(sys.executable)
+    setup = (  # the layout before issue 10 kept these in app/ and services/accounts.py
+        "try:\n    from core import db\n    from services.accounts.users import create_user\n"
+        "except ImportError:\n    from app import db\n"
+        "    from services.accounts import create_user\n"
+        "db.migrate()\ncreate_user('owner', 'password123')\ncreate_user('owner2', 'password123')"
+    )
+    subprocess.run([str(python), "-c", setup], cwd=args.app, env=env, check=True)
+    server = subprocess.Popen(
+        [str(python), "main.py"],
+        cwd=args.app,
+        env=env,
+        stdout=(workdir / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        print(f"app: {args.app}")
+        held = slow_heads(port, args.connections)
+        print(f"slow request heads: {held}/{args.connections} connections still open after 15 s")
+        status, sent, seconds = big_body(port)
+        print(
+            f"200 MiB chunked multipart to /api/token: '{status}' after {sent / 2**20:.0f} MiB "
+            f"sent ({seconds:.1f} s)"
+        )
+        own, spoofed = lockout(base)
+        print(
+            "after 5 wrong passwords for random usernames from this address, the owner's "
+            f"right password from it: HTTP {own}; with X-Forwarded-For 203.0.113.7 (spoofed "
+            f"from 127.0.0.1) for both: HTTP {spoofed}"
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
