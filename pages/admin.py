@@ -12,6 +12,7 @@ from components.charts import chart_card, cost_by_group_chart, cost_per_day_char
 from components.forms import FormMessage, submit_form
 from components.layout import not_found_view
 from components.stat_card import stat_card
+from core.config import get_settings
 from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
@@ -36,6 +37,13 @@ def _budget_text(row: UserRow) -> str:
     return format_usd(row.budget_micros) + (" (team default)" if row.uses_default_budget else "")
 
 
+def _limits_text(row: UserRow) -> str:
+    settings = get_settings()
+    concurrent = row.max_concurrent_replies or f"{settings.max_concurrent_replies} (default)"
+    per_minute = row.sends_per_minute or f"{settings.sends_per_minute} (default)"
+    return f"Replies at once: {concurrent} · sends per minute: {per_minute}"
+
+
 async def _guarded(action: Callable[[], Awaitable[object]], done: str) -> bool:
     """Run an admin action; a friendly notification either way. True on success."""
     try:
@@ -58,6 +66,7 @@ class UsersPanel:
         self.actor = actor
         self.rows: list[UserRow] = []
         self._budget_dialog()
+        self._limits_dialog()
         self._link_dialog()
 
     async def load(self) -> None:
@@ -78,6 +87,66 @@ class UsersPanel:
                     "unelevated no-caps"
                 )
         self.budget_user: UserRow | None = None
+
+    def _limits_dialog(self) -> None:
+        settings = get_settings()
+        with ui.dialog() as self.limits_dialog, ui.card().classes("p-5 gap-3 w-full max-w-sm"):
+            self.limits_title = ui.label().classes("text-lg font-medium")
+            self.limits_fields = {
+                "max_concurrent_replies": ui.input(
+                    "Replies at once",
+                    placeholder=f"empty = default ({settings.max_concurrent_replies})",
+                )
+                .props("inputmode=numeric")
+                .classes("w-full"),
+                "sends_per_minute": ui.input(
+                    "Sends per minute", placeholder=f"empty = default ({settings.sends_per_minute})"
+                )
+                .props("inputmode=numeric")
+                .classes("w-full"),
+            }
+            ui.label("Whole numbers from 1 to 1000. Leave empty for the team setting.").classes(
+                HINT
+            )
+            self.limits_message = FormMessage()
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=self.limits_dialog.close).props("flat no-caps")
+                self.limits_save = ui.button(
+                    "Save limits",
+                    on_click=lambda: submit_form(
+                        self.limits_save, self.limits_fields, self.limits_message, self._save_limits
+                    ),
+                ).props("unelevated no-caps")
+        self.limits_user: UserRow | None = None
+
+    def open_limits(self, row: UserRow) -> None:
+        """Ask for `row`'s replies-at-once and sends-per-minute limits (empty: the default)."""
+        self.limits_user = row
+        self.limits_title.set_text(f"Limits for {row.username}")
+        for key, value in (
+            ("max_concurrent_replies", row.max_concurrent_replies),
+            ("sends_per_minute", row.sends_per_minute),
+        ):
+            self.limits_fields[key].value = "" if value is None else str(value)
+            self.limits_fields[key].error = None
+        self.limits_message.clear()
+        self.limits_dialog.open()
+
+    async def _save_limits(self) -> None:
+        row = self.limits_user
+        if row is None:
+            return
+        fields = self.limits_fields
+        await run.io_bound(
+            admin.set_limits,
+            self.actor,
+            row.id,
+            fields["max_concurrent_replies"].value,
+            fields["sends_per_minute"].value,
+        )
+        self.limits_dialog.close()
+        ui.notify(f"Limits saved for {row.username}", type="positive")
+        await self.load()
 
     def _link_dialog(self) -> None:
         with ui.dialog() as self.link_dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg"):
@@ -177,11 +246,13 @@ class UsersPanel:
                 ui.label(f"{format_usd(row.month_cost_micros)} this month").classes("text-sm")
                 ui.label(f"{row.month_tokens:,} tokens").classes(HINT)
                 ui.label(f"Budget: {_budget_text(row)}").classes(HINT)
+                ui.label(_limits_text(row)).classes(HINT)
             with ui.row().classes("gap-1 flex-wrap"):
                 name = row.username
                 actions = (
                     ("Make member" if row.role == Role.admin else "Make admin", "role", self._role),
                     ("Set budget", "budget", self.open_budget),
+                    ("Limits", "limits", self.open_limits),
                     ("Disable" if row.is_active else "Enable", "active", self._active),
                     ("Reset link", "reset", self._reset_link),
                 )

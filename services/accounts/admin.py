@@ -40,6 +40,8 @@ class UserRow:
     month_cost_micros: int
     budget_micros: int | None
     uses_default_budget: bool
+    max_concurrent_replies: int | None = None
+    sends_per_minute: int | None = None
 
 
 def list_users(actor: User) -> list[UserRow]:
@@ -61,6 +63,8 @@ def list_users(actor: User) -> list[UserRow]:
             month_cost_micros=totals.cost_micros,
             budget_micros=usage.user_budget_micros(user),
             uses_default_budget=user.monthly_budget_micros is None,
+            max_concurrent_replies=user.max_concurrent_replies,
+            sends_per_minute=user.sends_per_minute,
         )
         for user in users
         for totals in [spend.get(user.id, usage.Totals())]
@@ -107,23 +111,46 @@ def set_budget(actor: User, user_id: int, budget_usd: str | float | Decimal | No
     return user
 
 
+LIMIT_ERROR = "Enter a whole number from 1 to 1000, or leave it empty for the default."
+
+
+def _limit(value: int | str | None, field: str) -> int | None:
+    """A per-user limit from a form or code: empty means the setting's default."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ValidationError(LIMIT_ERROR, field)
+        value = int(text)
+    if value is not None and not 1 <= value <= 1000:
+        raise ValidationError(LIMIT_ERROR, field)
+    return value
+
+
 def set_limits(
-    actor: User, user_id: int, max_concurrent_replies: int | None, sends_per_minute: int | None
+    actor: User,
+    user_id: int,
+    max_concurrent_replies: int | str | None,
+    sends_per_minute: int | str | None,
 ) -> User:
-    """Override MAX_CONCURRENT_REPLIES and SENDS_PER_MINUTE for one user (None: the setting)."""
+    """Override MAX_CONCURRENT_REPLIES and SENDS_PER_MINUTE for one user (None or "": default)."""
     require_admin(actor)
-    for value, field in (
-        (max_concurrent_replies, "max_concurrent_replies"),
-        (sends_per_minute, "sends_per_minute"),
-    ):
-        if value is not None and not 1 <= value <= 1000:
-            raise ValidationError("Enter a whole number from 1 to 1000, or leave it empty.", field)
+    concurrent = _limit(max_concurrent_replies, "max_concurrent_replies")
+    per_minute = _limit(sends_per_minute, "sends_per_minute")
     with session_scope() as session:
         user = _target(session, user_id)
-        user.max_concurrent_replies = max_concurrent_replies
-        user.sends_per_minute = sends_per_minute
+        user.max_concurrent_replies = concurrent
+        user.sends_per_minute = per_minute
         user.updated_at = utcnow()
         session.add(user)
+    audit.record(
+        "admin.set_limits",
+        actor,
+        target_user_id=user_id,
+        max_concurrent_replies=concurrent,
+        sends_per_minute=per_minute,
+    )
     return user
 
 

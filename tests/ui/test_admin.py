@@ -101,3 +101,30 @@ async def test_registration_mode_and_invites(user: User) -> None:
     link_input = user.find(marker="reset-link").elements.pop()
     await wait_until(lambda: link_input.value)
     assert "/reset-password?token=" in link_input.value
+
+
+async def test_admin_sets_limits(user: User) -> None:
+    await register(user, "alice")
+    await user.should_see("Welcome, alice", retries=30)
+    make_user("bob")
+    await user.open("/admin")
+    await user.should_see("Administration", retries=30)
+    await user.should_see("Replies at once: 2 (default) · sends per minute: 30 (default)")
+    user.find(marker="limits-bob").click()
+    user.find(kind=ui.input, content="Replies at once").type("4")
+    user.find(kind=ui.input, content="Sends per minute").type("many")
+    user.find(kind=ui.button, content="Save limits").click()
+    per_minute = user.find(kind=ui.input, content="Sends per minute").elements.pop()
+    await wait_until(lambda: per_minute.error)
+    assert per_minute.error.startswith("Enter a whole number from 1 to 1000")
+    assert account("bob").max_concurrent_replies is None  # nothing saved on a bad form
+    user.find(kind=ui.input, content="Sends per minute").clear().type("12")
+    user.find(kind=ui.button, content="Save limits").click()
+    await user.should_see("Replies at once: 4 · sends per minute: 12", retries=30)
+    bob = account("bob")
+    assert (bob.max_concurrent_replies, bob.sends_per_minute) == (4, 12)
+    user.find(marker="limits-bob").click()
+    user.find(kind=ui.input, content="Replies at once").clear()
+    user.find(kind=ui.button, content="Save limits").click()
+    await user.should_see("Replies at once: 2 (default) · sends per minute: 12", retries=30)
+    assert account("bob").max_concurrent_replies is None
