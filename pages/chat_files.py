@@ -1,4 +1,4 @@
-"""Files on the chat page: composer attachments, the image gallery and conversation export.
+"""Chat header tools: composer attachments, the image gallery, export and the spending cap.
 
 The glue between the chat components and `services.files.attachments` / `file_store` / `export`;
 `pages/chat.py` calls `attach_callbacks` and `conversation_tools`.
@@ -11,6 +11,7 @@ from nicegui import run, ui
 from nicegui.elements.upload_files import FileUpload
 
 from components.chat_attachments import AttachCallbacks
+from components.forms import FormMessage, submit_form
 from components.gallery import Gallery
 from core.errors import ServiceError
 from models import User
@@ -18,6 +19,7 @@ from services.chat import conversations, export
 from services.files import attachments, uploads
 from services.files import store as file_store
 from services.files.attachments import Attachment
+from services.usage.pricing import MICROS_PER_USD, format_usd
 
 
 def attach_callbacks(
@@ -48,9 +50,67 @@ def attach_callbacks(
     )
 
 
+def _cap_text(micros: int | None) -> str:
+    if micros is None:
+        return "No spending cap on this conversation."
+    if micros == 0:
+        return "Cap: $0.00 (sending is blocked)."
+    return f"Cap: {format_usd(micros)} for this conversation."
+
+
+class CostCapDialog:
+    """Set or clear the conversation's dollar cap ("" = none, "0" blocks sending)."""
+
+    def __init__(self, user: User, conversation_id: int) -> None:
+        self.user = user
+        self.conversation_id = conversation_id
+        with ui.dialog() as self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-sm"):
+            ui.label("Spending cap").classes("text-lg font-medium")
+            self.current = ui.label().classes("text-sm text-slate-600 dark:text-slate-300")
+            self.cap = ui.input("Conversation cap (USD)", placeholder="empty = no cap").classes(
+                "w-full"
+            )
+            ui.label(
+                "Sends stop before this conversation's spend would pass the cap. "
+                "Leave empty for no cap; 0 blocks sending."
+            ).classes("text-xs text-slate-500 dark:text-slate-400")
+            self.message = FormMessage()
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
+                self.save = ui.button("Save cap", on_click=self._submit).props("unelevated no-caps")
+            self.cap.on("keydown.enter", self._submit)
+
+    async def open(self) -> None:
+        """Show the dialog with the current cap."""
+        try:
+            conversation = await run.io_bound(
+                conversations.get_conversation, self.user, self.conversation_id
+            )
+        except ServiceError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        micros = conversation.cost_cap_micros
+        self.current.set_text(_cap_text(micros))
+        self.cap.value = "" if micros is None else f"{micros / MICROS_PER_USD:.2f}"
+        self.cap.error = None
+        self.message.clear()
+        self.dialog.open()
+
+    async def _submit(self) -> None:
+        await submit_form(self.save, {"cost_cap": self.cap}, self.message, self._save)
+
+    async def _save(self) -> None:
+        saved = await run.io_bound(
+            conversations.set_cost_cap, self.user, self.conversation_id, self.cap.value
+        )
+        self.dialog.close()
+        ui.notify(_cap_text(saved.cost_cap_micros), type="positive")
+
+
 def conversation_tools(user: User, conversation_id: int) -> None:
-    """The chat header's Gallery and Export buttons."""
+    """The chat header's Gallery, Export and spending-cap buttons."""
     gallery = Gallery(lambda: run.io_bound(file_store.conversation_images, user, conversation_id))
+    cap_dialog = CostCapDialog(user, conversation_id)
 
     async def export_markdown() -> None:
         try:
@@ -81,5 +141,8 @@ def conversation_tools(user: User, conversation_id: int) -> None:
             "flat dense no-caps"
         )
         ui.button("Export JSON", icon="data_object", on_click=export_json).props(
+            "flat dense no-caps"
+        )
+        ui.button("Set spending cap", icon="savings", on_click=cap_dialog.open).props(
             "flat dense no-caps"
         )

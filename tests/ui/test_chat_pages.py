@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -127,3 +129,45 @@ async def test_renaming_the_open_conversation_updates_its_header(user: User) -> 
     await user.should_see("Renamed", retries=20)
     headers = [e for e in user.find(kind=ui.label, content="Better title").elements]
     assert any("text-lg" in e.classes for e in headers)  # the conversation header, not the list
+
+
+async def test_spending_cap_is_set_checked_and_cleared(user: User) -> None:
+    conversation_id = await open_new_chat(user)
+
+    def cap() -> int | None:
+        with session_scope() as session:
+            return session.get(Conversation, conversation_id).cost_cap_micros
+
+    user.find(kind=ui.button, content="Set spending cap").click()
+    await user.should_see("No spending cap on this conversation.", retries=20)
+    cap_input = user.find("Conversation cap (USD)")
+    cap_input.type("-2")
+    user.find(kind=ui.button, content="Save cap").click()
+    field = cap_input.elements.pop()
+    for _ in range(60):
+        if field.error:
+            break
+        await asyncio.sleep(0.05)
+    assert field.error.startswith("A budget cannot be negative")
+    assert cap() is None
+    user.find("Conversation cap (USD)").clear().type("$5")
+    user.find(kind=ui.button, content="Save cap").click()
+    await user.should_see("Cap: $5.00 for this conversation.", retries=20)
+    assert cap() == 5_000_000
+    user.find(kind=ui.button, content="Set spending cap").click()
+    for _ in range(60):  # the dialog reloads the saved cap, normalised
+        if field.value == "5.00":
+            break
+        await asyncio.sleep(0.05)
+    assert field.value == "5.00"
+    user.find("Conversation cap (USD)").clear().type("0").trigger("keydown.enter")
+    await user.should_see("Cap: $0.00 (sending is blocked).", retries=20)
+    assert cap() == 0
+    user.find(kind=ui.button, content="Set spending cap").click()
+    user.find("Conversation cap (USD)").clear()
+    user.find(kind=ui.button, content="Save cap").click()
+    for _ in range(60):
+        if cap() is None:
+            break
+        await asyncio.sleep(0.05)
+    assert cap() is None
