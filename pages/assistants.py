@@ -16,6 +16,7 @@ from services.assistants import manage as assistants
 from services.assistants.knowledge import KnowledgeFile
 from services.assistants.manage import AssistantInput, AssistantSummary
 from services.files import uploads
+from services.usage import spend
 
 SORT_OPTIONS = {"recent": "Recently used", "name": "Name"}
 SEARCH_DEBOUNCE_SECONDS = 0.3
@@ -231,10 +232,29 @@ def knowledge_section(
     ui.timer(POLL_SECONDS, poll)
 
 
+def _forecast_line(forecast: spend.Forecast) -> None:
+    """The month-end forecast of the assistant's spend, in the dashboard's words."""
+    reaches_cap = forecast.cap_day is not None
+    tone = (
+        "bg-amber-50 text-amber-900 dark:bg-amber-900/30 dark:text-amber-100"
+        if reaches_cap
+        else "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200"
+    )
+    with ui.row().classes(f"w-full items-center gap-2 px-3 py-2 rounded-lg text-sm {tone}"):
+        ui.icon("trending_up", size="xs")
+        text = (
+            forecast.sentence("this assistant")
+            if forecast.month_end_micros
+            else "No spend on this assistant this month yet."
+        )
+        ui.label(text).mark("assistant-forecast")
+
+
 async def _show_form(user: User, assistant_id: int | None) -> None:
     """The shared body of the new and edit pages (inside the shell)."""
     read_only = False
     files: list[KnowledgeFile] = []
+    forecast: spend.Forecast | None = None
     owner_note = ""
     if assistant_id is None:
         initial = AssistantInput(name="")
@@ -247,6 +267,8 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             return
         read_only = not assistants.can_edit(user, record)
         initial = AssistantInput.from_assistant(record)
+        if not read_only:  # the forecast is for its owner and admins only
+            forecast = await run.io_bound(spend.assistant_forecast, user, assistant_id)
         if read_only:
             owner_note = "Shared with the team. Only its owner or an admin can change it."
     title = "New assistant" if assistant_id is None else initial.name
@@ -268,6 +290,8 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         ):
             ui.icon("visibility", size="xs")
             ui.label(owner_note)
+    if forecast is not None:
+        _forecast_line(forecast)
 
     async def save(data: AssistantInput) -> None:
         try:

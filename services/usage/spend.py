@@ -371,11 +371,17 @@ class Forecast:
     month_end_micros: int
     cap_day: date | None  # None: no budget, or the pace stays under it
 
-    def sentence(self) -> str:
-        """ "At this pace …", as the dashboard says it."""
-        text = f"At this pace you spend about {format_usd(self.month_end_micros)} this month"
+    def sentence(self, subject: str = "you") -> str:
+        """ "At this pace …", as the dashboard says it; `subject` "this assistant" says it of
+        an assistant ("… spends … and reaches its cap …")."""
+        spend, reach, cap = (
+            ("spend", "reach", "your") if subject == "you" else ("spends", "reaches", "its")
+        )
+        text = (
+            f"At this pace {subject} {spend} about {format_usd(self.month_end_micros)} this month"
+        )
         if self.cap_day is not None:
-            return f"{text} and reach your cap around {self.cap_day:%-d %b}."
+            return f"{text} and {reach} {cap} cap around {self.cap_day:%-d %b}."
         return f"{text}."
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,8 @@ from models import (
     FilePurpose,
     FileStatus,
     Role,
+    SpendEntry,
+    SpendKind,
     StoredFile,
     User,
     utcnow,
@@ -23,6 +25,7 @@ from models import (
 from services.accounts import users as accounts
 from services.assistants import manage as svc
 from services.assistants.manage import AssistantInput
+from services.usage import spend
 from tests.factories import make_user
 
 
@@ -331,3 +334,30 @@ def test_only_admins_enter_models_missing_from_the_catalog(
     # The owner may keep an uncatalogued model when editing other fields.
     mine = svc.create_assistant(root, AssistantInput(name="Mine", model="my-local-llama"))
     svc.update_assistant(root, mine.id, AssistantInput(name="Renamed", model="my-local-llama"))
+
+
+def _spend(assistant_id: int, micros: int, at: datetime) -> None:
+    with db.session_scope() as session:
+        session.add(
+            SpendEntry(
+                kind=SpendKind.reply, assistant_id=assistant_id, cost_micros=micros, created_at=at
+            )
+        )
+
+
+def test_assistant_forecast_for_its_owner_and_admins(people: tuple[User, User, User]) -> None:
+    admin, alice, bob = people
+    assistant_id = make(alice, shared=True, monthly_budget_usd="20")
+    ten_days_in = datetime(2026, 11, 11, tzinfo=UTC)  # 10 days of November elapsed
+    _spend(assistant_id, 10_000_000, datetime(2026, 11, 3, tzinfo=UTC))
+    _spend(assistant_id, 99_000_000, datetime(2026, 10, 30, tzinfo=UTC))  # last month: not counted
+    forecast = spend.assistant_forecast(alice, assistant_id, ten_days_in)
+    assert forecast.month_end_micros == 30_000_000  # $1 a day over 30 days
+    assert forecast.cap_day == date(2026, 11, 21)  # $10 left at $1 a day
+    assert forecast.sentence("this assistant") == (
+        "At this pace this assistant spends about $30.00 this month"
+        " and reaches its cap around 21 Nov."
+    )
+    assert spend.assistant_forecast(admin, assistant_id, ten_days_in) == forecast
+    with pytest.raises(PermissionDenied):
+        spend.assistant_forecast(bob, assistant_id, ten_days_in)  # a teammate using the shared one

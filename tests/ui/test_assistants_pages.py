@@ -5,6 +5,8 @@ from __future__ import annotations
 from nicegui import ui
 from nicegui.testing import User
 
+from core.db import session_scope
+from models import SpendEntry, SpendKind
 from services.accounts import users as accounts
 from services.assistants import knowledge
 from services.assistants import manage as svc
@@ -193,3 +195,22 @@ async def test_knowledge_says_documents_are_not_supported_without_files(
     await user.open(f"/assistants/{made.id}")
     await user.should_see("Documents are not supported by this provider.", retries=30)
     await user.should_not_see("No files yet.")
+
+
+async def test_forecast_shows_to_the_owner_only(user: User) -> None:
+    await signed_up(user, "erin")  # admin
+    await log_out(user)
+    await signed_up(user, "frank")
+    frank = accounts.authenticate("frank", "password123")
+    shared = svc.create_assistant(frank, AssistantInput(name="Team bot", shared=True))
+    with session_scope() as session:
+        session.add(SpendEntry(kind=SpendKind.reply, assistant_id=shared.id, cost_micros=4_000_000))
+    await user.open(f"/assistants/{shared.id}")
+    await user.should_see("At this pace this assistant spends about $", retries=50)
+    await log_out(user)
+    make_user("gina")
+    await sign_in(user, "gina")
+    await user.should_see("Welcome, gina", retries=50)
+    await user.open(f"/assistants/{shared.id}")
+    await user.should_see("Only its owner or an admin can change it.", retries=50)
+    await user.should_not_see(marker="assistant-forecast")
