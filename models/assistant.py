@@ -27,6 +27,9 @@ class Assistant(SQLModel, table=True):
     vector_store_id: str | None = Field(default=None, max_length=100)
     shared: bool = Field(default=False, index=True)
     monthly_budget_micros: int | None = Field(default=None)
+    # Set on a duplicate that copied a budget: the original's owner, who (or an admin) alone
+    # may change it, so duplicating never escapes a shared assistant's cap.
+    budget_owner_id: int | None = Field(default=None)
     last_used_at: datetime | None = optional_time_field()
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()

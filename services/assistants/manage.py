@@ -290,6 +290,18 @@ def load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:
     return assistant
 
 
+COPIED_BUDGET = (
+    "This budget was copied from the assistant this one duplicates: only that assistant's "
+    "owner or an admin can change it."
+)
+
+
+def may_change_budget(user: User, assistant: Assistant) -> bool:
+    """False for a duplicate's copied budget unless `user` owns the original or is an admin."""
+    locked_by = assistant.budget_owner_id
+    return locked_by is None or locked_by == user.id or _is_admin(user)
+
+
 def _apply(assistant: Assistant, data: AssistantInput) -> None:
     assistant.name = data.name
     assistant.description = data.description
@@ -340,6 +352,11 @@ def update_assistant(user: User, assistant_id: int, data: AssistantInput) -> Ass
         keeps_model = data.model.strip() == assistant.model
         allow_unknown = keeps_model or _is_admin(active_actor(session, user))
         clean = validate_input(data, allow_unknown_model=allow_unknown)
+        budget = parse_usd(clean.monthly_budget_usd, "monthly_budget")
+        if budget != assistant.monthly_budget_micros and not may_change_budget(
+            active_actor(session, user), assistant
+        ):
+            raise ValidationError(COPIED_BUDGET, "monthly_budget")
         _apply(assistant, clean)
         assistant.updated_at = utcnow()
         session.add(assistant)
@@ -353,12 +370,20 @@ def copy_name(name: str) -> str:
     return f"Copy of {name}"[:MAX_NAME]
 
 
+def _budget_owner(user: User, source: Assistant) -> int | None:
+    """Who may change the budget a duplicate of `source` copies (None: its new owner)."""
+    if source.monthly_budget_micros is None:
+        return None  # no cap to escape
+    owner = source.budget_owner_id or source.owner_id  # a copy of a copy stays locked
+    return None if owner == user.id else owner
+
+
 def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
     """A private copy, owned by `user`, of any assistant they can see.
 
     Knowledge files are not copied: they live in the original's vector store. The monthly
-    budget is copied, so duplicating a shared assistant never escapes its cap; the copy's
-    owner (or an admin) may change it afterwards, like on any assistant they own.
+    budget is copied, so duplicating a shared assistant never escapes its cap: only the
+    original's owner (or an admin) may change a copied budget.
     """
     with session_scope() as session:
         source = load_for_use(session, user, assistant_id)
@@ -374,6 +399,7 @@ def duplicate_assistant(user: User, assistant_id: int) -> Assistant:
             tools=list(source.tools or []),
             shared=False,
             monthly_budget_micros=source.monthly_budget_micros,
+            budget_owner_id=_budget_owner(user, source),
         )
         session.add(copy)
         session.flush()

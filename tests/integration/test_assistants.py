@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -361,3 +362,38 @@ def test_assistant_forecast_for_its_owner_and_admins(people: tuple[User, User, U
     assert spend.assistant_forecast(admin, assistant_id, ten_days_in) == forecast
     with pytest.raises(PermissionDenied):
         spend.assistant_forecast(bob, assistant_id, ten_days_in)  # a teammate using the shared one
+
+
+def test_copied_budget_changes_only_by_the_originals_owner_or_an_admin(
+    people: tuple[User, User, User],
+) -> None:
+    admin, alice, bob = people
+    source = make(alice, "Team bot", shared=True, monthly_budget_usd="5")
+    copy = svc.duplicate_assistant(bob, source)
+    assert copy.monthly_budget_micros == 5_000_000
+    form = AssistantInput.from_assistant(copy)
+    for typed in ("50", "", "1"):  # raising, removing, even lowering it
+        with pytest.raises(ValidationError) as info:
+            svc.update_assistant(bob, copy.id, replace(form, monthly_budget_usd=typed))
+        assert info.value.field == "monthly_budget"
+    renamed = svc.update_assistant(bob, copy.id, replace(form, name="Bob's bot"))  # the rest: fine
+    assert (renamed.name, renamed.monthly_budget_micros) == ("Bob's bot", 5_000_000)
+    copy_of_copy = svc.duplicate_assistant(bob, copy.id)
+    with pytest.raises(ValidationError):  # a copy of the copy is no way out
+        svc.update_assistant(bob, copy_of_copy.id, replace(form, monthly_budget_usd="50"))
+    assert svc.update_assistant(admin, copy.id, replace(form, monthly_budget_usd="50"))
+    assert db_budget(copy.id) == 50_000_000
+    svc.delete_assistant(alice, source)  # the lock outlives the original
+    with pytest.raises(ValidationError):
+        svc.update_assistant(bob, copy.id, replace(form, monthly_budget_usd=""))
+    # Alice's own copy of her assistant, and a copy of an assistant without a budget, are free.
+    own = svc.duplicate_assistant(alice, make(alice, "Mine", monthly_budget_usd="5"))
+    assert svc.update_assistant(alice, own.id, replace(form, monthly_budget_usd="")).id == own.id
+    free = svc.duplicate_assistant(bob, make(alice, "Open", shared=True))
+    svc.update_assistant(bob, free.id, replace(form, monthly_budget_usd="3"))
+    assert db_budget(free.id) == 3_000_000
+
+
+def db_budget(assistant_id: int) -> int | None:
+    with db.session_scope() as session:
+        return session.get(Assistant, assistant_id).monthly_budget_micros
