@@ -74,8 +74,10 @@ class AssistantForm:
         on_save: Callable[[AssistantInput], Awaitable[None]] | None,
         on_leave: Callable[[], None],
         custom_models: bool = False,
+        budget_locked: bool = False,
     ) -> None:
         self._initial = initial
+        self._budget_locked = budget_locked
         self._custom_models = custom_models
         self._models = {choice.id: choice for choice in models}
         self._tool_support = tool_support
@@ -187,11 +189,16 @@ class AssistantForm:
                 self.sampling_note = ui.label(
                     "This model chooses its own sampling: Temperature and Top P do not apply."
                 ).classes(NOTE)
+                budget_hint = (
+                    "Copied from the original: only its owner or an admin can change it"
+                    if self._budget_locked
+                    else "Team-wide spend with this assistant per month; empty = no cap"
+                )
                 self.monthly_budget = (
                     ui.input("Monthly budget (USD)", value=initial.monthly_budget_usd)
                     .props(
                         "outlined clearable inputmode=decimal prefix=$ "
-                        "hint='Team-wide spend with this assistant per month; empty = no cap'"
+                        f"hint='{budget_hint}'" + (" readonly" if self._budget_locked else "")
                     )
                     .classes("w-full")
                 )

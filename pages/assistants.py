@@ -255,6 +255,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
     read_only = False
     files: list[KnowledgeFile] = []
     forecast: spend.Forecast | None = None
+    budget_locked = False
     owner_note = ""
     if assistant_id is None:
         initial = AssistantInput(name="")
@@ -267,6 +268,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             return
         read_only = not assistants.can_edit(user, record)
         initial = AssistantInput.from_assistant(record)
+        budget_locked = not read_only and not assistants.may_change_budget(user, record)
         if not read_only:  # the forecast is for its owner and admins only
             forecast = await run.io_bound(spend.assistant_forecast, user, assistant_id)
         if read_only:
@@ -322,6 +324,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         on_save=None if read_only else save,
         on_leave=lambda: ui.navigate.to("/assistants"),
         custom_models=user.role == Role.admin,
+        budget_locked=budget_locked,
     )
     with form.knowledge_area:
         knowledge_section(user, assistant_id, files, editable=not read_only)

@@ -214,3 +214,20 @@ async def test_forecast_shows_to_the_owner_only(user: User) -> None:
     await user.open(f"/assistants/{shared.id}")
     await user.should_see("Only its owner or an admin can change it.", retries=50)
     await user.should_not_see(marker="assistant-forecast")
+
+
+async def test_copied_budget_is_read_only_on_the_copy(user: User) -> None:
+    make_user("erin")  # admin
+    frank = make_user("frank")
+    shared = svc.create_assistant(
+        frank, AssistantInput(name="Team bot", shared=True, monthly_budget_usd="5")
+    )
+    await signed_up(user, "gina")
+    gina = accounts.authenticate("gina", "password123")
+    copy = svc.duplicate_assistant(gina, shared.id)
+    await user.open(f"/assistants/{copy.id}")
+    await user.should_see("Copy of Team bot", retries=50)
+    budget = user.find("Monthly budget (USD)").elements.pop()
+    assert budget.value == "5"
+    assert "readonly" in budget.props
+    assert "only its owner or an admin" in budget.props["hint"]
