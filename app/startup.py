@@ -8,6 +8,7 @@ import logging
 import os
 import pkgutil
 import secrets
+import threading
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -166,6 +167,8 @@ def _startup() -> None:
     chat.recover_stale_replies()  # replies cut off by a crash or restart: none stays streaming
     if settings.demo_mode:
         _start_demo_simulator(settings)
+    if settings.render_worker_prestart:
+        threading.Thread(target=render_worker.start, name="render-worker", daemon=True).start()
     log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
 
 

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Per user: unsent chat attachments plus knowledge files, in bytes and in files.
     user_upload_quota_mb: int = Field(default=1024, ge=1)
     user_upload_quota_files: int = Field(default=500, ge=1)
+    # Start the Markdown render worker process at start-up, so the first long message is
+    # not shown as plain text while the worker starts (tests of single pages turn it off).
+    render_worker_prestart: bool = True
 
     # Budgets
     default_monthly_budget_usd: float | None = None

@@ -37,6 +37,7 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{data_dir / 'test.db'}")
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("BCRYPT_ROUNDS", "4")
+    monkeypatch.setenv("RENDER_WORKER_PRESTART", "false")  # started on first use instead
     for name in (
         "OPENAI_API_KEY",
         "OPENAI_BASE_URL",

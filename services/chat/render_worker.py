@@ -81,6 +81,16 @@ def _worker() -> ProcessPoolExecutor:
     return _pool
 
 
+def start() -> None:
+    """Start the worker process now (it re-imports the app, seconds of CPU): at start-up, so
+    the first long message is rendered at once instead of shown as plain text. Blocking."""
+    try:
+        _submit("", None).result(WAIT_SECONDS)
+    except (FutureTimeout, BrokenProcessPool, OSError, RuntimeError) as exc:
+        log.warning("Markdown worker did not start (%s); it is retried on first use", exc)
+        _reset_broken()
+
+
 def shutdown() -> None:
     """Stop the worker now, dropping its queue (tests, shutdown); the next render starts one."""
     global _pool  # noqa: PLW0603

@@ -105,6 +105,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
             and k not in {"OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL"}
         }
         child_env["SIMULATOR_TOKENS_PER_SECOND"] = "0"  # full speed unless a test asks
+        child_env["RENDER_WORKER_PRESTART"] = "true"  # as a real start-up does
         child_env.update(
             HOST="127.0.0.1",
             PORT=str(port),

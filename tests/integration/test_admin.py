@@ -117,7 +117,7 @@ def test_admin_actions_and_refused_access_are_audited(
     pair, caplog: pytest.LogCaptureFixture
 ) -> None:
     from services.chat.conversations import get_conversation
-    from tests.integration.usage_helpers import add_assistant, add_conversation
+    from tests.factories import add_assistant, add_conversation
 
     alice, bob = pair
     caplog.set_level("INFO", logger="audit")

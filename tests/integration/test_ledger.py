@@ -105,7 +105,7 @@ async def test_deleting_an_account_anonymizes_its_spend(alice: User) -> None:
     reply = await finished(await chat.send(alice, new_chat(alice), "Hello in a few words"))
     root = admin_user()
     before = usage.month_totals(root, everyone=True).this.cost_micros
-    profile.delete_account(alice, "alice")
+    profile.delete_account(alice, "password123")
     assert usage.month_totals(root, everyone=True).this.cost_micros == before == reply.cost_micros
     (row,) = ledger()
     assert (row.user_id, row.user_label, row.conversation_label) == (None, "Deleted user", "")
