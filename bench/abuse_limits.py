@@ -15,24 +15,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import select
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bench.app_process import ROOT, app_env, app_python, free_port, serving
 
 
 def _still_open(sock: socket.socket) -> bool:
@@ -114,39 +106,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="abuse-bench-"))
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NICEGUI_", "OPENAI_"))}
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DATA_DIR=str(workdir),
-        BCRYPT_ROUNDS="4",
-        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        LOG_LEVEL="WARNING",
-    )
-    python = args.app / ".venv" / "bin" / "python"
-    python = python if python.exists() else Path(sys.executable)
+    port = free_port()
+    env = app_env(workdir, port, BCRYPT_ROUNDS="4")
     setup = (  # the layout before issue 10 kept these in app/ and services/accounts.py
         "try:\n    from core import db\n    from services.accounts.users import create_user\n"
         "except ImportError:\n    from app import db\n"
         "    from services.accounts import create_user\n"
         "db.migrate()\ncreate_user('owner', 'password123')\ncreate_user('owner2', 'password123')"
     )
-    subprocess.run([str(python), "-c", setup], cwd=args.app, env=env, check=True)
-    server = subprocess.Popen(
-        [str(python), "main.py"],
-        cwd=args.app,
-        env=env,
-        stdout=(workdir / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    subprocess.run([app_python(args.app), "-c", setup], cwd=args.app, env=env, check=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
+    with serving(args.app, env, workdir):
         print(f"app: {args.app}")
         held = slow_heads(port, args.connections)
         print(f"slow request heads: {held}/{args.connections} connections still open after 15 s")
@@ -161,12 +131,6 @@ def main() -> None:
             f"right password from it: HTTP {own}; with X-Forwarded-For 203.0.113.7 (spoofed "
             f"from 127.0.0.1) for both: HTTP {spoofed}"
         )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

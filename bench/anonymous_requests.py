@@ -18,10 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,14 +28,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.app_process import ROOT, app_env, free_port, serving
+
 PATHS = ("/health", "/login", "/", "/wp-login.php")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _redis_clients(url: str | None) -> str:
@@ -83,39 +74,14 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="anon-bench-"))
-    port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NICEGUI_", "OPENAI_", "PYTEST"))
-    }
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DATA_DIR=str(workdir),
-        SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        LOG_LEVEL="WARNING",
-    )
+    port = free_port()
+    redis = {}
     if args.redis:
-        env.update(NICEGUI_REDIS_URL=args.redis, NICEGUI_REDIS_KEY_PREFIX=f"bench-{uuid.uuid4()}:")
-    python = args.app / ".venv" / "bin" / "python"
-    server = subprocess.Popen(
-        [str(python if python.exists() else sys.executable), "main.py"],
-        cwd=args.app,
-        env=env,
-        stdout=(workdir / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
+        redis = dict(
+            NICEGUI_REDIS_URL=args.redis, NICEGUI_REDIS_KEY_PREFIX=f"bench-{uuid.uuid4()}:"
+        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError((workdir / "server.log").read_text()[-2000:])
-            time.sleep(0.2)
+    with serving(args.app, app_env(workdir, port, **redis), workdir) as server:
         process = psutil.Process(server.pid)
         asyncio.run(_hammer(base, 400, args.concurrency))  # imports, caches, first pages
         time.sleep(3)
@@ -153,12 +119,6 @@ def main() -> None:
         )
         storage = list((workdir / ".nicegui").glob("storage-user-*.json"))
         print(f"user storage files on disk: {len(storage)}")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":
