@@ -21,17 +21,13 @@ from services.llm.base import ErrorCategory, Usage
 from services.llm.catalog import load_catalog
 from services.usage.pricing import cost_micros
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
 
 
 @pytest.fixture
-def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
+def llm_env(llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    """The shared settings, with a fresh provider cache (these tests change its timeouts)."""
     monkeypatch.setattr(chat, "_providers", {})
-    get_settings.cache_clear()
-    return sim
+    return llm_env
 
 
 @pytest.fixture

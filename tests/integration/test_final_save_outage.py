@@ -23,20 +23,17 @@ from services.chat import conversations, generation
 from services.chat import turn as chat
 from simulator.server import SimulatorServer
 from tests.integration.db_proxy import DatabaseProxy
-from tests.simulator_fixtures import TEST_API_KEY
 
 pytestmark = pytest.mark.mariadb
 
 
 @pytest.fixture
-def proxy(mariadb_url: str, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch):
+def proxy(mariadb_url: str, llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch):
     db.migrate(mariadb_url)
     url = make_url(mariadb_url)
     proxy = DatabaseProxy(url.host or "127.0.0.1", url.port or 3306)
     through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", through)
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
     monkeypatch.setattr(chat, "FINAL_SAVE_FIRST_PAUSE", 0.2)
     get_settings.cache_clear()
     db.reset_engine()

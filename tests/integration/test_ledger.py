@@ -32,15 +32,6 @@ from tests.simulator_fixtures import TEST_API_KEY
 
 
 @pytest.fixture
-def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "10")
-    get_settings.cache_clear()
-    return sim
-
-
-@pytest.fixture
 def alice(database: str, llm_env: SimulatorServer) -> User:
     create_user("root", "password123")  # the first account is the admin
     return create_user("alice", "password123")

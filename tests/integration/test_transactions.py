@@ -11,21 +11,16 @@ import pytest
 import sqlalchemy as sa
 
 from core import db
-from core.config import get_settings
 from services.accounts.users import create_user
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations, generation
 from services.chat import turn as chat
 from services.chat.chat_page import load_chat_page
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
 
 
 @pytest.fixture
-def counted(database: str, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    get_settings.cache_clear()
+def counted(database: str, llm_env: SimulatorServer) -> dict:
     counter = {"begin": 0}
 
     def count(_conn: object) -> None:

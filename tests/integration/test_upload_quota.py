@@ -26,22 +26,18 @@ from services.chat import turn as chat
 from services.files import attachments, uploads
 from services.files import store as file_store
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
 
 KB = 1024
 
 
 @pytest.fixture
 def provider(
-    sim: SimulatorServer, database: str, monkeypatch: pytest.MonkeyPatch
+    database: str, llm_env: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> SimulatorServer:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
     monkeypatch.setenv("USER_UPLOAD_QUOTA_FILES", "3")
     monkeypatch.setenv("USER_UPLOAD_QUOTA_MB", "1")
     get_settings.cache_clear()
-    return sim
+    return llm_env
 
 
 @pytest.fixture

@@ -13,17 +13,9 @@ from models import Assistant, ConversationMessage, MessageRole
 from models import User as Account
 from services.assistants.manage import AssistantInput, create_assistant
 from simulator.server import SimulatorServer
-from tests.simulator_fixtures import TEST_API_KEY
 from tests.ui.helpers import signed_up
 
-
-@pytest.fixture(autouse=True)
-def llm_env(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
-    monkeypatch.setenv("LLM_READ_TIMEOUT_SECONDS", "5")
-    get_settings.cache_clear()
-    return sim
+pytestmark = pytest.mark.usefixtures("llm_env")
 
 
 def select(user: User, label: str) -> ui.select:
