@@ -6,13 +6,16 @@ Bounded loops to 127.0.0.1 only: a few dozen slow connections, bodies of a few M
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import redis
 
 from core import db
 from services.accounts.users import create_user
@@ -174,3 +177,34 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
     trusted = start_app(DATABASE_URL=url, TRUSTED_PROXIES="127.0.0.1")
     assert _sign_in(trusted, "grace", "wrong", "198.51.100.9").status_code == 401
     assert "address=198.51.100.9" in trusted.log_path.read_text()
+
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def test_requests_without_a_session_hold_no_redis_connection(
+    start_app: Callable[..., AppServer],
+) -> None:
+    """Issue 13 item 3: health checks, bots and scanners keep no cookie; each of their requests
+    used to get its own user storage, which held a Redis connection for about a minute."""
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+    except redis.RedisError as exc:
+        reason = f"Redis is not running on 127.0.0.1:6379 ({exc}); .ci/run starts it"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = start_app(
+        NICEGUI_REDIS_URL=REDIS_URL, NICEGUI_REDIS_KEY_PREFIX=f"studio-test-{uuid.uuid4().hex[:8]}:"
+    )
+    paths = ["/health", "/login", "/", "/wp-login.php"]
+    for path in paths:  # warm-up: the app's own connections are open before counting
+        httpx.get(f"{server.url}{path}", timeout=5)
+    before = client.info("clients")["connected_clients"]
+    for number in range(400):  # bounded: a new connection each time, no cookie kept
+        response = httpx.get(f"{server.url}{paths[number % len(paths)]}", timeout=5)
+        assert response.status_code < 500
+    after = client.info("clients")["connected_clients"]
+    assert after - before <= 2
+    assert not list((server.data_dir / ".nicegui").glob("storage-user-*.json"))
