@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LITELLM = ROOT / ".litellm-venv" / "bin" / "litellm"
 MASTER_KEY = "sk-litellm-test-master-0123456789"
 MODEL = "gpt-4.1-mini"
-RATE_LIMITED_MODEL = "always-rate-limited"
 MOCK_TEXT = "Hello from the LiteLLM proxy, streamed in small pieces."
 STARTUP_TIMEOUT_SECONDS = 180.0
 CONFIG = f"""
@@ -51,11 +50,6 @@ model_list:
       model: openai/{MODEL}
       api_key: not-used-mock-response
       mock_response: "{MOCK_TEXT}"
-  - model_name: {RATE_LIMITED_MODEL}
-    litellm_params:
-      model: openai/{MODEL}
-      api_key: not-used-mock-response
-      mock_response: litellm.RateLimitError
 general_settings:
   master_key: {MASTER_KEY}
 litellm_settings:
@@ -228,11 +222,3 @@ async def test_unknown_model_is_a_bad_request_naming_it(litellm_proxy: str) -> N
     error = only_error(await collect(provider_for(litellm_proxy), ask(model="no-such-model")))
     assert error.category == ErrorCategory.bad_request
     assert "no-such-model" in error.message
-
-
-async def test_rate_limit_is_rate_limited(litellm_proxy: str) -> None:
-    # LiteLLM's router may retry a rate-limited deployment with back-off before it answers 429:
-    # on a busy machine that took longer than the 30 s the other tests allow.
-    provider = provider_for(litellm_proxy, llm_timeout_seconds=180.0)
-    error = only_error(await collect(provider, ask(RATE_LIMITED_MODEL)))
-    assert error.category == ErrorCategory.rate_limited
