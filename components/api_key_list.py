@@ -45,9 +45,10 @@ def api_key_list(
                     ).classes(HINT + " break-all")
                 ui.label(key.status).classes(STATUS_CLASSES[key.status] + " text-sm")
                 if key.status != "revoked":
-                    ui.button("Revoke", on_click=lambda key=key: on_revoke(key)).props(
-                        f'outline color=negative no-caps aria-label="Revoke {key.name}"'
-                    )
+                    revoke = ui.button("Revoke", on_click=lambda key=key: on_revoke(key))
+                    revoke.props("outline color=negative no-caps")
+                    # Set directly: a name never goes through the props parser.
+                    revoke.props["aria-label"] = f"Revoke {key.name}"
 
 
 def show_new_key(name: str, secret: str) -> None:
@@ -58,7 +59,9 @@ def show_new_key(name: str, secret: str) -> None:
             "Copy it now: you won't see it again. Only a fingerprint is stored, so nobody, "
             "not even an administrator, can show it later."
         ).classes("text-sm text-amber-800 dark:text-amber-300")
-        ui.input("API key", value=secret).props("readonly outlined").classes("w-full font-mono")
+        ui.input("API key", value=secret).props("readonly outlined").classes(
+            "w-full font-mono"
+        ).mark("new-api-key")
 
         def copy() -> None:
             ui.clipboard.write(secret)

@@ -6,6 +6,7 @@ from nicegui import run, ui
 
 from components.api_key_list import api_key_list, show_new_key
 from components.forms import FormMessage, new_password_inputs, submit_form
+from core.errors import ServiceError
 from models import User
 from pages.guard import sign_in, sign_out
 from pages.shell import signed_in_page
@@ -112,7 +113,11 @@ async def _api_keys_section(user: User) -> None:
             api_key_list(await run.io_bound(api_keys.list_keys, user), revoke)
 
         async def revoke(key) -> None:  # noqa: ANN001
-            await run.io_bound(api_keys.revoke_key, user, key.id)
+            try:
+                await run.io_bound(api_keys.revoke_key, user, key.id)
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return
             ui.notify(f"Key “{key.name}” revoked", type="positive")
             await keys.refresh()
 
