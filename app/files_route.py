@@ -1,8 +1,9 @@
 """The only way stored files reach a browser: `GET /files/{id}` and `/files/{id}/thumbnail`.
 
 The requester is the signed-in browser (NiceGUI session token) or an API client with a Bearer
-token; `services.files.store.get_file_for_user` decides visibility, and everything not visible
-answers exactly like an unknown URL (404). PNG/JPEG/WebP/GIF are shown inline with their type;
+token (a personal API key of any scope, or a session token); `services.files.store.
+get_file_for_user` decides visibility, and everything not visible answers exactly like an
+unknown URL (404). PNG/JPEG/WebP/GIF are shown inline with their type;
 everything else (HTML, SVG, PDF, text ...) is a download (`attachment`, octet-stream). Every
 answer carries `nosniff`, a sandboxing CSP and `Cache-Control: no-store`.
 """
@@ -20,6 +21,7 @@ from nicegui import app, run
 from core.errors import NotFound
 from models import StoredFile, User
 from pages.guard import stored_token
+from services.accounts import api_keys
 from services.accounts.users import user_for_token
 from services.files.images import IMAGE_MIMES, THUMBNAIL_MIME
 from services.files.paths import stored_path
@@ -55,7 +57,11 @@ def content_disposition(kind: str, name: str) -> str:
 
 
 async def _requester(request: Request) -> User | None:
-    token = bearer_token(request) or stored_token(request)
+    token = bearer_token(request)
+    if token is not None and token.startswith(api_keys.KEY_PREFIX):  # a personal API key
+        owner = await run.io_bound(api_keys.owner_for_key, token)
+        return owner.user if owner else None
+    token = token or stored_token(request)
     return await run.io_bound(user_for_token, token) if token else None
 
 

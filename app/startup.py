@@ -72,7 +72,7 @@ class SecurityHeadersMiddleware(BaseHTTPMiddleware):
 
 async def not_found(request: Request, exception: Exception):  # noqa: ANN201
     """Our friendly 404 page for unknown URLs (JSON for API routes, plain for scanners)."""
-    if request.url.path.startswith(("/api/", "/_nicegui/")) and isinstance(
+    if request.url.path.startswith(("/api/", "/v1/", "/_nicegui/")) and isinstance(
         exception, StarletteHTTPException
     ):
         return await http_exception_handler(request, exception)
@@ -119,7 +119,7 @@ async def server_error(request: Request, exception: Exception):  # noqa: ANN201
             exc_info=exception,
         )
     status = 503 if _is_unavailable(exception) else 500
-    if request.url.path.startswith(("/api/", "/_nicegui", "/files/", "/health")):
+    if request.url.path.startswith(("/api/", "/v1/", "/_nicegui", "/files/", "/health")):
         return JSONResponse({"detail": "Internal error", "reference": reference}, status)
     with Client(page(""), request=request) as client:
         apply_theme("auto")

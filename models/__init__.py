@@ -1,5 +1,6 @@
 """SQLModel tables; importing this package registers every table on the metadata."""
 
+from models.api_key import ApiKey, KeyScope
 from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
@@ -10,6 +11,8 @@ from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
 
 __all__ = [
+    "ApiKey",
+    "KeyScope",
     "AppSetting",
     "TOOL_NAMES",
     "Assistant",

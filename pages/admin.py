@@ -1,4 +1,4 @@
-"""The admin page at `/admin`: users, roles, budgets, sign-up mode and team usage."""
+"""The admin page at `/admin`: users, roles, budgets, sign-up mode, API keys, team usage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import partial
 
 from nicegui import run, ui
 
+from components.api_key_list import api_key_list
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
 from components.forms import FormMessage, submit_form
 from components.layout import not_found_view
@@ -17,7 +18,7 @@ from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
 from pages.shell import signed_in_page
-from services.accounts import admin
+from services.accounts import admin, api_keys
 from services.accounts.admin import UserRow
 from services.usage.dashboard import TeamUsage, team_usage
 from services.usage.pricing import MICROS_PER_USD, format_usd
@@ -338,6 +339,25 @@ def _team_usage(actor: User, team: TeamUsage) -> None:
             tokens_chart(days, team.daily)
 
 
+async def _api_keys(actor: User) -> None:
+    """Every user's API keys; an admin can revoke any of them."""
+    with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
+        ui.label("API keys").classes("text-lg font-medium")
+
+        @ui.refreshable
+        async def keys() -> None:
+            api_key_list(await run.io_bound(api_keys.list_all_keys, actor), revoke, True)
+
+        async def revoke(key) -> None:  # noqa: ANN001
+            if await _guarded(
+                lambda: run.io_bound(api_keys.revoke_key, actor, key.id),
+                f"Key “{key.name}” of {key.username} revoked",
+            ):
+                await keys.refresh()
+
+        await keys()
+
+
 def _load_all(actor: User) -> tuple[str, TeamUsage, list[UserRow]]:
     return admin.registration_mode(actor).value, team_usage(actor), admin.list_users(actor)
 
@@ -359,4 +379,5 @@ async def admin_page(user: User) -> None:
     with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):
         _registration(user, mode)
         _add_account(user, panel)
+    await _api_keys(user)
     _team_usage(user, team)

@@ -21,7 +21,8 @@ from services.accounts.users import user_for_token
 
 PUBLIC_PAGES = {"/login", "/register", "/forgot-password", "/reset-password"}
 PUBLIC_PATHS = PUBLIC_PAGES | {"/health", "/session/start"}
-PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/static/")
+# /api/ and /v1/ check their own Bearer API keys (and /api/docs the session).
+PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/v1/", "/static/")
 TOKEN_KEY = "token"
 
 

@@ -1,14 +1,16 @@
-"""The profile at `/profile`: username, email, password, theme, account deletion."""
+"""The profile at `/profile`: username, email, password, theme, API keys, account deletion."""
 
 from __future__ import annotations
 
 from nicegui import run, ui
 
+from components.api_key_list import api_key_list, show_new_key
 from components.forms import FormMessage, new_password_inputs, submit_form
+from core.errors import ServiceError
 from models import User
 from pages.guard import sign_in, sign_out
 from pages.shell import signed_in_page
-from services.accounts import profile
+from services.accounts import api_keys, profile
 from services.accounts.users import set_theme
 
 SECTION = "w-full p-5 gap-3 dark:bg-slate-800 shadow-sm"
@@ -86,6 +88,54 @@ def _theme_section(user: User) -> None:
         ).props('no-caps aria-label="Theme"')
 
 
+async def _api_keys_section(user: User) -> None:
+    with _section(
+        "API keys",
+        "For scripts and IDE tools: the JSON API under /api and the OpenAI-compatible /v1 "
+        "endpoint (see /api/docs). A key acts as you, within your budgets and limits.",
+    ):
+        with ui.row().classes("w-full items-start gap-3 flex-wrap"):
+            name = ui.input("Key name", placeholder="e.g. my-script").classes("w-full max-w-xs")
+            scope = ui.select(
+                {"chat": "Chat (send and change)", "read": "Read-only"},
+                value="chat",
+                label="Scope",
+            ).classes("w-56")
+            expiry = ui.select(
+                {label: label for label in api_keys.EXPIRY_CHOICES},
+                value=f"{api_keys.DEFAULT_EXPIRY_DAYS} days",
+                label="Expires after",
+            ).classes("w-40")
+        message = FormMessage()
+
+        @ui.refreshable
+        async def keys() -> None:
+            api_key_list(await run.io_bound(api_keys.list_keys, user), revoke)
+
+        async def revoke(key) -> None:  # noqa: ANN001
+            try:
+                await run.io_bound(api_keys.revoke_key, user, key.id)
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return
+            ui.notify(f"Key “{key.name}” revoked", type="positive")
+            await keys.refresh()
+
+        async def create() -> None:
+            days = api_keys.EXPIRY_CHOICES[expiry.value]
+            made = await run.io_bound(api_keys.create_key, user, name.value, scope.value, days)
+            name.value = ""
+            show_new_key(made.info.name, made.secret)
+            await keys.refresh()
+
+        fields = {"name": name, "scope": scope, "expiry": expiry}
+        button = ui.button(
+            "Create key", on_click=lambda: submit_form(button, fields, message, create)
+        ).props("unelevated no-caps")
+        ui.label("Your keys").classes("font-medium mt-2")
+        await keys()
+
+
 def _delete_section(user: User) -> None:
     with _section(
         "Delete account",
@@ -129,4 +179,5 @@ async def profile_page(user: User) -> None:
         _account_section(user)
         _password_section(user)
         _theme_section(user)
+        await _api_keys_section(user)
         _delete_section(user)

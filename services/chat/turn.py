@@ -50,6 +50,7 @@ from services.chat.generation import Generation
 from services.files import attachments as chat_files
 from services.llm.base import (
     Citation,
+    ContextMessage,
     Done,
     ErrorCategory,
     GeneratedFile,
@@ -823,6 +824,24 @@ def _request(
     for message in context_messages(session, conversation.id, exclude_id=reply_id):
         messages.append(chat_files.context_message(session, user, message, vision))
     vector_stores = [v for v in (assistant.vector_store_id, conversation.vector_store_id) if v]
+    return assistant_request(
+        assistant,
+        _instructions(assistant, conversation),
+        messages,
+        chat_files.turn_tools(list(assistant.tools or []), conversation),
+        vector_stores,
+    )
+
+
+def assistant_request(
+    assistant: Assistant,
+    instructions: str,
+    messages: list[ContextMessage],
+    tools: list[str],
+    vector_store_ids: list[str],
+) -> ReplyRequest:
+    """The request for one reply by `assistant`: its model and sampling settings (only what
+    the model accepts), the output cap, and the given instructions, messages and tools."""
     settings = get_settings()
     # Only what the model accepts is sent: gpt-5* and o-series refuse temperature/top_p.
     traits = load_catalog(settings).traits(assistant.model)
@@ -832,10 +851,10 @@ def _request(
         max_output = min(max_output, traits.max_output_tokens)
     return ReplyRequest(
         model=assistant.model,
-        instructions=_instructions(assistant, conversation),
+        instructions=instructions,
         messages=messages,
-        tools=chat_files.turn_tools(list(assistant.tools or []), conversation),
-        vector_store_ids=vector_stores,
+        tools=tools,
+        vector_store_ids=vector_store_ids,
         temperature=assistant.temperature if traits.temperature else None,
         top_p=assistant.top_p if traits.top_p else None,
         max_output_tokens=max_output,

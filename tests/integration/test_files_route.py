@@ -17,6 +17,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.errors import NotFound, ValidationError
 from models import FilePurpose, Role, StoredFile, User
+from services.accounts import api_keys
 from services.accounts import users as accounts
 from services.assistants.manage import AssistantInput, create_assistant, update_assistant
 from services.chat.conversations import create_conversation
@@ -271,3 +272,11 @@ async def test_files_route_serves_only_what_the_requester_may_see(
         accounts.revoke_sessions(bob.id)
         revoked = await api.get(f"/files/{bobs.id}", headers={"Authorization": f"Bearer {token}"})
         assert revoked.status_code == 404
+        with session_scope() as session:
+            bob = session.get(User, bob.id)  # signed in again after "log out everywhere"
+        key = api_keys.create_key(bob, "downloads", "read")  # a personal API key works too
+        by_key = {"Authorization": f"Bearer {key.secret}"}
+        assert (await api.get(f"/files/{bobs.id}", headers=by_key)).status_code == 200
+        assert (await api.get(f"/files/{image.id}", headers=by_key)).status_code == 404
+        api_keys.revoke_key(bob, key.info.id)
+        assert (await api.get(f"/files/{bobs.id}", headers=by_key)).status_code == 404

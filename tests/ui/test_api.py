@@ -1,21 +1,16 @@
-"""The JSON API: health, Bearer tokens, and only my own conversations."""
+"""The JSON API in-process: health, API-key auth, only my own data, assistants CRUD, docs."""
 
 from __future__ import annotations
 
 from nicegui.testing import User
 
-from services.accounts import users as accounts
-from services.assistants.manage import AssistantInput, create_assistant
+from services.accounts import admin, api_keys
 from services.chat import conversations
-from tests.factories import make_user
+from tests.factories import add_assistant, make_user
 
 
-async def token_for(user: User, name: str, password: str = "password123") -> str:
-    response = await user.http_client.post(
-        "/api/token", data={"username": name, "password": password}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_health_checks_the_database(user: User) -> None:
@@ -25,41 +20,104 @@ async def test_health_checks_the_database(user: User) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-async def test_token_me_and_conversations_are_per_user(user: User) -> None:
+async def test_me_and_conversations_are_per_user(user: User) -> None:
     await user.open("/login")
     alice = make_user("alice")
-    make_user("bob")
-    helper = create_assistant(alice, AssistantInput(name="Helper"))
+    bob = make_user("bob")
+    helper = add_assistant(alice)
     mine = conversations.create_conversation(alice, helper.id)
+    alice_key = bearer(api_keys.create_key(alice, "script").secret)
 
-    alice_token = await token_for(user, "alice")
-    headers = {"Authorization": f"Bearer {alice_token}"}
-    me = await user.http_client.get("/api/me", headers=headers)
+    me = await user.http_client.get("/api/me", headers=alice_key)
     assert me.json()["username"] == "alice" and me.json()["role"] == "admin"
-    listed = await user.http_client.get("/api/conversations", headers=headers)
+    listed = await user.http_client.get("/api/conversations", headers=alice_key)
     assert [item["id"] for item in listed.json()] == [mine.id]
-    detail = await user.http_client.get(f"/api/conversations/{mine.id}", headers=headers)
-    assert detail.status_code == 200
+    detail = await user.http_client.get(f"/api/conversations/{mine.id}", headers=alice_key)
+    assert detail.status_code == 200, detail.text
     assert detail.json()["conversation"]["title"] == mine.title
 
-    bob_headers = {"Authorization": f"Bearer {await token_for(user, 'bob')}"}
-    assert (await user.http_client.get("/api/conversations", headers=bob_headers)).json() == []
-    foreign = await user.http_client.get(f"/api/conversations/{mine.id}", headers=bob_headers)
+    bob_key = bearer(api_keys.create_key(bob, "bob").secret)
+    assert (await user.http_client.get("/api/conversations", headers=bob_key)).json() == []
+    foreign = await user.http_client.get(f"/api/conversations/{mine.id}", headers=bob_key)
     assert foreign.status_code == 404
+    gone = await user.http_client.delete(f"/api/conversations/{mine.id}", headers=bob_key)
+    assert gone.status_code == 404
+    deleted = await user.http_client.delete(f"/api/conversations/{mine.id}", headers=alice_key)
+    assert deleted.status_code == 204
+    assert (await user.http_client.get("/api/conversations", headers=alice_key)).json() == []
 
 
-async def test_bad_credentials_and_revoked_tokens_are_refused(user: User) -> None:
+async def test_assistants_crud_and_read_scope(user: User) -> None:
     await user.open("/login")
     alice = make_user("alice")
-    wrong = await user.http_client.post(
-        "/api/token", data={"username": "alice", "password": "nope-nope"}
+    writer = bearer(api_keys.create_key(alice, "writer").secret)
+    reader = bearer(api_keys.create_key(alice, "reader", "read").secret)
+
+    created = await user.http_client.post(
+        "/api/assistants", headers=writer, json={"name": "Poet", "instructions": "Rhyme."}
     )
-    assert wrong.status_code == 401
-    token = await token_for(user, "alice")
-    accounts.revoke_sessions(alice.id)
-    response = await user.http_client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401
+    assert created.status_code == 201, created.text
+    poet = created.json()
+    assert poet["openai_model"] == f"assistant-{poet['id']}" and poet["can_edit"]
+    bad = await user.http_client.post("/api/assistants", headers=writer, json={"name": " "})
+    assert bad.status_code == 422 and "name" in bad.text.lower()
+
+    changed = await user.http_client.put(
+        f"/api/assistants/{poet['id']}",
+        headers=writer,
+        json={"name": "Poet 2", "instructions": "Rhyme twice."},
+    )
+    assert changed.json()["name"] == "Poet 2"
+    fetched = await user.http_client.get(f"/api/assistants/{poet['id']}", headers=reader)
+    assert fetched.json()["instructions"] == "Rhyme twice."
+    listed = await user.http_client.get("/api/assistants", headers=reader)
+    assert [a["name"] for a in listed.json()] == ["Poet 2"]
+
+    for method, path, body in (
+        ("POST", "/api/assistants", {"name": "Nope"}),
+        ("PUT", f"/api/assistants/{poet['id']}", {"name": "Nope"}),
+        ("DELETE", f"/api/assistants/{poet['id']}", None),
+        ("POST", "/api/conversations", {"assistant_id": poet["id"]}),
+    ):
+        refused = await user.http_client.request(method, path, headers=reader, json=body)
+        assert refused.status_code == 403, (method, path)
+        assert "read-only" in refused.json()["detail"]
+
+    deleted = await user.http_client.delete(f"/api/assistants/{poet['id']}", headers=writer)
+    assert deleted.status_code == 204
+    assert (await user.http_client.get("/api/assistants", headers=reader)).json() == []
+
+
+async def test_bad_revoked_expired_and_disabled_keys_are_refused(user: User) -> None:
+    await user.open("/login")
+    boss = make_user("boss")
+    alice = make_user("alice")
     assert (await user.http_client.get("/api/me")).status_code == 401
+    wrong = await user.http_client.get("/api/me", headers=bearer("as_" + "x" * 43))
+    assert wrong.status_code == 401
+
+    revoked = api_keys.create_key(alice, "old")
+    assert (await user.http_client.get("/api/me", headers=bearer(revoked.secret))).is_success
+    api_keys.revoke_key(boss, revoked.info.id)  # an admin revokes it
+    assert (
+        await user.http_client.get("/api/me", headers=bearer(revoked.secret))
+    ).status_code == 401
+
+    live = api_keys.create_key(alice, "live")
+    admin.set_active(boss, alice.id, False)
+    assert (await user.http_client.get("/api/me", headers=bearer(live.secret))).status_code == 401
+    # The password exchange for a session token is gone (docs/api.md).
+    old_route = await user.http_client.post(
+        "/api/token", data={"username": "alice", "password": "password123"}
+    )
+    assert old_route.status_code in (404, 405)
+
+
+async def test_openapi_docs_only_for_signed_in_users(user: User) -> None:
+    await user.open("/login")
+    anonymous = await user.http_client.get("/api/docs", follow_redirects=False)
+    assert anonymous.status_code == 307 and anonymous.headers["location"].startswith("/login")
+    assert (await user.http_client.get("/api/openapi.json")).status_code == 401
 
 
 async def test_oversized_uploads_are_refused_before_they_reach_disk(user: User) -> None:
