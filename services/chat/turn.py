@@ -701,8 +701,9 @@ def _reserve_reply(
         request.tools,
         catalog.tool_prices,
     )
-    hold = reservations.reserve(session, user, assistant, conversation, worst, kind, request.model)
-    reservations.attach_message(session, hold.id, reply_id)
+    hold = reservations.reserve(
+        session, user, assistant, conversation, worst, kind, request.model, message_id=reply_id
+    )
     return hold.id, hold.warning
 
 
