@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse
-from nicegui import app, background_tasks, run
+from nicegui import app, background_tasks
 from nicegui import storage as nicegui_storage
 from nicegui.client import Client
 from nicegui.page import page
@@ -182,7 +182,7 @@ async def _storage_job() -> None:
     await asyncio.sleep(STORAGE_JOB_FIRST_DELAY)
     while True:
         try:
-            await run.io_bound(storage.run_daily)
+            await storage.run_daily()
         except Exception:  # a failed run is retried next hour; the day is still billed once
             log.exception("The storage billing job failed")
         await asyncio.sleep(STORAGE_JOB_INTERVAL)

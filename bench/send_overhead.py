@@ -1,5 +1,6 @@
 """What one send costs the server outside the model call: the send's checks and inserts (with
 the budget reservation) and the final save (with the settlement), sequentially, p50/p95.
+It also prints the send's CPU time and SQL statements, which a busy machine does not distort.
 
 Runs the real chat service on a temporary SQLite database against the simulator (real SDK over
 HTTP, 20-token replies at full speed), with a monthly budget set so the budget path runs.
@@ -39,6 +40,11 @@ except ImportError:  # the layout before issue 10
     from services.assistants import AssistantInput, create_assistant
     from services import chat, conversations, generation
     from services.llm.simulator import start_simulator
+import sqlalchemy as sa
+statements = [0]
+def count_statement(*args):
+    statements[0] += 1
+sa.event.listen(sa.engine.Engine, "before_cursor_execute", count_statement)
 sim = start_simulator()
 os.environ["OPENAI_BASE_URL"] = sim.base_url
 db.migrate()
@@ -47,22 +53,26 @@ assistant = create_assistant(user, AssistantInput(name="Bench", model="gpt-4.1-m
 cid = conversations.create_conversation(user, assistant.id).id
 
 async def run(n):
-    sends, turns = [], []
+    sends, turns, cpu, sql = [], [], [], []
     for i in range(n + 10):
-        start = time.perf_counter()
+        start, cpu_start, sql_start = time.perf_counter(), time.process_time(), statements[0]
         turn = await chat.send(user, cid, "echo: [[sim:tokens=20]] hello")
-        sent = time.perf_counter()
+        sent, cpu_sent, sql_sent = time.perf_counter(), time.process_time(), statements[0]
         await generation.wait(turn.assistant_message_id)
         if i >= 10:  # warm-up: imports, caches, the first connections
             sends.append(sent - start)
             turns.append(time.perf_counter() - start)
-    return sends, turns
+            cpu.append(cpu_sent - cpu_start)
+            sql.append(sql_sent - sql_start)
+    return sends, turns, cpu, sql
 
-sends, turns = asyncio.run(run(int(sys.argv[1])))
+sends, turns, cpu, sql = asyncio.run(run(int(sys.argv[1])))
 def pct(values, p):
     return sorted(values)[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
 print(f"send (checks, reservation, inserts): p50 {pct(sends, 50):.2f} ms, "
       f"p95 {pct(sends, 95):.2f} ms")
+print(f"send CPU (this process): p50 {pct(cpu, 50):.2f} ms, p95 {pct(cpu, 95):.2f} ms; "
+      f"SQL statements per send: {statistics.mean(sql):.1f}")
 print(f"whole turn to saved (20-token reply, settlement included): p50 {pct(turns, 50):.2f} ms, "
       f"p95 {pct(turns, 95):.2f} ms")
 sim.stop()

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
 
     # Chat cost controls
     context_messages: int = Field(default=20, ge=1)
+    # Titles (issue 14): a cheap catalog model names a conversation after its first exchange
+    # (billed like any call); empty = keep the first message as the title.
+    title_model: str = "gpt-4o-mini"
     max_messages_per_conversation: int = Field(default=50, ge=4)
     max_output_tokens: int = Field(default=4096, ge=16)
     max_concurrent_replies: int = Field(default=2, ge=1)

@@ -38,6 +38,8 @@ class Conversation(SQLModel, table=True):
     owner_id: int = Field(foreign_key="user.id")
     assistant_id: int | None = Field(default=None, foreign_key="assistant.id", index=True)
     title: str = Field(default="New chat", max_length=200)
+    # Who wrote the title: "message" (the first message), "model" (TITLE_MODEL) or "user".
+    title_source: str = Field(default="message", max_length=8)
     parent_id: int | None = Field(default=None, foreign_key="conversation.id")
     continued_by_id: int | None = Field(default=None)
     summary: str = text_field()

@@ -132,6 +132,20 @@ def cache_write(input_tokens: int, cached: int) -> int:
     return input_tokens // CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS - cached
 
 
+# Asked for a conversation title (as an app's titling call does), a model answers in a few
+# words: the simulator takes them from the first line of the conversation.
+TITLE_REQUEST = re.compile(r"\btitle\b", re.IGNORECASE)
+
+
+def title_text(conversation: str) -> str:
+    """A short title for a conversation: its first words, without a role prefix."""
+    first = next((line for line in conversation.splitlines() if line.strip()), "")
+    first = re.sub(r"^(user|assistant):\s*", "", first.strip(), flags=re.IGNORECASE)
+    first = re.sub(r"^echo:\s*", "", first, flags=re.IGNORECASE)
+    title = " ".join(first.split()[:5]).rstrip(".,;:!?")
+    return title[:1].upper() + title[1:] if title else "Simulated chat"
+
+
 def reply_text(user_text: str, tokens: int | None) -> str:
     """The demo answer to the last user message (markers already removed)."""
     if tokens is not None:
@@ -183,6 +197,8 @@ def reply_text(user_text: str, tokens: int | None) -> str:
 def plan_reply(prompt: Prompt, tokens: int | None, vector_file: tuple[str, str] | None) -> Plan:
     """Build the reply, its citations and tool items for a parsed request."""
     text = reply_text(MARKER.sub("", prompt.last_user_text).strip(), tokens)
+    if TITLE_REQUEST.search(prompt.instructions) and tokens is None:
+        text = title_text(MARKER.sub("", prompt.last_user_text))
     annotations: list[dict[str, Any]] = []
     tool_items: list[dict[str, Any]] = []
     if "file_search" in prompt.tools and vector_file:

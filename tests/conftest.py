@@ -38,6 +38,9 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("RENDER_WORKER_PRESTART", "false")  # started on first use instead
+    # No model-written titles unless a test asks (tests/integration/test_titles.py): they
+    # would add a call to every first exchange that request counts and budgets see.
+    monkeypatch.setenv("TITLE_MODEL", "")
     for name in (
         "OPENAI_API_KEY",
         "OPENAI_BASE_URL",

@@ -32,6 +32,9 @@ def active_actor(session: Session, actor: User) -> User:
     fresh = session.get(User, actor.id) if actor.id is not None else None
     if not is_current(fresh, actor):
         raise AuthError(SESSION_ENDED)
+    # The identity map holds rows weakly: keep this one, so a second check in the same
+    # session (conversation, then assistant) is answered without another query.
+    session.info.setdefault("actors", {})[fresh.id] = fresh
     return fresh
 
 

@@ -178,7 +178,7 @@ async def ensure_vector_store(store: FileStore, table: StoreOwner, row_id: int) 
     provider lost it); concurrent first uploads agree on one store."""
     current = await asyncio.to_thread(_store_id, table, row_id)
     if current:
-        if await store.vector_store_exists(current):
+        if await store.vector_store_bytes(current) is not None:
             return current
         log.warning("Vector store %s vanished upstream; creating a new one", current)
     kind = table.__tablename__

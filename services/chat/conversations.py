@@ -220,6 +220,7 @@ def rename_conversation(user: User, conversation_id: int, title: str) -> Convers
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         conversation.title = title
+        conversation.title_source = "user"  # a title the user set always wins
         session.add(conversation)
         return conversation
 

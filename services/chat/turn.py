@@ -38,7 +38,7 @@ from models import (
     utcnow,
 )
 from services.assistants.manage import load_for_use
-from services.chat import generation
+from services.chat import generation, titles
 from services.chat.conversations import (
     DEFAULT_TITLE,
     context_messages,
@@ -191,6 +191,7 @@ class _Job:
     kind: SpendKind = SpendKind.reply
     party: Party | None = None
     alias: str = ""
+    first_exchange: bool = False  # a model names the conversation once this reply is saved
 
 
 # ---------------------------------------------------------------- the provider
@@ -680,6 +681,7 @@ def _begin_turn(
         SpendKind.reply,
         Party.of(user, assistant, conversation),
         assistant.model,
+        first_exchange=conversation.message_count == 2,
     )
 
 
@@ -702,8 +704,9 @@ def _reserve_reply(
         request.tools,
         catalog.tool_prices,
     )
-    hold = reservations.reserve(session, user, assistant, conversation, worst, kind, request.model)
-    reservations.attach_message(session, hold.id, reply_id)
+    hold = reservations.reserve(
+        session, user, assistant, conversation, worst, kind, request.model, message_id=reply_id
+    )
     return hold.id, hold.warning
 
 
@@ -869,7 +872,7 @@ def assistant_request(
 
 def _start(job: _Job, user: User) -> None:
     running = Generation(job.turn.assistant_message_id, job.turn.conversation_id, user.id)
-    generation.start(running, lambda g: _stream(job, g))
+    generation.start(running, lambda g: _stream_then_title(job, g, user))
     _ensure_checkpoints()
 
 
@@ -915,6 +918,16 @@ def _save_partial(texts: dict[int, str]) -> None:
             .values(content=sa.bindparam("text")),
             [{"message_id": k, "text": v} for k, v in texts.items()],
         )
+
+
+async def _stream_then_title(job: _Job, running: Generation, user: User) -> None:
+    """The reply, then (after a first exchange) its model-written conversation title, before
+    the page is told the reply ended, so it shows both at once."""
+    await _stream(job, running)
+    if job.first_exchange:
+        running.set_activity("Naming the chat")
+        provider = await chat_provider()
+        await titles.name_after_first_exchange(user, job.turn.conversation_id, provider)
 
 
 async def _stream(job: _Job, running: Generation) -> None:

@@ -82,8 +82,8 @@ class FileStore(Protocol):
         """Create a vector store; returns its id."""
         ...
 
-    async def vector_store_exists(self, store_id: str) -> bool:
-        """Whether the provider still has this vector store."""
+    async def vector_store_bytes(self, store_id: str) -> int | None:
+        """The bytes the provider bills this store's storage on; None when it is gone."""
         ...
 
     async def delete_vector_store(self, store_id: str) -> None:
@@ -166,13 +166,13 @@ class OpenAIFileStore:
         created = await _call(self.client.vector_stores.create(name=name, metadata=metadata))
         return created.id
 
-    async def vector_store_exists(self, store_id: str) -> bool:
-        """Whether the provider still has this vector store."""
+    async def vector_store_bytes(self, store_id: str) -> int | None:
+        """The store's `usage_bytes` (what storage is billed on); None when it is gone."""
         try:
-            await _call(self.client.vector_stores.retrieve(store_id))
+            found = await _call(self.client.vector_stores.retrieve(store_id))
         except UpstreamMissing:
-            return False
-        return True
+            return None
+        return int(found.usage_bytes or 0)
 
     async def delete_vector_store(self, store_id: str) -> None:
         """Delete a vector store (gone already is fine)."""
@@ -232,9 +232,9 @@ class NoFileStore:
         """Refused: DocumentsUnsupported."""
         raise DocumentsUnsupported()
 
-    async def vector_store_exists(self, store_id: str) -> bool:
+    async def vector_store_bytes(self, store_id: str) -> int | None:
         """No store exists here."""
-        return False
+        return None
 
     async def delete_vector_store(self, store_id: str) -> None:
         """Nothing to delete."""

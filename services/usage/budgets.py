@@ -3,8 +3,8 @@
 Used = this calendar month's ledger rows (UTC) plus the reservations still open. The user's
 budget covers their own spend with every assistant; an assistant's budget (optional) covers
 everyone's spend with it. A group budget would be one more `Budget` from `applicable`.
-Helpers take the caller's session; `locking=True` reads the latest committed rows under
-shared locks (MariaDB), which a reservation needs after it locked the budget rows.
+Helpers take the caller's session. A reservation reads the same queries under shared locks
+(`reservations`), so that on MariaDB it sees the latest committed rows.
 """
 
 from __future__ import annotations
@@ -79,34 +79,33 @@ def _scope_filter(model: type, budget: Budget) -> sa.ColumnElement[bool]:
     return column == budget.scope_id
 
 
-def spent_micros(
-    session: Session, budget: Budget, now: datetime | None = None, locking: bool = False
-) -> int:
-    """This month's ledger spend against `budget`."""
+def spent_query(budget: Budget, now: datetime | None = None) -> sa.Select:
+    """The query for this month's ledger spend against `budget` (one integer)."""
     start = month_start(now)
-    query = select(sa.func.coalesce(sa.func.sum(SpendEntry.cost_micros), 0)).where(
+    return select(sa.func.coalesce(sa.func.sum(SpendEntry.cost_micros), 0)).where(
         _scope_filter(SpendEntry, budget),
         SpendEntry.created_at >= start,
         SpendEntry.created_at < next_month(start),
     )
-    return int(session.exec(_locked(query, locking)).one() or 0)
 
 
-def reserved_micros(
-    session: Session, budget: Budget, now: datetime | None = None, locking: bool = False
-) -> int:
-    """What open reservations hold against `budget` (expired ones no longer count)."""
-    query = select(sa.func.coalesce(sa.func.sum(Reservation.amount_micros), 0)).where(
+def reserved_query(budget: Budget, now: datetime | None = None) -> sa.Select:
+    """The query for what open reservations hold against `budget` (expired ones don't)."""
+    return select(sa.func.coalesce(sa.func.sum(Reservation.amount_micros), 0)).where(
         _scope_filter(Reservation, budget),
         Reservation.settled_at.is_(None),
         Reservation.expires_at > (now or datetime.now(UTC)),
     )
-    return int(session.exec(_locked(query, locking)).one() or 0)
 
 
-def _locked(query: sa.Select, locking: bool) -> sa.Select:
-    # SQLite ignores FOR UPDATE/SHARE: there the writer lock taken first serialises instead.
-    return query.with_for_update(read=True) if locking else query
+def spent_micros(session: Session, budget: Budget, now: datetime | None = None) -> int:
+    """This month's ledger spend against `budget`."""
+    return int(session.exec(spent_query(budget, now)).one() or 0)
+
+
+def reserved_micros(session: Session, budget: Budget, now: datetime | None = None) -> int:
+    """What open reservations hold against `budget` (expired ones no longer count)."""
+    return int(session.exec(reserved_query(budget, now)).one() or 0)
 
 
 def resets_on(now: datetime | None = None) -> str:

@@ -34,19 +34,56 @@ KEEP_SETTLED = timedelta(days=1)
 REPLY_KINDS = (SpendKind.reply, SpendKind.retry, SpendKind.regenerate, SpendKind.edit)
 
 
-def lock_budgets(session: Session, user_id: int, assistant_id: int | None) -> None:
-    """Serialise reservations on these budgets until the transaction ends.
+def lock_budgets(session: Session, user_id: int, assistant_id: int | None) -> User:
+    """Serialise reservations on these budgets until the transaction ends; the user as the
+    database has it now (its budget and limits are read under the lock).
 
     A transaction that will reserve calls this before its first write: MariaDB's foreign-key
     checks take shared locks on the user and assistant rows, and two transactions upgrading
-    those to exclusive ones deadlock. Taking the exclusive lock first avoids that."""
-    if session.get_bind().dialect.name == "sqlite":
-        table = User.__table__
-        session.execute(sa.update(table).where(table.c.id == user_id).values(id=table.c.id))
-        return
-    session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    if assistant_id is not None:
-        session.execute(select(Assistant.id).where(Assistant.id == assistant_id).with_for_update())
+    those to exclusive ones deadlock. Taking the exclusive lock first avoids that. A second
+    call in the same transaction (the reservation itself) costs no statement."""
+    held = _locks_held(session)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if ("user", user_id) not in held:
+        if sqlite:  # the database's write lock, taken by a no-op UPDATE, returning the row
+            statement = sa.update(User).where(User.id == user_id).values(id=User.id).returning(User)
+        else:
+            statement = select(User).where(User.id == user_id).with_for_update()
+        held["user", user_id] = session.scalars(
+            statement, execution_options={"populate_existing": True}
+        ).one()
+    if assistant_id is not None and ("assistant", assistant_id) not in held and not sqlite:
+        held["assistant", assistant_id] = session.scalars(
+            select(Assistant).where(Assistant.id == assistant_id).with_for_update(),
+            execution_options={"populate_existing": True},
+        ).one_or_none()
+    return held["user", user_id]
+
+
+_LOCKS = "budget_locks"
+
+
+def _locks_held(session: Session) -> dict[tuple[str, int], object]:
+    """The rows this session's current transaction has locked (a new transaction: none)."""
+    transaction = session.get_transaction()
+    owner, held = session.info.get(_LOCKS, (None, {}))
+    if owner is not transaction:
+        owner, held = transaction, {}
+        session.info[_LOCKS] = (owner, held)
+    return held
+
+
+def _current_assistant(session: Session, assistant: Assistant | None) -> Assistant | None:
+    """The assistant's budget as committed now: MariaDB read it with the lock; on SQLite
+    (one writer at a time) only a budgeted assistant is read again."""
+    if assistant is None:
+        return None
+    locked = _locks_held(session).get(("assistant", assistant.id))
+    if locked is not None:
+        return locked
+    if assistant.monthly_budget_micros is None:
+        return assistant
+    return session.get(Assistant, assistant.id, populate_existing=True)
 
 
 @dataclass(frozen=True)
@@ -66,34 +103,46 @@ def reserve(
     kind: SpendKind,
     model: str,
     now: datetime | None = None,
+    message_id: int | None = None,
 ) -> Hold:
     """Hold `amount_micros` (None: price unknown) for one call, or refuse before it is made.
 
+    Every figure checked (replies running, sends this minute, each budget's spend and
+    holds, the conversation's cap) is read in one statement after the lock.
     Raises BudgetExceeded naming the budget, what is left and when it resets, or
     RateLimited when the user's reply limits are reached.
     """
     now = now or datetime.now(UTC)
-    lock_budgets(session, user.id, assistant.id if assistant else None)
-    fresh = session.get(User, user.id, populate_existing=True) or user
+    fresh = lock_budgets(session, user.id, assistant.id if assistant else None)
+    applicable = budgets.applicable(fresh, _current_assistant(session, assistant))
+    capped = conversation is not None and conversation.cost_cap_micros is not None
+    queries: dict[str, sa.Select] = {}
     if kind in REPLY_KINDS:
-        _check_limits(session, fresh, now)
-    current = session.get(Assistant, assistant.id, populate_existing=True) if assistant else None
+        queries |= _limit_queries(fresh, now)
+    for index, budget in enumerate(applicable):
+        queries[f"spent{index}"] = budgets.spent_query(budget, now)
+        queries[f"held{index}"] = budgets.reserved_query(budget, now)
+    if capped:
+        queries |= _cap_queries(conversation, now)
+    figures = _read_latest(session, queries)
+    if kind in REPLY_KINDS:
+        _check_limits(fresh, figures)
     warning = None
-    for budget in budgets.applicable(fresh, current):
+    for index, budget in enumerate(applicable):
         if amount_micros is None:
             raise BudgetExceeded(budgets.unpriced_refusal(model))
-        spent = budgets.spent_micros(session, budget, now, locking=True)
-        used = spent + budgets.reserved_micros(session, budget, now, locking=True)
-        reason = budgets.refusal(budget, used, amount_micros, now)
+        spent = figures[f"spent{index}"]
+        reason = budgets.refusal(budget, spent + figures[f"held{index}"], amount_micros, now)
         if reason:
             raise BudgetExceeded(reason)
         warning = warning or budgets.warning(budget, spent)
-    if conversation is not None and conversation.cost_cap_micros is not None:
-        _check_conversation_cap(session, conversation, amount_micros, now)
+    if capped:
+        _check_conversation_cap(conversation, figures, amount_micros)
     reservation = Reservation(
         user_id=user.id,
         assistant_id=assistant.id if assistant else None,
         conversation_id=conversation.id if conversation else None,
+        message_id=message_id,
         kind=kind,
         amount_micros=max(amount_micros or 0, 0),
         created_at=now,
@@ -104,26 +153,38 @@ def reserve(
     return Hold(reservation.id, warning)
 
 
-def _check_limits(session: Session, user: User, now: datetime) -> None:
+def _read_latest(session: Session, queries: dict[str, sa.Select]) -> dict[str, int]:
+    """Each query's integer, in one statement. Each part is a locking read, so MariaDB
+    answers from the latest committed rows, not the transaction's snapshot (SQLite, whose
+    single writer lock is held, renders no locking clause)."""
+    if not queries:
+        return {}
+    parts = [q.with_for_update(read=True).scalar_subquery().label(k) for k, q in queries.items()]
+    row = session.execute(sa.select(*parts)).one()
+    return {key: int(value or 0) for key, value in row._mapping.items()}
+
+
+def _limit_queries(user: User, now: datetime) -> dict[str, sa.Select]:
+    mine = (Reservation.user_id == user.id, Reservation.kind.in_(REPLY_KINDS))
+    count = sa.func.count(Reservation.id)
+    return {
+        "running": select(count).where(
+            *mine, Reservation.settled_at.is_(None), Reservation.expires_at > now
+        ),
+        "recent": select(count).where(*mine, Reservation.created_at > now - timedelta(minutes=1)),
+    }
+
+
+def _check_limits(user: User, figures: dict[str, int]) -> None:
     settings = get_settings()
     concurrent = user.max_concurrent_replies or settings.max_concurrent_replies
     per_minute = user.sends_per_minute or settings.sends_per_minute
-    mine = (Reservation.user_id == user.id, Reservation.kind.in_(REPLY_KINDS))
-    running = session.exec(
-        select(sa.func.count(Reservation.id)).where(
-            *mine, Reservation.settled_at.is_(None), Reservation.expires_at > now
-        )
-    ).one()
+    running, recent = figures["running"], figures["recent"]
     if running >= concurrent:
         raise RateLimited(
             f"You already have {running} replies being written (the limit is {concurrent}). "
             "Wait for one to finish, or stop it, then send again."
         )
-    recent = session.exec(
-        select(sa.func.count(Reservation.id)).where(
-            *mine, Reservation.created_at > now - timedelta(minutes=1)
-        )
-    ).one()
     if recent >= per_minute:
         raise RateLimited(
             f"You sent {recent} messages in the last minute (the limit is {per_minute}). "
@@ -131,35 +192,32 @@ def _check_limits(session: Session, user: User, now: datetime) -> None:
         )
 
 
-def _check_conversation_cap(
-    session: Session, conversation: Conversation, amount: int | None, now: datetime
-) -> None:
-    spent = session.exec(
-        select(sa.func.coalesce(sa.func.sum(SpendEntry.cost_micros), 0)).where(
-            SpendEntry.conversation_id == conversation.id
-        )
-    ).one()
-    held = session.exec(
-        select(sa.func.coalesce(sa.func.sum(Reservation.amount_micros), 0)).where(
+def _cap_queries(conversation: Conversation, now: datetime) -> dict[str, sa.Select]:
+    return {
+        "conversation_spent": select(
+            sa.func.coalesce(sa.func.sum(SpendEntry.cost_micros), 0)
+        ).where(SpendEntry.conversation_id == conversation.id),
+        "conversation_held": select(
+            sa.func.coalesce(sa.func.sum(Reservation.amount_micros), 0)
+        ).where(
             Reservation.conversation_id == conversation.id,
             Reservation.settled_at.is_(None),
             Reservation.expires_at > now,
-        )
-    ).one()
+        ),
+    }
+
+
+def _check_conversation_cap(
+    conversation: Conversation, figures: dict[str, int], amount: int | None
+) -> None:
+    spent, held = figures["conversation_spent"], figures["conversation_held"]
     cap = conversation.cost_cap_micros or 0
-    if amount is None or int(spent) + int(held) + amount > cap:
+    if amount is None or spent + held + amount > cap:
         raise BudgetExceeded(
             f"This conversation's cap of {format_usd(cap)} would be passed: "
-            f"{format_usd(max(cap - int(spent) - int(held), 0))} left, and this message could "
+            f"{format_usd(max(cap - spent - held, 0))} left, and this message could "
             f"cost up to {format_usd(amount)}. Raise the cap or start a new chat."
         )
-
-
-def attach_message(session: Session, reservation_id: int, message_id: int) -> None:
-    """Remember which reply a reservation is for (start-up recovery releases it)."""
-    session.execute(
-        sa.update(Reservation).where(Reservation.id == reservation_id).values(message_id=message_id)
-    )
 
 
 def settle(session: Session, reservation_id: int | None, rows: list[SpendEntry]) -> None:

@@ -3,8 +3,10 @@
 `bill_storage_day` appends one `storage` ledger row per vector store and UTC day, priced
 from the catalog's `file_storage_per_gb_day`. It is idempotent: the row's `dedupe_key`
 (store and day) is unique, so a second run, or a second instance, bills nothing more. The
-size is what the app indexed into the store (the files' bytes); the provider's own figure
-(`usage_bytes`, parsed chunks) is close to it and is not fetched, so billing makes no call.
+size is the provider's own figure, the store's `usage_bytes` (what it bills: the parsed
+chunks), asked for once per store and day (a free call). A store the provider no longer has
+is not billed; when the provider cannot be asked, the bytes the app indexed into the store
+are billed instead, marked as an estimate, so a day is never lost.
 
 A conversation's store expires CONVERSATION_STORE_DAYS after the conversation was last used;
 the chat page says when (see `store_expiry`), and `expire_conversation_stores` deletes it.
@@ -12,6 +14,7 @@ the chat page says when (see `store_expiry`), and `expire_conversation_stores` d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +35,8 @@ from models import (
 )
 from services.files.upstream import UpstreamObjects, purge_upstream
 from services.llm.catalog import load_catalog
+from services.llm.factory import documents_supported, open_file_store
+from services.llm.files import FileStoreError
 from services.usage import reservations
 from services.usage.pricing import storage_cost_micros
 
@@ -97,39 +102,77 @@ def _stores(session: Session) -> list[_Store]:
     return found
 
 
-def bill_storage_day(day: date) -> int:
+async def bill_storage_day(day: date) -> int:
     """Bill `day` (UTC) of every vector store to its owner; returns the rows added."""
-    prices = load_catalog(get_settings()).tool_prices
-    with session_scope() as session:
-        billed = set(
-            session.exec(
-                select(SpendEntry.dedupe_key).where(
-                    SpendEntry.kind == SpendKind.storage,
-                    SpendEntry.created_at >= _start(day),
-                    SpendEntry.created_at < _start(day + timedelta(days=1)),
-                )
+    pending = await asyncio.to_thread(_unbilled, day)
+    sizes = await _provider_sizes([store.store_id for store in pending])
+    return await asyncio.to_thread(_bill, day, pending, sizes)
+
+
+def _key(store_id: str, day: date) -> str:
+    return f"storage:{store_id}:{day.isoformat()}"
+
+
+def _billed_keys(session: Session, day: date) -> set[str]:
+    return set(
+        session.exec(
+            select(SpendEntry.dedupe_key).where(
+                SpendEntry.kind == SpendKind.storage,
+                SpendEntry.created_at >= _start(day),
+                SpendEntry.created_at < _start(day + timedelta(days=1)),
             )
         )
+    )
+
+
+def _unbilled(day: date) -> list[_Store]:
+    with session_scope() as session:
+        billed = _billed_keys(session, day)
+        return [s for s in _stores(session) if _key(s.store_id, day) not in billed]
+
+
+async def _provider_sizes(store_ids: list[str]) -> dict[str, int | None]:
+    """Each store's `usage_bytes` at the provider (None: it no longer has the store); a
+    store missing from the answer could not be asked about."""
+    settings = get_settings()
+    if not store_ids or not documents_supported(settings):
+        return {}
+    sizes: dict[str, int | None] = {}
+    try:
+        async with open_file_store(settings) as files:
+            for store_id in store_ids:
+                sizes[store_id] = await files.vector_store_bytes(store_id)
+    except FileStoreError as exc:
+        log.warning("Storage billing could not ask the provider (%s); billing indexed bytes", exc)
+    return sizes
+
+
+def _bill(day: date, pending: list[_Store], sizes: dict[str, int | None]) -> int:
+    prices = load_catalog(get_settings()).tool_prices
+    with session_scope() as session:
+        billed = _billed_keys(session, day)  # another instance may have billed meanwhile
         users = {uid: name for uid, name in session.exec(select(User.id, User.username))}
         added = 0
-        for store in _stores(session):
-            key = f"storage:{store.store_id}:{day.isoformat()}"
-            if key in billed or store.size <= 0:
+        for store in pending:
+            key = _key(store.store_id, day)
+            measured = store.store_id in sizes
+            size = sizes[store.store_id] if measured else store.size
+            if key in billed or not size:
                 continue
             session.add(
                 SpendEntry(
                     created_at=_start(day + timedelta(days=1)) - timedelta(microseconds=1),
                     kind=SpendKind.storage,
                     tool=STORE_TOOL,
-                    quantity=store.size,
+                    quantity=size,
                     user_id=store.owner_id,
                     user_label=users.get(store.owner_id, ""),
                     assistant_id=store.assistant_id,
                     assistant_label=store.assistant_label,
                     conversation_id=store.conversation_id,
                     conversation_label=store.conversation_label,
-                    cost_micros=storage_cost_micros(store.size, prices),
-                    price_source=PriceSource.usage,
+                    cost_micros=storage_cost_micros(size, prices),
+                    price_source=PriceSource.usage if measured else PriceSource.estimate,
                     dedupe_key=key,
                 )
             )
@@ -184,8 +227,8 @@ def expire_conversation_stores(now: datetime | None = None) -> int:
     return len(stale)
 
 
-def run_daily(now: datetime | None = None) -> None:
+async def run_daily(now: datetime | None = None) -> None:
     """The periodic job (hourly; idempotent): bill yesterday's storage, expire old stores."""
     today = (now or datetime.now(UTC)).date()
-    bill_storage_day(today - timedelta(days=1))
-    expire_conversation_stores(now)
+    await bill_storage_day(today - timedelta(days=1))
+    await asyncio.to_thread(expire_conversation_stores, now)

@@ -257,66 +257,123 @@ def test_migration_backfills_todays_messages(tmp_path, monkeypatch: pytest.Monke
     ]
 
 
-def test_storage_is_billed_per_gb_day_once_and_old_chat_stores_expire(
+async def test_storage_is_billed_on_the_providers_bytes_once_a_day_and_old_stores_expire(
     database: str, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Hole 5: vector-store storage was priced on the form but never charged."""
+    """Hole 5: vector-store storage was priced on the form but never charged. It is billed
+    per GB-day on what the provider reports (`usage_bytes`), not on what the app uploaded."""
     from datetime import UTC, date, datetime, timedelta
 
-    from models import Assistant, Conversation, FilePurpose, FileStatus, StoredFile
+    from models import Assistant, Conversation, FilePurpose, FileStatus, PriceSource, StoredFile
+    from services.llm.factory import open_file_store
+    from services.llm.files import wait_indexed
     from services.usage import storage
+    from services.usage.pricing import storage_cost_micros
 
     monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
     get_settings.cache_clear()
+    stores = {}
+    async with open_file_store(get_settings()) as files:
+        for name, content in (("assistant", b"a" * 3000), ("chat", b"c" * 1000)):
+            file_id = await files.upload(f"{name}.md", content, "text/markdown", "assistants")
+            stores[name] = await files.create_vector_store(name, {})
+            await files.attach(stores[name], file_id)
+            await wait_indexed(files, stores[name], file_id, timeout=10)
     owner = create_user("alice", "password123")
+    old = datetime.now(UTC) - timedelta(days=30)
     with session_scope() as session:
-        assistant = Assistant(owner_id=owner.id, name="Docs", model="gpt-4.1-mini")
-        assistant.vector_store_id = "vs_assistant"
-        session.add(assistant)
+        docs = Assistant(owner_id=owner.id, name="Docs", model="gpt-4.1-mini")
+        docs.vector_store_id = stores["assistant"]
+        lost = Assistant(owner_id=owner.id, name="Lost", model="gpt-4.1-mini")
+        lost.vector_store_id = "vs_the_provider_deleted"
+        session.add_all([docs, lost])
         session.flush()
-        old = datetime.now(UTC) - timedelta(days=30)
         chat_row = Conversation(
             owner_id=owner.id,
-            assistant_id=assistant.id,
-            vector_store_id="vs_chat",
+            assistant_id=docs.id,
+            vector_store_id=stores["chat"],
             updated_at=old,
             title="Old chat",
         )
         session.add(chat_row)
         session.flush()
-        for file_id, size, links in (
-            ("f1", 1024**3, {"assistant_id": assistant.id}),
-            ("f2", 512 * 1024**2, {"conversation_id": chat_row.id}),
-        ):
+        # What the app recorded (the uploaded size) differs from what the provider bills.
+        for file_id, owner_row in (("f1", docs), ("f2", lost)):
             session.add(
                 StoredFile(
                     id=file_id,
                     owner_id=owner.id,
                     name="a.pdf",
-                    size=size,
+                    size=1024**3,
                     mime="application/pdf",
                     purpose=FilePurpose.knowledge,
                     status=FileStatus.ready,
                     provider_file_id=f"file-{file_id}",
-                    **links,
+                    assistant_id=owner_row.id,
                 )
             )
+        chat_id, docs_id = chat_row.id, docs.id
     day = date(2026, 11, 30)
-    assert storage.bill_storage_day(day) == 2
-    assert storage.bill_storage_day(day) == 0  # idempotent per day
+    assert await storage.bill_storage_day(day) == 2  # the store the provider lost: nothing
+    assert await storage.bill_storage_day(day) == 0  # idempotent per day
+    prices = load_catalog(get_settings()).tool_prices
     rows = {r.quantity: r for r in ledger()}
-    assert rows[1024**3].cost_micros == 100_000  # $0.10 per GB-day from the catalog
-    assert rows[512 * 1024**2].cost_micros == 50_000
+    assert set(rows) == {3000, 1000}
+    assert rows[3000].cost_micros == storage_cost_micros(3000, prices)
+    assert rows[3000].assistant_id == docs_id and rows[1000].conversation_id == chat_id
     assert {r.user_id for r in rows.values()} == {owner.id}
+    assert {r.price_source for r in rows.values()} == {PriceSource.usage}
     assert all(r.kind == SpendKind.storage and r.created_at.date() == day for r in rows.values())
     with session_scope() as session:
-        conversation = session.get(Conversation, chat_row.id)
+        conversation = session.get(Conversation, chat_id)
     assert storage.expiry_notice(conversation) is not None  # the user is told before
     assert storage.expire_conversation_stores() == 1
     with session_scope() as session:
-        assert session.get(Conversation, chat_row.id).vector_store_id is None
-        assert session.get(Assistant, assistant.id).vector_store_id == "vs_assistant"
+        assert session.get(Conversation, chat_id).vector_store_id is None
+        assert session.get(Assistant, docs_id).vector_store_id == stores["assistant"]
+
+
+async def test_storage_is_estimated_from_indexed_bytes_when_the_provider_cannot_answer(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day is never lost: with the provider unreachable, the indexed bytes are billed,
+    marked as an estimate."""
+    from datetime import date
+
+    from models import Assistant, FilePurpose, FileStatus, PriceSource, StoredFile
+    from services.usage import storage
+
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "2")
+    get_settings.cache_clear()
+    owner = create_user("alice", "password123")
+    with session_scope() as session:
+        docs = Assistant(owner_id=owner.id, name="Docs", model="gpt-4.1-mini")
+        docs.vector_store_id = "vs_somewhere"
+        session.add(docs)
+        session.flush()
+        session.add(
+            StoredFile(
+                id="f1",
+                owner_id=owner.id,
+                name="a.pdf",
+                size=1024**3,
+                mime="application/pdf",
+                purpose=FilePurpose.knowledge,
+                status=FileStatus.ready,
+                provider_file_id="file-f1",
+                assistant_id=docs.id,
+            )
+        )
+    assert await storage.bill_storage_day(date(2026, 11, 30)) == 1
+    (row,) = ledger()
+    assert (row.quantity, row.cost_micros, row.price_source) == (
+        1024**3,
+        100_000,
+        PriceSource.estimate,
+    )
 
 
 async def test_reply_limits_refuse_before_any_request(

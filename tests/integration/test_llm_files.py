@@ -120,9 +120,10 @@ async def test_openai_store_uploads_indexes_fetches_and_deletes(sim: SimulatorSe
         assert isinstance(store, OpenAIFileStore)
         file_id = await store.upload("handbook.md", b"# Be kind", "text/markdown", "assistants")
         store_id = await store.create_vector_store("assistant-1", {"assistant_id": "1"})
-        assert await store.vector_store_exists(store_id)
+        assert await store.vector_store_bytes(store_id) == 0
         assert (await store.attach(store_id, file_id)).state in ("processing", "ready")
         assert await wait_indexed(store, store_id, file_id, timeout=5) == Indexing("ready")
+        assert await store.vector_store_bytes(store_id) == len(b"# Be kind")  # storage billed on
         assert await store.file_content(file_id) == b"# Be kind"
         chart = await store.file_content("cfile_sim_chart", container_id="cntr_sim")
         assert chart.startswith(b"\x89PNG")
@@ -130,7 +131,7 @@ async def test_openai_store_uploads_indexes_fetches_and_deletes(sim: SimulatorSe
         await delete_everywhere(store, store_id, file_id)  # already gone is fine
         await store.delete_vector_store(store_id)
         await store.delete_vector_store(store_id)
-        assert not await store.vector_store_exists(store_id)
+        assert await store.vector_store_bytes(store_id) is None
         with pytest.raises(UpstreamMissing):
             await store.index_status(store_id, file_id)
     assert file_id not in sim.files and store_id not in sim.vector_stores
@@ -167,5 +168,5 @@ async def test_no_file_store_refuses_documents_with_the_plain_message(sim: Simul
             assert isinstance(caught.value, ServiceError)  # shown as a friendly message
         await delete_everywhere(store, "vs_1", "file_1")  # nothing to delete: no error
         await store.delete_vector_store("vs_1")
-        assert not await store.vector_store_exists("vs_1")
+        assert await store.vector_store_bytes("vs_1") is None
     assert not sim.requests
