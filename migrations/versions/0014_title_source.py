@@ -1,7 +1,7 @@
 """Conversation titles: who wrote them
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0012
 Create Date: 2026-12-02 01:20:00
 
 `conversation.title_source` is "message" (named after the first message), "model"
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0006"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
