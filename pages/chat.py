@@ -9,6 +9,7 @@ from nicegui import background_tasks, run, ui
 from components.assets import use_static
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
+from components.chat_history import earlier_button, first_shown
 from components.chat_list import ConversationList, ListActions
 from components.chat_message import (
     MessageActions,
@@ -66,7 +67,9 @@ class ChatView:
         self.composer: ChatComposer | None = None
         self._header(view)
         self.column = ui.column().classes("w-full gap-3 pb-2")
+        self.first = first_shown(len(self.messages))  # older messages wait for "Load earlier"
         with self.column:
+            self.earlier = earlier_button(self.load_earlier) if self.first else None
             self.empty = (
                 ui.label(
                     f"Say hello to {view.assistant.name if view.assistant else 'the assistant'}."
@@ -74,7 +77,7 @@ class ChatView:
                 if not self.messages
                 else None
             )
-            for message in self.messages:
+            for message in self.messages[self.first :]:
                 self._add(message)
         if view.assistant is not None and view.conversation.continued_by_id is None:
             self.composer = ChatComposer(
@@ -139,13 +142,29 @@ class ChatView:
             live = message_bubble(
                 message, self._actions(message), running.text if running else None
             )
-            activity = ReplyActivity()
-        if live is not None and running is not None:
+            # Only a reply still arriving has an activity line (a label and a 1 s timer).
+            activity = ReplyActivity() if live is not None and running is not None else None
+        if activity is not None:
             activity.show(running.activity, running.activity_since)
             self.live[message.id] = (live, activity)
             self.seen_versions[message.id] = running.version
             running.subscribe(self.flush)
         self.slots[message.id] = slot
+
+    def load_earlier(self) -> None:
+        """Draw the next page of older messages above the oldest one shown."""
+        if self.earlier is None:
+            return
+        start = first_shown(len(self.messages), self.first)
+        place = self.column.default_slot.children.index(self.earlier) + 1
+        for offset, message in enumerate(self.messages[start : self.first]):
+            with self.column:
+                self._add(message)
+            self.slots[message.id].move(self.column, target_index=place + offset)
+        self.first = start
+        if not start:
+            self.earlier.delete()
+            self.earlier = None
 
     def _redraw(self, message: ConversationMessage) -> None:
         slot = self.slots[message.id]
