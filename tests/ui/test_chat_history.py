@@ -76,3 +76,15 @@ async def test_short_conversation_has_no_load_earlier(user: User) -> None:
     await user.open(f"/chat/{conversation_id}")
     await user.should_see("question 00", retries=20)
     await user.should_not_see(LOAD_EARLIER)
+
+
+async def test_message_buttons_are_labelled_without_tooltip_elements(user: User) -> None:
+    conversation_id = await open_new_chat(user)
+    add_history(conversation_id)
+    await user.open(f"/chat/{conversation_id}")
+    await user.should_see("answer 39", retries=20)
+    buttons = user.find(marker="Copy answer").elements
+    assert len(buttons) == HISTORY_PAGE // 2
+    for button in buttons:
+        assert button.props["aria-label"] == button.props["title"] == "Copy answer"
+        assert not [child for child in button.descendants() if isinstance(child, ui.tooltip)]
