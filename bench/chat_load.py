@@ -52,7 +52,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_http(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -302,6 +302,7 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
             "LOOP_LAG_FILE": str(lag_file),
             "GC_LOG_FILE": str(workdir / "gc_log"),
             "LOG_LEVEL": "WARNING",
+            "TITLE_MODEL": "",  # replies only, as bench/app_process.py
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "bench.chat_server"],
@@ -392,7 +393,10 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         requests = httpx.get(f"{sim_url}/_sim/requests", headers=control).json()
         scheduled = {}
         for entry in requests:
-            last = entry["body"]["input"][-1]["content"] if entry["body"] else ""
+            given = (entry["body"] or {}).get("input")
+            last = given[-1]["content"] if isinstance(given, list) and given else ""
+            if not isinstance(last, str):
+                continue
             if entry["path"] == "/v1/responses" and last.split()[-2:-1] == ["user"]:
                 scheduled[int(last.rsplit(" ", 1)[1])] = entry["time"]
         ttft, lateness = [], []

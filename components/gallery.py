@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import events, ui
 
 from components.chat_attachments import image
+from components.lazy import BuiltOnFirstUse
 from models import StoredFile
 
 
@@ -22,37 +23,31 @@ class Gallery:
         self.load = load
         self.images: list[StoredFile] = []
         self.index = 0
-        # The dialogs are built on the first open, where the Gallery was made: most chat
-        # pages never open them, and every open tab would hold their elements.
-        self.anchor = ui.context.slot.parent
-        self.built = False
+        # Most chat pages never open the gallery: its dialogs are built on the first open.
+        self.dialogs = BuiltOnFirstUse(self._build)
 
     def _build(self) -> None:
-        if self.built:
-            return
-        self.built = True
-        with self.anchor:
-            with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-4xl gap-3"):
-                with ui.row().classes("w-full items-center justify-between"):
-                    ui.label("Images in this conversation").classes("text-lg font-semibold")
-                    ui.button(icon="close", on_click=self.dialog.close).props(
-                        'flat round dense aria-label="Close gallery"'
-                    )
-                self.grid = ui.element("div").classes(
-                    "grid grid-cols-2 sm:grid-cols-3 md:grid-cols-4 gap-3 w-full"
+        with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-4xl gap-3"):
+            with ui.row().classes("w-full items-center justify-between"):
+                ui.label("Images in this conversation").classes("text-lg font-semibold")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat round dense aria-label="Close gallery"'
                 )
-                self.grid.mark("gallery-grid")
-            with (
-                ui.dialog() as self.lightbox,
-                ui.card().classes("w-full max-w-5xl items-center gap-2 bg-white dark:bg-slate-900"),
-            ):
-                self.viewer = ui.column().classes("w-full items-center gap-2")
-            self.lightbox.on("hide", lambda: setattr(self.keys, "active", False))
-            self.keys = ui.keyboard(on_key=self._key, active=False, ignore=[])
+            self.grid = ui.element("div").classes(
+                "grid grid-cols-2 sm:grid-cols-3 md:grid-cols-4 gap-3 w-full"
+            )
+            self.grid.mark("gallery-grid")
+        with (
+            ui.dialog() as self.lightbox,
+            ui.card().classes("w-full max-w-5xl items-center gap-2 bg-white dark:bg-slate-900"),
+        ):
+            self.viewer = ui.column().classes("w-full items-center gap-2")
+        self.lightbox.on("hide", lambda: setattr(self.keys, "active", False))
+        self.keys = ui.keyboard(on_key=self._key, active=False, ignore=[])
 
     async def open(self) -> None:
         """Load the current images and show the grid (or its empty state)."""
-        self._build()
+        self.dialogs.ensure()
         self.grid.clear()
         with self.grid:
             ui.spinner(size="lg").classes("col-span-full justify-self-center")

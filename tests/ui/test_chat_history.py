@@ -88,3 +88,17 @@ async def test_message_buttons_are_labelled_without_tooltip_elements(user: User)
     for button in buttons:
         assert button.props["aria-label"] == button.props["title"] == "Copy answer"
         assert not [child for child in button.descendants() if isinstance(child, ui.tooltip)]
+
+
+async def test_gallery_and_cap_dialogs_are_built_when_first_opened(user: User) -> None:
+    conversation_id = await open_new_chat(user)
+    await user.open(f"/chat/{conversation_id}")
+    await user.should_see("Say hello to Otter helper", retries=20)
+
+    def dialogs() -> int:
+        return sum(isinstance(e, ui.dialog) for e in user.client.layout.descendants())
+
+    assert dialogs() == 0
+    user.find(kind=ui.button, content="Set spending cap").click()
+    await user.should_see("No spending cap on this conversation.", retries=20)
+    assert dialogs() == 1
