@@ -23,7 +23,7 @@ import psutil
 from bench.chat_load import ROOT, Browser, _free_port, _wait_http
 
 
-def _prepare(tabs: int, messages: int) -> tuple[int, int]:
+def _prepare(messages: int) -> tuple[int, int]:
     """One user, an assistant, an empty conversation and one with `messages` messages."""
     from core import db
     from core.db import session_scope
@@ -54,9 +54,9 @@ def _prepare(tabs: int, messages: int) -> tuple[int, int]:
     return empty, long
 
 
-async def _weigh(base: str, path: str, tabs: int, process: psutil.Process) -> str:
-    probe = Browser(base)
-    await probe.sign_in("reader")
+async def _weigh(probe: Browser, path: str, tabs: int, process: psutil.Process) -> str:
+    """Open `path` once to count it, then in `tabs` more tabs of the same signed-in session."""
+    base = probe.base
     response = await probe.http.get(path)
     await probe.open(path)
     elements = len(probe.page.elements)
@@ -69,7 +69,7 @@ async def _weigh(base: str, path: str, tabs: int, process: psutil.Process) -> st
         await browser.open(path)
     await asyncio.sleep(3)
     per_tab = (process.memory_info().rss - before) / tabs
-    for browser in [probe, *browsers]:
+    for browser in browsers:
         await browser.close()
     return (
         f"{elements} elements, page HTML {len(response.content) / 1024:.0f} KiB, "
@@ -85,7 +85,7 @@ async def run(tabs: int, messages: int) -> None:
         BCRYPT_ROUNDS="4",
         SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     )
-    empty, long = _prepare(tabs, messages)
+    empty, long = _prepare(messages)
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.chat_server"],
@@ -105,9 +105,12 @@ async def run(tabs: int, messages: int) -> None:
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/health", server, 180)
         process = psutil.Process(server.pid)
-        await _weigh(base, f"/chat/{empty}", 2, process)  # first-use imports, caches
-        print(f"empty chat page: {await _weigh(base, f'/chat/{empty}', tabs, process)}")
-        print(f"{messages} messages: {await _weigh(base, f'/chat/{long}', tabs, process)}")
+        probe = Browser(base)
+        await probe.sign_in("reader")
+        await _weigh(probe, f"/chat/{empty}", 2, process)  # first-use imports, caches
+        print(f"empty chat page: {await _weigh(probe, f'/chat/{empty}', tabs, process)}")
+        print(f"{messages} messages: {await _weigh(probe, f'/chat/{long}', tabs, process)}")
+        await probe.close()
     finally:
         server.terminate()
         try:
