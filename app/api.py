@@ -13,14 +13,20 @@ from models import User
 from services.accounts.users import authenticate, session_token, user_for_token
 from services.chat.conversations import list_conversations
 from services.chat.export import export_json
+from services.runtime import liveness
 
 bearer = HTTPBearer(auto_error=False)
 
 
 async def health() -> JSONResponse:
-    """`status` plus a real database check; 503 when the database does not answer."""
+    """`status` plus a real database check; 503 when the database does not answer or the
+    instance is shutting down (a load balancer then sends no one new). `instance` is this
+    process's random id, the one its reply rows carry."""
     ok = await run.io_bound(db.ping)
     body = {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"}
+    if liveness.draining():
+        ok, body["status"] = False, "draining"
+    body["instance"] = liveness.INSTANCE_ID
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -4,7 +4,8 @@ At start-up the instance writes its heartbeat row and closes the replies of inst
 stopped beating (never a live one's). Every third of INSTANCE_HEARTBEAT_TIMEOUT_SECONDS it
 beats again and sweeps. On SIGTERM it stops taking turns at once, saves its live replies as
 interrupted (within SHUTDOWN_GRACE_SECONDS) and removes its row, while uvicorn closes the
-connections; browsers reconnect through the load balancer to another instance.
+connections; browsers reconnect through the load balancer to another instance. With a shared
+Redis, the running replies' progress is published for pages on other instances.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import signal
 from nicegui import app, background_tasks, run
 
 from core.config import get_settings
-from services.chat import interruptions
-from services.runtime import liveness
+from services.chat import interruptions, progress
+from services.runtime import liveness, shared
 
 log = logging.getLogger(__name__)
 
@@ -81,4 +82,6 @@ def register_lifecycle() -> None:
     """Heartbeat, SIGTERM drain and clean exit (from `app.startup.setup`)."""
     app.on_startup(_catch_sigterm)
     app.on_startup(lambda: background_tasks.create(_heartbeat(), name="instance-heartbeat"))
+    if shared.enabled():  # pages on other instances follow this one's replies live
+        app.on_startup(lambda: background_tasks.create(progress.publish_loop(), name="progress"))
     app.on_shutdown(_shutdown)

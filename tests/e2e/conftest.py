@@ -88,61 +88,76 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def spawn_app(folder: Path, **env: str) -> tuple[subprocess.Popen, AppServer]:
+    """Start `main.py` as a subprocess (demo mode, fresh SQLite unless `env` says otherwise)
+    and wait for its /health; the caller stops the process."""
+    port = _free_port()
+    data_dir = folder / f"app-{port}"
+    log_path = folder / f"app-{port}.log"
+    # Drop pytest's markers (NiceGUI would think it runs inside a test) and our test DB.
+    child_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "NICEGUI_"))
+        and k not in {"OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL"}
+    }
+    child_env["SIMULATOR_TOKENS_PER_SECOND"] = "0"  # full speed unless a test asks
+    child_env["RENDER_WORKER_PRESTART"] = "true"  # as a real start-up does
+    child_env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        DATA_DIR=str(data_dir),
+        BCRYPT_ROUNDS="4",
+        SECRET_KEY="e2e-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        **env,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "main.py"],
+        cwd=ROOT,
+        env=child_env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return process, AppServer(url, data_dir, log_path)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"app did not answer /health:\n{log_path.read_text()[-3000:]}")
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each process, SIGKILL it after 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @pytest.fixture
 def start_app(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
     """Start `main.py` as a subprocess (demo mode, fresh SQLite) with extra env; stopped after."""
     processes: list[subprocess.Popen] = []
 
     def start(**env: str) -> AppServer:
-        port = _free_port()
-        data_dir = tmp_path / f"app-{port}"
-        log_path = tmp_path / f"app-{port}.log"
-        # Drop pytest's markers (NiceGUI would think it runs inside a test) and our test DB.
-        child_env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PYTEST_", "NICEGUI_"))
-            and k not in {"OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL"}
-        }
-        child_env["SIMULATOR_TOKENS_PER_SECOND"] = "0"  # full speed unless a test asks
-        child_env["RENDER_WORKER_PRESTART"] = "true"  # as a real start-up does
-        child_env.update(
-            HOST="127.0.0.1",
-            PORT=str(port),
-            DATA_DIR=str(data_dir),
-            BCRYPT_ROUNDS="4",
-            SECRET_KEY="e2e-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            **env,
-        )
-        process = subprocess.Popen(
-            [sys.executable, "main.py"],
-            cwd=ROOT,
-            env=child_env,
-            stdout=log_path.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process, server = spawn_app(tmp_path, **env)
         processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"app exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    return AppServer(url, data_dir, log_path)
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"app did not answer /health:\n{log_path.read_text()[-3000:]}")
+        return server
 
     yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_processes(processes)
 
 
 @pytest.fixture

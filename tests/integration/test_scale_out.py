@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from core.config import get_settings
 from core.db import session_scope
-from core.errors import AuthError, RateLimited, Unavailable, ValidationError
+from core.errors import AuthError, NotFound, RateLimited, Unavailable, ValidationError
 from models import (
     Conversation,
     ConversationMessage,
@@ -31,7 +31,7 @@ from models import (
 )
 from services.accounts import users as accounts
 from services.assistants.manage import AssistantInput, create_assistant
-from services.chat import conversations, generation, interruptions, turn_lock
+from services.chat import conversations, generation, interruptions, progress, turn_lock
 from services.chat import turn as chat
 from services.runtime import liveness, shared
 from services.runtime.attempts import SharedAttemptLimiter
@@ -277,3 +277,48 @@ def test_the_sign_in_limiter_window_expires_in_redis(shared_redis: redis.Redis) 
     assert limiter.blocked("k")
     time.sleep(0.3)
     assert not limiter.blocked("k")
+
+
+async def test_a_reply_is_followed_live_through_redis_until_it_is_saved(
+    owner: User, conversation: Conversation, shared_redis: redis.Redis
+) -> None:
+    publisher = asyncio.get_running_loop().create_task(progress.publish_loop())
+    try:
+        turn = await chat.send(owner, conversation.id, "[[sim:tokens=60]] [[sim:tokens_per_s=40]]")
+        seen = [text async for text in progress.follow(owner, turn.assistant_message_id)]
+    finally:
+        publisher.cancel()
+    saved = row(turn.assistant_message_id)
+    assert saved.status == MessageStatus.complete
+    assert len(seen) >= 3  # live: several growing snapshots, not just the end
+    assert all(b.startswith(a) for a, b in zip(seen, seen[1:], strict=False))
+    assert saved.content.startswith(seen[-1]) and len(seen[-1]) > len(seen[0])
+    with pytest.raises(NotFound):  # another user cannot follow it
+        async for _ in progress.follow(make_user("mallory"), turn.assistant_message_id):
+            pass
+
+
+async def test_without_redis_a_follower_sees_checkpoints_and_the_sweep(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSTANCE_HEARTBEAT_TIMEOUT_SECONDS", "1")
+    get_settings.cache_clear()
+    monkeypatch.setattr(progress, "ROW_CHECK_SECONDS", 0.2)
+    beat_as("dying", seconds_ago=0)
+    message_id = streaming_row(conversation.id, "dying", "partial")
+    owner = conversations_owner(conversation)
+
+    async def sweep_later() -> None:
+        await asyncio.sleep(1.2)
+        await asyncio.to_thread(interruptions.close_interrupted_replies)
+
+    sweeper = asyncio.get_running_loop().create_task(sweep_later())
+    seen = [text async for text in progress.follow(owner, message_id)]
+    await sweeper
+    assert seen[0] == "partial"
+    assert row(message_id).status == MessageStatus.failed
+
+
+def conversations_owner(conversation: Conversation) -> User:
+    with session_scope() as session:
+        return session.get(User, conversation.owner_id)
