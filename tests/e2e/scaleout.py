@@ -75,13 +75,16 @@ class Cluster:
 
     def start(self, instances: int = 2) -> Cluster:
         """Start the apps one after the other (the first migrates), then nginx."""
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        require(
+            Path(nginx).exists(), "nginx is not installed (Debian's nginx; .ci/run installs it)"
+        )
         for _ in range(instances):
             process, server = spawn_app(self.folder, **self.env)
             self.processes.append(process)
             self.apps.append(server)
         port = _free_port()
         config = nginx_config(self.folder, port, self.apps)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.nginx = subprocess.Popen(
             [
                 nginx,
