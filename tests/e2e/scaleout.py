@@ -1,14 +1,11 @@
-"""The scale-out cluster of the browser tests: nginx (deploy/nginx.conf) in front of app
-processes on one MariaDB database and Redis, all started and stopped by `Cluster`."""
+"""The scale-out cluster of the browser tests: nginx (deploy/nginx.conf, see bench/nginx.py)
+in front of app processes on one MariaDB database and Redis, started and stopped by `Cluster`."""
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +14,9 @@ import httpx
 import pytest
 import redis
 
-from tests.e2e.conftest import ROOT, AppServer, _free_port, spawn_app, stop_processes
+from bench.nginx import nginx_binary, start_nginx
+from tests.e2e.conftest import AppServer, _free_port, spawn_app, stop_processes
 
-NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 REDIS_URL = "redis://127.0.0.1:6379/15"  # the browser suite's own Redis db
 
 
@@ -40,28 +37,6 @@ def require_redis() -> None:
         require(False, f"Redis is not running on 127.0.0.1:6379 ({exc}); .ci/run starts it")
 
 
-def nginx_config(folder: Path, port: int, upstreams: list[AppServer]) -> Path:
-    """deploy/nginx.conf with our upstreams and port, and its files kept under `folder`."""
-    text = NGINX_CONF.read_text()
-    servers = "".join(
-        f"        server {u.url.removeprefix('http://')} max_fails=1 fail_timeout=10s;\n"
-        for u in upstreams
-    )
-    text, replaced = re.subn(r"(        server app\d+:8080[^\n]*\n)+", servers, text)
-    assert replaced == 1, "deploy/nginx.conf: upstream servers not found"
-    text = text.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    text = text.replace("worker_processes auto;", "worker_processes 1;")
-    paths = "".join(
-        f"    {name}_temp_path {folder / name};\n"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    text = text.replace("http {\n", "http {\n" + paths, 1)
-    text = f"pid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n" + text
-    path = folder / "nginx.conf"
-    path.write_text(text)
-    return path
-
-
 @dataclass
 class Cluster:
     """Several app instances behind one nginx; `url` is nginx's."""
@@ -75,43 +50,16 @@ class Cluster:
 
     def start(self, instances: int = 2) -> Cluster:
         """Start the apps one after the other (the first migrates), then nginx."""
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        require(
-            Path(nginx).exists(), "nginx is not installed (Debian's nginx; .ci/run installs it)"
-        )
+        require(nginx_binary().exists(), "nginx is not installed (Debian's nginx; .ci/run does)")
         for _ in range(instances):
             process, server = spawn_app(self.folder, **self.env)
             self.processes.append(process)
             self.apps.append(server)
         port = _free_port()
-        config = nginx_config(self.folder, port, self.apps)
-        self.nginx = subprocess.Popen(
-            [
-                nginx,
-                "-c",
-                str(config),
-                "-p",
-                str(self.folder),
-                "-e",
-                str(self.folder / "error.log"),
-                "-g",
-                "daemon off;",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.folder / "nginx.out").open("w"),
-        )
+        upstreams = [app.url.removeprefix("http://") for app in self.apps]
+        self.nginx = start_nginx(self.folder, port, upstreams)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.nginx.poll() is not None:
-                raise RuntimeError((self.folder / "nginx.out").read_text())
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("nginx did not answer")
+        return self
 
     def instance_of(self, instance_id: str) -> int:
         """The index of the app whose /health names this instance id."""
