@@ -8,7 +8,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.scaleout]
 
 ANSWER = ".chat-answer"
 LONG_REPLY = "[[sim:tokens=300]] [[sim:tokens_per_s=25]]"  # 12 s
+
+
+@pytest.fixture(autouse=True)
+def patient_expectations() -> Iterator[None]:
+    """Several app processes share the machine here: allow 20 s per expectation (sign-up's
+    included), then Playwright's default again for the rest of the suite."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def add_assistant(engine: Engine) -> int:
