@@ -30,6 +30,9 @@ _drain: asyncio.Task | None = None
 
 def start_instance() -> None:
     """Beat once and close the replies of silent instances (blocking; from `_startup`)."""
+    global _drain
+    _drain = None
+    liveness.start_accepting()
     liveness.beat()
     interruptions.close_interrupted_replies()
 

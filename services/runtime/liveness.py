@@ -74,7 +74,7 @@ def forget() -> None:
         session.execute(sa.delete(Instance).where(Instance.id == INSTANCE_ID))
 
 
-def reset_for_tests() -> None:
-    """Take new turns again (tests that simulated a shutdown)."""
+def start_accepting() -> None:
+    """Take turns (at start-up; a test app is started and stopped many times per process)."""
     global _draining
     _draining = False

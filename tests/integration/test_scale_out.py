@@ -200,7 +200,7 @@ async def test_drain_saves_live_replies_as_interrupted_and_settles_them(
         with pytest.raises(Unavailable, match="restarting"):
             await chat.send(owner, conversation.id, "one more")
     finally:
-        liveness.reset_for_tests()
+        liveness.start_accepting()
     saved = row(turn.assistant_message_id)
     assert saved.status == MessageStatus.failed
     assert saved.error == interruptions.INTERRUPTED_ERROR

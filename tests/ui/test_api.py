@@ -32,7 +32,7 @@ async def test_health_checks_the_database(user: User) -> None:
     try:
         draining = await user.http_client.get("/health")
     finally:
-        liveness.reset_for_tests()
+        liveness.start_accepting()
     assert draining.status_code == 503 and draining.json()["status"] == "draining"
 
 
