@@ -38,6 +38,8 @@ def main() -> None:
         # Request heads have a deadline and a size cap; idle keep-alive connections close.
         http=HeadTimeoutProtocol,
         timeout_keep_alive=5,
+        # SIGTERM: connections get this long to close while the live replies are saved.
+        timeout_graceful_shutdown=max(settings.shutdown_grace_seconds - 1, 1),
     )
 
 

@@ -56,6 +56,7 @@ from services.chat import conversations as chats
 from services.chat import generation
 from services.chat import turn as chat
 from services.chat.export import export_json
+from services.runtime import liveness
 from services.usage import budgets, spend
 from services.usage.pricing import format_usd
 
@@ -73,9 +74,14 @@ ERROR_STATUS = (
 
 
 async def health() -> JSONResponse:
-    """`status` plus a real database check; 503 when the database does not answer."""
+    """`status` plus a real database check; 503 when the database does not answer or the
+    instance is shutting down (a load balancer then sends no one new). `instance` is this
+    process's random id, the one its reply rows carry."""
     ok = await run.io_bound(db.ping)
     body = {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"}
+    if liveness.draining():
+        ok, body["status"] = False, "draining"
+    body["instance"] = liveness.INSTANCE_ID
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

@@ -26,6 +26,7 @@ from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
+from app.lifecycle import register_lifecycle, start_instance
 from app.session_storage import is_anonymous, register_session_routes
 from components.assets import STATIC_DIR, STATIC_URL
 from components.error_view import error_view
@@ -35,7 +36,6 @@ from core.config import Settings, get_settings
 from core.errors import Unavailable
 from services.accounts import audit
 from services.chat import render_worker
-from services.chat import turn as chat
 from services.llm.factory import set_demo_base_url
 from services.usage import storage
 from simulator.server import start_simulator
@@ -164,7 +164,7 @@ def _startup() -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.migrate()
-    chat.recover_stale_replies()  # replies cut off by a crash or restart: none stays streaming
+    start_instance()  # heartbeat; replies of instances that stopped beating are closed
     if settings.demo_mode:
         _start_demo_simulator(settings)
     if settings.render_worker_prestart:
@@ -211,6 +211,7 @@ def setup() -> None:
     register_files_route()
     register_session_routes()
     app.on_startup(_startup)
+    register_lifecycle()
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
     app.on_startup(_start_storage_job)
     import pages

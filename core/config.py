@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     # Scale-out
     nicegui_redis_url: str = ""
 
+    # Scale-out: state shared by the instances (issue 17). With NICEGUI_REDIS_URL set, the turn
+    # lock, the sign-in limiter and reply progress live in that Redis under this prefix (the
+    # same variable NiceGUI reads for its storage keys); without it, in this process.
+    nicegui_redis_key_prefix: str = "nicegui:"
+    # An instance beats every third of this; one silent for longer is taken for dead, and the
+    # survivors close its live replies as interrupted (partial text kept, Retry offered).
+    instance_heartbeat_timeout_seconds: float = Field(default=30.0, ge=1)
+    # On SIGTERM (Cloud Run gives 10 s before SIGKILL): stop taking sends, save the live
+    # replies' text so far, settle their reservations and exit within this many seconds.
+    shutdown_grace_seconds: float = Field(default=8.0, ge=1)
+
     _secret: str | None = PrivateAttr(default=None)
 
     @field_validator("secret_key")

@@ -5,6 +5,7 @@ from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.instance import Instance
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
 from models.stored_file import FilePurpose, FileStatus, StoredFile
@@ -20,6 +21,7 @@ __all__ = [
     "ConversationMessage",
     "FilePurpose",
     "FileStatus",
+    "Instance",
     "MessageRole",
     "MessageStatus",
     "PasswordResetToken",

@@ -81,6 +81,8 @@ class ConversationMessage(SQLModel, table=True):
             "cost_micros",
             "conversation_id",
         ),
+        # The liveness sweep finds the replies still streaming, and whose instance writes them.
+        sa.Index("ix_message_status_instance", "status", "instance_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,5 +104,7 @@ class ConversationMessage(SQLModel, table=True):
     cost_micros: int | None = Field(default=None)
     model: str | None = Field(default=None, max_length=100)
     provider_response_id: str | None = Field(default=None, max_length=100)
+    # The instance (models.instance.Instance) writing a streaming reply; NULL before 0013.
+    instance_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = timestamp_field(index=True)
     updated_at: datetime = timestamp_field()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from nicegui import background_tasks, run, ui
@@ -22,7 +23,7 @@ from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
-from services.chat import conversations, generation, render_worker
+from services.chat import conversations, generation, progress, render_worker
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
 from services.usage.pricing import format_usd
@@ -63,6 +64,7 @@ class ChatView:
         self.live: dict[int, tuple[StreamingAnswer, ReplyActivity]] = {}
         self.seen_versions: dict[int, int] = {}
         self.slots: dict[int, ui.column] = {}
+        self.followers: list[asyncio.Task] = []  # replies written by another instance
         self.composer: ChatComposer | None = None
         self._header(view)
         self.column = ui.column().classes("w-full gap-3 pb-2")
@@ -145,6 +147,10 @@ class ChatView:
             self.live[message.id] = (live, activity)
             self.seen_versions[message.id] = running.version
             running.subscribe(self.flush)
+        elif live is not None:  # being written by another instance (or by one that died)
+            self.followers.append(
+                background_tasks.create(self._follow(message.id, live), name="chat-reply-follow")
+            )
         self.slots[message.id] = slot
 
     def _redraw(self, message: ConversationMessage) -> None:
@@ -154,6 +160,8 @@ class ChatView:
             message_bubble(message, self._actions(message))
 
     def _unsubscribe(self) -> None:
+        for follower in self.followers:
+            follower.cancel()
         for message_id in self.live:
             if running := generation.get(message_id):
                 running.unsubscribe(self.flush)
@@ -172,6 +180,28 @@ class ChatView:
                 continue
             del self.live[message_id]
             background_tasks.create(self._finished(message_id), name="chat-reply-finished")
+
+    async def _follow(self, message_id: int, live: StreamingAnswer) -> None:
+        """Show a reply another instance writes, live, until its row is saved or closed."""
+        if not await self._connected():
+            return
+        try:
+            async for text in progress.follow(self.user, message_id):
+                if self.client.is_deleted:
+                    return
+                live.update(text)
+        except NotFound:
+            return
+        if not self.client.is_deleted and message_id in self.slots:
+            await self._finished(message_id)
+
+    async def _connected(self) -> bool:
+        """Wait until the browser shows the page (updates sent earlier would miss it)."""
+        try:
+            await self.client.connected(timeout=30)
+        except TimeoutError:
+            return False
+        return not self.client.is_deleted
 
     async def _finished(self, message_id: int) -> None:
         try:

@@ -23,6 +23,8 @@ from services.accounts.security import (
     issue_token,
     verify_password,
 )
+from services.runtime import shared
+from services.runtime.attempts import SharedAttemptLimiter
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -55,11 +57,19 @@ class SignInLimits:
     """
 
     def __init__(self, pair: int, account: int, address: int, window_seconds: float) -> None:
-        self.limiters = (
-            AttemptLimiter(pair, window_seconds),
-            AttemptLimiter(account, window_seconds),
-            AttemptLimiter(address, window_seconds),
-        )
+        # Shared by every instance when they share a Redis; else counted in this process.
+        if shared.enabled():
+            self.limiters = (
+                SharedAttemptLimiter("pair", pair, window_seconds),
+                SharedAttemptLimiter("account", account, window_seconds),
+                SharedAttemptLimiter("address", address, window_seconds),
+            )
+        else:
+            self.limiters = (
+                AttemptLimiter(pair, window_seconds),
+                AttemptLimiter(account, window_seconds),
+                AttemptLimiter(address, window_seconds),
+            )
 
     @staticmethod
     def keys(name: str, address: str) -> tuple[str, str, str]:

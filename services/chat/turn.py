@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, replace
 
 import sqlalchemy as sa
@@ -47,6 +46,8 @@ from services.chat.conversations import (
     touch,
 )
 from services.chat.generation import Generation
+from services.chat.interruptions import interrupted_error
+from services.chat.turn_lock import one_turn_at_a_time
 from services.files import attachments as chat_files
 from services.llm.base import (
     Citation,
@@ -67,6 +68,7 @@ from services.llm.base import (
 )
 from services.llm.catalog import ModelInfo, ToolPrices, load_catalog
 from services.llm.factory import active_base_url, get_provider
+from services.runtime import liveness
 from services.usage import budgets, reservations
 from services.usage.ledger import Call, Party, entries_for, total_micros
 from services.usage.pricing import (
@@ -101,10 +103,6 @@ INCOMPLETE_TEXT = {
 OUTPUT_CAP_TEXT = (
     "Stopped at the length limit: the provider kept writing past MAX_OUTPUT_TOKENS, so the "
     "app stopped reading. The cost is estimated."
-)
-RESTART_ERROR = (
-    "The server restarted before this reply finished. The text received so far is kept; "
-    "you can retry."
 )
 
 
@@ -216,21 +214,6 @@ async def chat_provider(settings: Settings | None = None) -> LLMProvider:
 
 # ---------------------------------------------------------------- public API
 
-# Check-then-start of a turn is serialized per conversation (in this process; a browser stays
-# on one container), so a double click cannot start two replies or lose a count update.
-_turn_locks: dict[int, asyncio.Lock] = {}
-
-
-@contextlib.asynccontextmanager
-async def _one_turn_at_a_time(conversation_id: int) -> AsyncIterator[None]:
-    lock = _turn_locks.setdefault(conversation_id, asyncio.Lock())
-    try:
-        async with lock:
-            yield
-    finally:
-        if not lock.locked() and _turn_locks.get(conversation_id) is lock:
-            del _turn_locks[conversation_id]
-
 
 def _check_text(text: str, attachments: list[str]) -> str:
     text = text.strip()
@@ -260,7 +243,7 @@ async def send(
     """
     attachments = list(attachments or [])
     text = _check_text(text, attachments)
-    async with _one_turn_at_a_time(conversation_id):
+    async with one_turn_at_a_time(conversation_id):
         begun = await asyncio.to_thread(
             _begin_send, user, conversation_id, text, attachments, model
         )
@@ -274,7 +257,7 @@ async def send(
 
 async def regenerate(user: User, conversation_id: int) -> Turn:
     """Replace the last answer (also Retry on a failed or stopped one); its cost stays counted."""
-    async with _one_turn_at_a_time(conversation_id):
+    async with one_turn_at_a_time(conversation_id):
         job = await asyncio.to_thread(_begin_replacement, user, conversation_id, None)
         _start(job, user)
     return job.turn
@@ -287,7 +270,7 @@ async def edit_last(user: User, conversation_id: int, text: str) -> Turn:
         raise ValidationError("Type a message first.", "message")
     if len(text) > MAX_MESSAGE_CHARS:
         raise ValidationError("That message is too long.", "message")
-    async with _one_turn_at_a_time(conversation_id):
+    async with one_turn_at_a_time(conversation_id):
         job = await asyncio.to_thread(_begin_replacement, user, conversation_id, text)
         _start(job, user)
     return job.turn
@@ -409,33 +392,6 @@ def reply_outcome(
         return message, conversation, preview_in(session, conversation, assistant)
 
 
-def recover_stale_replies() -> int:
-    """Close out replies left `streaming` by a crash or restart; returns how many.
-
-    Call at start-up, before any reply can be running in this process. Their reservations
-    are released (what they streamed was never reported, so nothing is billed).
-    """
-    with session_scope() as session:
-        stale = select(ConversationMessage.id).where(
-            ConversationMessage.status == MessageStatus.streaming
-        )
-        reservations.release_for_messages(session, stale)
-        result = session.execute(
-            sa.update(ConversationMessage)
-            .where(ConversationMessage.status == MessageStatus.streaming)
-            .values(
-                status=MessageStatus.failed,
-                error=RESTART_ERROR,
-                error_category=ErrorCategory.stream_broken.value,
-                updated_at=utcnow(),
-            )
-        )
-        count = result.rowcount or 0
-    if count:
-        log.warning("Closed %d reply(ies) left streaming by a restart", count)
-    return count
-
-
 # ---------------------------------------------------------------- checks and persistence
 
 
@@ -470,8 +426,7 @@ def _begin_send(
         conversation = _latest_continuation(session, user, conversation)
         assistant = usable_assistant(session, user, conversation)
         _lock_budgets(session, user, assistant)
-        if _has_running_reply(conversation.id):
-            raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
+        _check_can_start(session, conversation.id)
         if conversation.message_count + 2 > get_settings().max_messages_per_conversation:
             return _reserve_summary(session, user, assistant, conversation)
         return _begin_turn(session, user, assistant, conversation, text, attachments, model)
@@ -495,8 +450,23 @@ def _latest_continuation(session: Session, user: User, conversation: Conversatio
     return conversation
 
 
-def _has_running_reply(conversation_id: int) -> bool:
-    return any(not g.finished for g in generation.for_conversation(conversation_id))
+def _check_can_start(session: Session, conversation_id: int) -> None:
+    """Refuse a new reply while this instance shuts down, or while one is being written in
+    the conversation, here or on another instance (its row is `streaming`)."""
+    liveness.check_accepting()
+    running_here = any(not g.finished for g in generation.for_conversation(conversation_id))
+    if (
+        running_here
+        or session.exec(
+            select(ConversationMessage.id)
+            .where(
+                ConversationMessage.conversation_id == conversation_id,
+                ConversationMessage.status == MessageStatus.streaming,
+            )
+            .limit(1)
+        ).first()
+    ):
+        raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
 
 
 def _summary_input_tokens(session: Session, conversation: Conversation) -> int:
@@ -744,8 +714,7 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
         conversation = owned_conversation(session, user, conversation_id)
         assistant = usable_assistant(session, user, conversation)
         _lock_budgets(session, user, assistant)
-        if _has_running_reply(conversation.id):
-            raise ValidationError("Wait for the current reply to finish (or stop it).")
+        _check_can_start(session, conversation.id)
         last_two = session.exec(
             select(ConversationMessage)
             .where(ConversationMessage.conversation_id == conversation.id)
@@ -805,6 +774,7 @@ def _new_reply(conversation: Conversation, assistant: Assistant) -> Conversation
         role=MessageRole.assistant,
         status=MessageStatus.streaming,
         model=assistant.model,
+        instance_id=liveness.INSTANCE_ID,  # whose heartbeat keeps this reply alive
     )
 
 
@@ -952,7 +922,7 @@ async def _stream(job: _Job, running: Generation) -> None:
             "the cost is estimated.",
         )
     except asyncio.CancelledError:
-        outcome.error = cancelled_error()
+        outcome.error = interrupted_error() if running.interrupted else cancelled_error()
     except Exception:  # a bug must not leave the row streaming
         log.exception("Reply %s failed unexpectedly", running.message_id)
         outcome.error = ReplyError(ErrorCategory.stream_broken, "The reply failed unexpectedly.")

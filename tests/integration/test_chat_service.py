@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlmodel import select
 
 from core.config import get_settings
 from core.db import session_scope
@@ -207,27 +206,6 @@ async def test_regenerate_and_edit_replace_the_answer_and_keep_its_cost(
     assert sum(m.input_tokens for m in view.messages) == view.conversation.input_tokens
     assert sum(m.output_tokens for m in view.messages) == view.conversation.output_tokens
     assert edited.output_tokens > first.output_tokens
-
-
-async def test_restart_recovery_closes_stale_streaming_rows(
-    owner: User, conversation: Conversation
-) -> None:
-    with session_scope() as session:
-        session.add(
-            ConversationMessage(
-                conversation_id=conversation.id,
-                role=MessageRole.assistant,
-                content="half an ans",
-                status=MessageStatus.streaming,
-            )
-        )
-    assert chat.recover_stale_replies() == 1
-    with session_scope() as session:
-        row = session.exec(select(ConversationMessage)).one()
-    assert row.status == MessageStatus.failed
-    assert row.content == "half an ans"
-    assert row.error_category == "stream_broken"
-    assert chat.recover_stale_replies() == 0
 
 
 async def test_another_user_cannot_send_or_stop(
