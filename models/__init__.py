@@ -6,6 +6,8 @@ from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
+from models.prompt import Prompt
+from models.share import ShareLink
 from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
 
@@ -21,9 +23,11 @@ __all__ = [
     "MessageStatus",
     "PasswordResetToken",
     "PriceSource",
+    "Prompt",
     "Reservation",
     "Role",
     "SpendEntry",
+    "ShareLink",
     "SpendKind",
     "StoredFile",
     "User",

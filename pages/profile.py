@@ -7,6 +7,7 @@ from nicegui import run, ui
 from components.forms import FormMessage, new_password_inputs, submit_form
 from models import User
 from pages.guard import sign_in, sign_out
+from pages.share import share_links_section
 from pages.shell import signed_in_page
 from services.accounts import profile
 from services.accounts.users import set_theme
@@ -129,4 +130,5 @@ async def profile_page(user: User) -> None:
         _account_section(user)
         _password_section(user)
         _theme_section(user)
+        await share_links_section(user)
         _delete_section(user)
