@@ -1,7 +1,7 @@
 """Share links (read-only conversation snapshots) and the prompt library
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 00:50:00
 
 `share_link` keeps a copy of the shared messages and only the SHA-256 of the link's token.
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

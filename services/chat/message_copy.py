@@ -48,27 +48,39 @@ def snapshot_status(status: str | None) -> MessageStatus:
     return parsed if parsed in _KEPT_STATUSES else MessageStatus.complete
 
 
+def new_message(
+    conversation: Conversation, message: CopiedMessage, parent_id: int | None
+) -> ConversationMessage:
+    """The row for one copied message under `parent_id` (not added to a session)."""
+    now = utcnow()
+    return ConversationMessage(
+        conversation_id=conversation.id,
+        parent_id=parent_id,
+        role=message.role,
+        content=message.content,
+        status=message.status,
+        citations=message.citations,
+        model=message.model,
+        created_at=message.created_at or now,
+        updated_at=now,
+    )
+
+
 def append_messages(
     session: Session, conversation: Conversation, messages: list[CopiedMessage]
 ) -> list[ConversationMessage]:
-    """Add `messages` in order to `conversation` (flushed) and update its count and time."""
-    now = utcnow()
-    rows = [
-        ConversationMessage(
-            conversation_id=conversation.id,
-            role=message.role,
-            content=message.content,
-            status=message.status,
-            citations=message.citations,
-            model=message.model,
-            created_at=message.created_at or now,
-            updated_at=now,
-        )
-        for message in messages
-    ]
-    session.add_all(rows)
-    session.flush()
+    """Add `messages` as one branch under the conversation's active leaf (each the parent of
+    the next), make the last one the active leaf, and update count and time (flushed)."""
+    rows: list[ConversationMessage] = []
+    parent_id = conversation.active_message_id
+    for message in messages:
+        row = new_message(conversation, message, parent_id)
+        session.add(row)
+        session.flush()  # its id is the next one's parent
+        rows.append(row)
+        parent_id = row.id
+    conversation.active_message_id = parent_id
     conversation.message_count += len(rows)
-    conversation.updated_at = now
+    conversation.updated_at = utcnow()
     session.add(conversation)
     return rows

@@ -25,11 +25,20 @@ from sqlmodel import Session, select
 
 from core.db import session_scope
 from core.errors import NotFound, ValidationError
-from models import AppSetting, Conversation, MessageRole, ShareLink, StoredFile, User, utcnow
+from models import (
+    AppSetting,
+    Assistant,
+    Conversation,
+    MessageRole,
+    ShareLink,
+    StoredFile,
+    User,
+    utcnow,
+)
 from services.accounts import audit
 from services.accounts.permissions import active_actor, require_admin
 from services.assistants.manage import list_assistants, load_for_use
-from services.chat.conversations import load_thread, title_from
+from services.chat.conversations import owned_conversation, title_from
 from services.chat.export import iso_utc
 from services.chat.message_copy import (
     CopiedMessage,
@@ -38,6 +47,7 @@ from services.chat.message_copy import (
     web_citations,
 )
 from services.chat.render_worker import render_isolated
+from services.chat.tree import active_path
 
 PUBLIC_LINKS_KEY = "public_share_links"
 SHARE_PATH = "/share/"
@@ -190,7 +200,11 @@ def create_share(user: User, conversation_id: int, public: bool = False) -> Crea
     with session_scope() as session:
         if public and not _public_enabled(session):
             raise ValidationError(PUBLIC_OFF, "public")
-        conversation, assistant, rows = load_thread(session, user, conversation_id)
+        conversation = owned_conversation(session, user, conversation_id)
+        assistant = (
+            session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
+        )
+        rows = active_path(session, conversation)  # the branch on show
         messages = [
             _snapshot_message(m) for m in rows if m.content or m.attachments or m.tool_calls
         ]

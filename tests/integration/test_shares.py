@@ -36,26 +36,35 @@ def chat(database: str) -> dict:
     image = file_store.store_image(alice, png_bytes(), "map.png", conversation_id=conversation_id)
     other = file_store.store_image(alice, png_bytes(), "private.png")
     with session_scope() as session:
-        session.add_all(
-            [
-                ConversationMessage(
-                    conversation_id=conversation_id,
-                    role=MessageRole.user,
-                    content="Plan two days in Lisbon.",
-                    attachments=[{"id": image.id, "name": "map.png", "mime": "image/png"}],
-                ),
-                ConversationMessage(
-                    conversation_id=conversation_id,
-                    role=MessageRole.assistant,
-                    # A crafted answer naming a file of another conversation: not served.
-                    content=f"Day 1: **Alfama**. ![x](/files/{other.id})",
-                    citations=[{"kind": "url", "title": "Visit", "url": "https://visitlisboa.com"}],
-                    cost_micros=1234,
-                ),
-            ]
+        question = ConversationMessage(
+            conversation_id=conversation_id,
+            role=MessageRole.user,
+            content="Plan two days in Lisbon.",
+            attachments=[{"id": image.id, "name": "map.png", "mime": "image/png"}],
         )
+        session.add(question)
+        session.flush()
+        answer = ConversationMessage(
+            conversation_id=conversation_id,
+            parent_id=question.id,
+            role=MessageRole.assistant,
+            # A crafted answer naming a file of another conversation: not served.
+            content=f"Day 1: **Alfama**. ![x](/files/{other.id})",
+            citations=[{"kind": "url", "title": "Visit", "url": "https://visitlisboa.com"}],
+            cost_micros=1234,
+        )
+        # A sibling answer on another branch (regenerated): not in the snapshot.
+        other_branch = ConversationMessage(
+            conversation_id=conversation_id,
+            parent_id=question.id,
+            role=MessageRole.assistant,
+            content="An older answer on another branch.",
+        )
+        session.add_all([other_branch, answer])
+        session.flush()
         conversation = session.get(Conversation, conversation_id)
         conversation.title = "Lisbon"
+        conversation.active_message_id = answer.id
         session.add(conversation)
     return {
         "alice": alice,
@@ -79,7 +88,7 @@ def test_teammate_sees_a_snapshot_that_later_edits_do_not_change(chat: dict) -> 
         assert row.token_hash == shares.token_hash(created.token) != created.token
         assert created.token not in repr(row.model_dump())
     view = shares.open_share(bob, created.token)
-    assert [m["content"] for m in view.messages][0] == "Plan two days in Lisbon."
+    assert [m["content"][:6] for m in view.messages] == ["Plan t", "Day 1:"]  # active branch
     assert view.title == "Lisbon" and view.owner_name == "alice" and not view.viewer_is_owner
     assert view.assistant_name == "Travel helper"
     html = shares.render_answers(view.messages, created.token)
@@ -154,6 +163,8 @@ def test_continue_as_copy_with_an_assistant_the_viewer_may_use(chat: dict) -> No
         assert conversation.owner_id == bob.id and assistant.id == own.id
         assert conversation.title == "Lisbon" and conversation.message_count == 2
         assert [m.role for m in messages] == [MessageRole.user, MessageRole.assistant]
+        assert messages[0].parent_id is None and messages[1].parent_id == messages[0].id
+        assert conversation.active_message_id == messages[1].id
         assert messages[1].content.startswith("Day 1")
         assert messages[1].cost_micros is None and messages[1].attachments == []
         assert messages[1].citations == [
