@@ -394,6 +394,7 @@ async def chat_home(user: User) -> None:
             ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
         else:
             ui.label("Pick a conversation or start a new one.").classes("text-lg")
+        ui.link("Import conversations (ChatGPT or JSON export)", "/import").classes("text-sm")
 
 
 @signed_in_page("/chat/new", "Chat")

@@ -47,7 +47,7 @@ from services.chat.message_copy import (
     web_citations,
 )
 from services.chat.render_worker import render_isolated
-from services.chat.tree import active_path
+from services.chat.tree import active_path, all_messages
 
 PUBLIC_LINKS_KEY = "public_share_links"
 SHARE_PATH = "/share/"
@@ -204,7 +204,13 @@ def create_share(user: User, conversation_id: int, public: bool = False) -> Crea
         assistant = (
             session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
         )
-        rows = active_path(session, conversation)  # the branch on show
+        # The branch on show; a conversation written before the message tree has no active
+        # leaf yet and is one line of messages.
+        rows = (
+            active_path(session, conversation)
+            if conversation.active_message_id is not None
+            else all_messages(session, conversation.id)
+        )
         messages = [
             _snapshot_message(m) for m in rows if m.content or m.attachments or m.tool_calls
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ from tests.e2e.conftest import AppServer, save_screenshot, sign_up
 pytestmark = pytest.mark.browser
 
 LONG = 30_000
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    """Generous waits on a loaded, shared machine (back to Playwright's 5 s afterwards)."""
+    expect.set_options(timeout=LONG)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def add_assistant(data_dir: Path, shared: bool = True) -> int:
