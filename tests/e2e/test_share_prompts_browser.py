@@ -168,7 +168,7 @@ def test_prompt_picker_inserts_a_prompt_and_asks_for_its_variables(
     page.get_by_label("Title").fill("Standup notes")
     page.get_by_label("Prompt text").fill("Write standup notes.")
     page.get_by_role("button", name="Save prompt").click()
-    expect(page.get_by_text("Standup notes")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("Standup notes", exact=True)).to_be_visible(timeout=LONG)
 
     page.goto(f"{url}/chat/new?assistant={add_assistant(app_server.data_dir)}")
     box = page.get_by_role("textbox", name="Message")
@@ -210,3 +210,32 @@ def test_prompt_picker_inserts_a_prompt_and_asks_for_its_variables(
     )
     box.press("Enter")
     expect(box).to_have_value("Write standup notes.", timeout=LONG)
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "chatgpt_conversations.json"
+
+
+def test_import_a_chatgpt_export_and_refuse_a_broken_file(
+    app_server: AppServer, page: Page, tmp_path: Path
+) -> None:
+    url = app_server.url
+    sign_up(page, url, "alice")
+    add_assistant(app_server.data_dir)
+    page.goto(f"{url}/import")
+    file_input = page.locator('input[type="file"]')
+    broken = tmp_path / "conversations.json"
+    broken.write_text('[{"title": "half", "mapping": {"n": {"message": "oops"}}}]')
+    file_input.set_input_files(broken)
+    expect(page.get_by_role("alert")).to_contain_text("Conversation 1 of the file is malformed")
+    file_input.set_input_files(FIXTURE)
+    status = page.get_by_role("status").filter(has_text="Imported")
+    expect(status).to_contain_text("Imported 2 conversation(s) with 8 message(s)")
+    expect(page.get_by_text("1 non-text part(s) (image_asset_pointer)")).to_be_visible()
+    expect(page.get_by_text("6 messages · 2 branches")).to_be_visible()
+    save_screenshot(page, "import-report.png")
+    page.get_by_role("link", name="Lisbon weekend").click()
+    expect(page.get_by_text("Try Taberna da Rua das Flores", exact=False)).to_be_visible()
+    # Only the two good conversations exist: the broken file left nothing.
+    page.goto(f"{url}/chat")
+    expect(page.get_by_text("Lisbon weekend")).to_be_visible()
+    expect(page.get_by_text("half", exact=True)).to_have_count(0)
