@@ -91,13 +91,13 @@ class PromptPicker:
                     "text-sm text-slate-500 px-2 py-1"
                 )
             for number, prompt in enumerate(self.matches):
-                selected = number == self.index
+                selected = "true" if number == self.index else "false"
                 option = (
                     ui.button(on_click=lambda n=number: self.choose(n))
                     .props(f'flat no-caps align=left role=option aria-selected="{selected}"')
                     .classes(
                         "w-full text-left px-2 py-1 rounded "
-                        + ("bg-indigo-50 dark:bg-indigo-900/40" if selected else "")
+                        + ("bg-indigo-50 dark:bg-indigo-900/40" if selected == "true" else "")
                     )
                     .mark(f"prompt-option-{prompt.title}")
                 )

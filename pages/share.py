@@ -111,7 +111,6 @@ async def share_links_section(user: User) -> None:
 
 
 def _view(viewer: User | None, token: str, shared: shares.SharedConversation, html: list) -> None:
-    use_static("chat.css", "copy_code.js")
     base = f"{shares.SHARE_PATH}{token}/files"
     with ui.column().classes("w-full max-w-4xl mx-auto gap-3"):
         with ui.row().classes(
@@ -164,22 +163,28 @@ async def share_page(token: str) -> None:
     if viewer is None and not await run.io_bound(shares.may_open_anonymously, token):
         ui.navigate.to(login_url(f"/share/{token}"))
         return
+    use_static("chat.css", "copy_code.js")  # in the first response, so the scripts run
+    if viewer is None:
+        apply_theme("auto")
+        with ui.column().classes("w-full p-4 gap-4"):
+            ui.label("Assistant Studio").classes("text-xl font-semibold text-indigo-600")
+            await _snapshot(None, token)
+        return
+    with shell(viewer, "Chat"):
+        await _snapshot(viewer, token)
+
+
+async def _snapshot(viewer: User | None, token: str) -> None:
+    """Load and render the snapshot after the browser connected (a long one takes a while)."""
+    spinner = ui.spinner(size="lg").classes("self-center")
+    await ui.context.client.connected()
     try:
         shared = await run.io_bound(shares.open_share, viewer, token)
         html = await run.io_bound(shares.render_answers, shared.messages, token)
     except NotFound:
         shared = None
-    if viewer is None:
-        apply_theme("auto")
-        with ui.column().classes("w-full p-4 gap-4"):
-            ui.label("Assistant Studio").classes("text-xl font-semibold text-indigo-600")
-            if shared is None:
-                not_found_view()
-            else:
-                _view(None, token, shared, html)
-        return
-    with shell(viewer, "Chat"):
-        if shared is None:
-            not_found_view()
-        else:
-            _view(viewer, token, shared, html)
+    spinner.delete()
+    if shared is None:
+        not_found_view()
+    else:
+        _view(viewer, token, shared, html)
