@@ -28,6 +28,7 @@ from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
 from app.lifecycle import register_lifecycle, start_instance
 from app.session_storage import is_anonymous, register_session_routes
+from app.share_route import register_share_routes
 from components.assets import STATIC_DIR, STATIC_URL
 from components.error_view import error_view
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
@@ -209,6 +210,7 @@ def setup() -> None:
     app.on_page_exception(page_error)
     register_api()
     register_files_route()
+    register_share_routes()
     register_session_routes()
     app.on_startup(_startup)
     register_lifecycle()

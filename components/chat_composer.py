@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
+from components.prompt_picker import PICKER_KEYS_JS, PromptPicker
 from services.usage.pricing import format_usd
 
 if TYPE_CHECKING:
+    from services.chat.prompts import PromptItem
     from services.chat.turn import CostEstimate
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
@@ -37,7 +39,11 @@ class ChatComposer:
         self.messages_left = messages_left
         self.busy = False
         self.editing = False
-        with ui.column().classes("chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"):
+        self._on_send = on_send
+        self.picker: PromptPicker | None = None
+        with ui.column().classes(
+            "chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"
+        ) as self.column:
             with ui.row().classes("w-full items-center gap-2 text-sm") as self.edit_bar:
                 ui.icon("edit", size="xs").classes("text-indigo-500")
                 ui.label("Editing your last message; sending replaces its answer.")
@@ -52,7 +58,7 @@ class ChatComposer:
                     .props("autogrow outlined dense rows=1 maxlength=32000")
                     .classes("flex-1 rounded max-h-72 overflow-auto")
                 )
-                self.textarea.on("keydown", on_send, js_handler=ENTER_SENDS_JS)
+                self.textarea.on("keydown", self._enter, js_handler=ENTER_SENDS_JS)
                 if self.attachments is not None:
                     self.attachments.accept_paste(self.textarea)
                 self.send_button = (
@@ -72,6 +78,27 @@ class ChatComposer:
             self.offer_button.visible = False
             self.hint = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400")
         self._refresh_hint()
+
+    def use_prompts(self, prompts: list[PromptItem]) -> None:
+        """Offer the prompt library: `/` at the start of the message opens the picker."""
+        with self.column:
+            self.picker = PromptPicker(prompts, self._insert_prompt)
+        self.picker.panel.move(self.column, target_index=0)
+        self.textarea.on_value_change(lambda e: self.picker.update(e.value or ""))
+        self.textarea.on("keydown", lambda e: self.picker.key(e.args), js_handler=PICKER_KEYS_JS)
+
+    def _insert_prompt(self, text: str) -> None:
+        self.textarea.value = text
+        self.textarea.run_method("focus")
+
+    async def _enter(self) -> None:
+        """Enter: take the highlighted prompt while the picker is open, else send."""
+        if self.picker is not None and self.picker.is_open:
+            self.picker.choose()
+            return
+        result = self._on_send()
+        if result is not None:
+            await result
 
     @property
     def text(self) -> str:

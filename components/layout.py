@@ -12,6 +12,7 @@ NAV_ITEMS = (
     ("Dashboard", "/", "space_dashboard"),
     ("Assistants", "/assistants", "smart_toy"),
     ("Chat", "/chat", "forum"),
+    ("Prompts", "/prompts", "bookmarks"),
     ("Profile", "/profile", "person"),
 )
 ADMIN_ITEM = ("Admin", "/admin", "admin_panel_settings")

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # not shown as plain text while the worker starts (tests of single pages turn it off).
     render_worker_prestart: bool = True
 
+    # Import (issue 15 item 6): the largest conversations.json / export file accepted, in MB
+    # (kept under MAX_FILE_MB, which caps every upload's request body).
+    import_max_mb: int = Field(default=20, ge=1)
+
     # Budgets
     default_monthly_budget_usd: float | None = None
 

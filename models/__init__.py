@@ -8,6 +8,8 @@ from models.conversation import Conversation, ConversationMessage, MessageRole, 
 from models.instance import Instance
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
+from models.prompt import Prompt
+from models.share import ShareLink
 from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
 
@@ -26,9 +28,11 @@ __all__ = [
     "MessageStatus",
     "PasswordResetToken",
     "PriceSource",
+    "Prompt",
     "Reservation",
     "Role",
     "SpendEntry",
+    "ShareLink",
     "SpendKind",
     "StoredFile",
     "User",

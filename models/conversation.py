@@ -30,7 +30,8 @@ class MessageStatus(StrEnum):
 
 
 class Conversation(SQLModel, table=True):
-    """A thread between a user and one assistant; `parent_id` links a continuation."""
+    """A thread between a user and one assistant; `parent_id` links a continuation and
+    `active_message_id` is the leaf of the branch on show."""
 
     __table_args__ = (sa.Index("ix_conversation_owner_updated", "owner_id", "updated_at"),)
 
@@ -49,12 +50,15 @@ class Conversation(SQLModel, table=True):
     output_tokens: int = Field(default=0)
     cost_micros: int = Field(default=0)
     cost_cap_micros: int | None = Field(default=None)  # optional dollar cap per conversation
+    # The leaf of the branch shown and continued (messages form a tree through `parent_id`).
+    active_message_id: int | None = Field(default=None)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
 
 class ConversationMessage(SQLModel, table=True):
-    """One message with its status, usage and cost (integer micro-dollars)."""
+    """One message with its status, usage and cost (integer micro-dollars); a node of the
+    conversation's message tree (see `services.chat.tree`)."""
 
     __tablename__ = "conversation_message"
     __table_args__ = (
@@ -87,6 +91,16 @@ class ConversationMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
+    # The message this one answers or follows (None for a first message): siblings share it.
+    parent_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("conversation_message.id", ondelete="SET NULL"),
+            index=True,
+            nullable=True,
+        ),
+    )
     role: MessageRole = Field(max_length=16)
     content: str = text_field()
     status: MessageStatus = Field(default=MessageStatus.complete, max_length=16)

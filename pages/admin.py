@@ -17,6 +17,7 @@ from core.config import get_settings
 from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
+from pages.share import public_links_card
 from pages.shell import signed_in_page
 from services.accounts import admin, api_keys
 from services.accounts.admin import UserRow
@@ -379,5 +380,6 @@ async def admin_page(user: User) -> None:
     with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):
         _registration(user, mode)
         _add_account(user, panel)
+        await public_links_card(user)
     await _api_keys(user)
     _team_usage(user, team)

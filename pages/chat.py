@@ -24,6 +24,7 @@ from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
 from services.chat import conversations, generation, progress, render_worker
+from services.chat import prompts as prompt_library
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
 from services.usage.pricing import format_usd
@@ -423,6 +424,7 @@ async def chat_home(user: User) -> None:
             ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
         else:
             ui.label("Pick a conversation or start a new one.").classes("text-lg")
+        ui.link("Import conversations (ChatGPT or JSON export)", "/import").classes("text-sm")
 
 
 @signed_in_page("/chat/new", "Chat")
@@ -467,5 +469,7 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
                 "with a summary of the earlier one."
             ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
         chat_view = ChatView(user, view, preview, retitle, attach)
+    if chat_view.composer is not None:
+        chat_view.composer.use_prompts(await run.io_bound(prompt_library.list_prompts, user))
     if chat_view.composer is not None and chat_view.composer.attachments is not None:
         chat_view.composer.attachments.accept_drop(right)  # drop files on the conversation

@@ -15,6 +15,7 @@ from components.forms import FormMessage, submit_form
 from components.gallery import Gallery
 from core.errors import ServiceError
 from models import User
+from pages.share import share_button
 from services.chat import conversations, export
 from services.files import attachments, uploads
 from services.files import store as file_store
@@ -146,3 +147,4 @@ def conversation_tools(user: User, conversation_id: int) -> None:
         ui.button("Set spending cap", icon="savings", on_click=cap_dialog.open).props(
             "flat dense no-caps"
         )
+        share_button(user, conversation_id)

@@ -9,6 +9,7 @@ from components.forms import FormMessage, new_password_inputs, submit_form
 from core.errors import ServiceError
 from models import User
 from pages.guard import sign_in, sign_out
+from pages.share import share_links_section
 from pages.shell import signed_in_page
 from services.accounts import api_keys, profile
 from services.accounts.users import set_theme
@@ -180,4 +181,5 @@ async def profile_page(user: User) -> None:
         _password_section(user)
         _theme_section(user)
         await _api_keys_section(user)
+        await share_links_section(user)
         _delete_section(user)
