@@ -332,9 +332,11 @@ class ChatView:
     def _detached(self, action: Callable[[int], Awaitable[None]]) -> Callable[[int], None]:
         """A message button's handler run apart from the button: the redraw that follows
         deletes the button, which would cancel a handler bound to it."""
-        return lambda message_id: background_tasks.create(
-            action(message_id), name="chat-message-action"
-        )
+
+        def run_apart(message_id: int) -> None:  # returns nothing for NiceGUI to await
+            background_tasks.create(action(message_id), name="chat-message-action")
+
+        return run_apart
 
     async def continue_reply(self) -> None:
         """Ask the model to go on from where a cut-off reply stopped (a new turn)."""
