@@ -29,7 +29,8 @@ def nth(user: User, marker: str, index: int) -> UserInteraction:
 
 
 def markers(user: User, marker: str) -> int:
-    return len(user.find(marker=marker).elements)
+    """How many elements carry `marker` now (0 is an answer, not an error)."""
+    return sum(marker in e._markers for e in user.client.layout.descendants())
 
 
 def messages(chat_id: int, role: MessageRole) -> list[ConversationMessage]:
