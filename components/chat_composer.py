@@ -41,12 +41,13 @@ class ChatComposer:
         self.editing = False
         self._on_send = on_send
         self.picker: PromptPicker | None = None
+        self.editing_id: int | None = None  # the message being edited (None: my last one)
         with ui.column().classes(
             "chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"
         ) as self.column:
             with ui.row().classes("w-full items-center gap-2 text-sm") as self.edit_bar:
                 ui.icon("edit", size="xs").classes("text-indigo-500")
-                ui.label("Editing your last message; sending replaces its answer.")
+                ui.label("Editing a message; sending starts a new branch (the old one stays).")
                 ui.button("Cancel edit", on_click=self.cancel_edit).props("flat dense no-caps")
             self.edit_bar.visible = False
             self.attachments = ChatAttachments(attach, self._refresh_send) if attach else None
@@ -161,9 +162,10 @@ class ChatComposer:
         self.show_error(None)
         self.cancel_edit()
 
-    def start_edit(self, text: str) -> None:
-        """Put my last message back into the composer for editing."""
+    def start_edit(self, text: str, message_id: int | None = None) -> None:
+        """Put one of my messages (`message_id`; None: my last one) back in the composer."""
         self.editing = True
+        self.editing_id = message_id
         self.edit_bar.visible = True
         self.textarea.value = text
         self.textarea.run_method("focus")
@@ -171,6 +173,7 @@ class ChatComposer:
     def cancel_edit(self) -> None:
         """Leave edit mode (the text stays)."""
         self.editing = False
+        self.editing_id = None
         self.edit_bar.visible = False
 
 

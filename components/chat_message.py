@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import orjson
 from nicegui import Client, background_tasks, run, ui
 
+from components.branch_switch import BranchSwitch, branch_switch
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
 from models import ConversationMessage, MessageRole, MessageStatus
@@ -40,6 +41,8 @@ class MessageActions:
     on_regenerate: Action | None = None
     on_edit: Action | None = None
     on_continue: Action | None = None
+    on_fork: Action | None = None  # "Continue in a new chat from here"
+    branch: BranchSwitch | None = None  # ‹ 2/3 › among the message's siblings
 
 
 class ReplyActivity:
@@ -178,6 +181,7 @@ def _user_bubble(message: ConversationMessage, actions: MessageActions) -> None:
             _icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
             if actions.on_edit:
                 _icon_button("edit", "Edit message", actions.on_edit)
+            _tree_actions(actions, "version")
 
 
 def _assistant_bubble(
@@ -209,8 +213,16 @@ def _assistant_bubble(
                 )
                 if actions.on_regenerate and message.status == MessageStatus.complete:
                     _icon_button("refresh", "Regenerate", actions.on_regenerate)
+                _tree_actions(actions, "answer")
                 cost_badge(message)
     return live
+
+
+def _tree_actions(actions: MessageActions, noun: str) -> None:
+    if actions.on_fork:
+        _icon_button("call_split", "Continue in a new chat from here", actions.on_fork)
+    if actions.branch is not None:
+        branch_switch(actions.branch, noun)
 
 
 def _reasoning_summary(message: ConversationMessage) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nicegui import background_tasks, run, ui
 
 from components.assets import use_static
+from components.branch_switch import BranchSwitch
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
 from components.chat_list import ConversationList, ListActions
@@ -23,7 +24,7 @@ from models import ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
-from services.chat import conversations, generation, progress, render_worker
+from services.chat import branches, conversations, generation, progress, render_worker
 from services.chat import prompts as prompt_library
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
@@ -62,11 +63,14 @@ class ChatView:
         self.on_title = on_title
         self.conversation_id = view.conversation.id
         self.messages = view.messages
+        self.branches = view.branches
         self.live: dict[int, tuple[StreamingAnswer, ReplyActivity]] = {}
         self.seen_versions: dict[int, int] = {}
         self.slots: dict[int, ui.column] = {}
         self.followers: list[asyncio.Task] = []  # replies written by another instance
         self.composer: ChatComposer | None = None
+        # Known before the messages are drawn, so their Edit/Regenerate show on a reload too.
+        self.writable = view.assistant is not None and view.conversation.continued_by_id is None
         self._header(view)
         self.column = ui.column().classes("w-full gap-3 pb-2")
         with self.column:
@@ -79,12 +83,15 @@ class ChatView:
             )
             for message in self.messages:
                 self._add(message)
-        if view.assistant is not None and view.conversation.continued_by_id is None:
+        if self.writable:
             self.composer = ChatComposer(
                 self.send, self.stop, preview.range, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
         self.client = ui.context.client
+        self._regenerate = self._detached(self.regenerate)
+        self._show_branch = self._detached(self.show_branch)
+        self._fork = self._detached(self.fork)
         self.client.on_delete(self._unsubscribe)
 
     def _header(self, view: conversations.ConversationView) -> None:
@@ -119,22 +126,50 @@ class ChatView:
     # ------------------------------------------------------------ drawing
 
     def _actions(self, message: ConversationMessage) -> MessageActions:
-        last = bool(self.messages) and message.id == self.messages[-1].id
-        last_user = next((m for m in reversed(self.messages) if m.role == MessageRole.user), None)
-        retry = self.regenerate if last and message.role == MessageRole.assistant else None
+        """The buttons of one message; each acts on that message's id (checked server-side)."""
+        message_id = message.id
+        last = bool(self.messages) and message_id == self.messages[-1].id
+        answer = message.role == MessageRole.assistant
+        retry = (lambda: self._regenerate(message_id)) if answer and self.writable else None
+        branch = self.branches.get(message_id)
         return MessageActions(
             on_copy=self.copy,
             on_retry=retry,
             on_regenerate=retry,
-            on_continue=self.continue_reply if retry is not None else None,
+            on_continue=self.continue_reply if retry is not None and last else None,
             on_edit=(
-                (lambda: self.composer.start_edit(message.content))
-                if self.composer is not None
-                and last_user is not None
-                and message.id == last_user.id
+                (lambda: self.composer.start_edit(message.content, message_id))
+                if self.writable and not answer
                 else None
             ),
+            on_fork=lambda: self._fork(message_id),
+            branch=None
+            if branch is None
+            else BranchSwitch(
+                branch.index, branch.count, branch.previous_id, branch.next_id, self._show_branch
+            ),
         )
+
+    async def _reload(self) -> None:
+        """Redraw the whole active branch from the database (after a tree change)."""
+        # Not warmed in the render worker: what was shown is cached, a sibling renders late.
+        view = await run.io_bound(conversations.conversation_view, self.user, self.conversation_id)
+        if view is None or self.client.is_deleted:  # shutting down, or the tab closed
+            return
+        self._unsubscribe()
+        self.live.clear()
+        self.slots.clear()
+        self.column.clear()
+        self.empty = None
+        self.messages, self.branches = view.messages, view.branches
+        with self.column:
+            for message in self.messages:
+                self._add(message)
+        for message in self.messages:  # a reply that ended before it could be subscribed
+            if message.status == MessageStatus.streaming and message.id not in self.live:
+                await self._finished(message.id)
+        if self.composer is not None:
+            self.composer.set_busy(bool(self.live))
 
     def _add(self, message: ConversationMessage) -> None:
         running = generation.get(message.id) if message.status == MessageStatus.streaming else None
@@ -242,7 +277,7 @@ class ChatView:
         composer.set_busy(True)
         try:
             if composer.editing:
-                turn = await chat.edit_last(self.user, self.conversation_id, text)
+                turn = await chat.edit(self.user, self.conversation_id, text, composer.editing_id)
             else:
                 turn = await chat.send(self.user, self.conversation_id, text, files, model)
         except BudgetExceeded as exc:
@@ -262,8 +297,11 @@ class ChatView:
             ui.navigate.to(f"/chat/{turn.conversation_id}?continued=1")
             return
         was_edit = composer.editing
-        composer.sent(composer.messages_left - (0 if was_edit else 2))
-        await self._show_turn(turn, replaced=was_edit)
+        composer.sent(composer.messages_left - 2)
+        if was_edit:
+            await self._reload()
+        else:
+            await self._show_turn(turn)
 
     async def _offer_cheaper(self, text: str) -> None:
         """When a budget refuses, offer the cheapest catalog model that fits, for this message."""
@@ -282,17 +320,54 @@ class ChatView:
             use_it,
         )
 
-    async def regenerate(self) -> None:
+    async def regenerate(self, message_id: int) -> None:
+        """Answer again the question of answer `message_id`; the old answer stays a sibling."""
         if self.live:
             return
         try:
-            turn = await chat.regenerate(self.user, self.conversation_id)
+            await chat.regenerate(self.user, self.conversation_id, message_id)
         except ServiceError as exc:
-            ui.notify(str(exc), type="negative")
-            if isinstance(exc, AuthError):
-                ui.navigate.to("/login")
+            self._refused(exc)
             return
-        await self._show_turn(turn, replaced=True)
+        if self.composer is not None:
+            self.composer.messages_left -= 1
+        await self._reload()
+
+    async def show_branch(self, message_id: int) -> None:
+        """Show the sibling `message_id` (the ‹ › switch) and the branch below it."""
+        try:
+            await run.io_bound(branches.show_branch, self.user, self.conversation_id, message_id)
+        except ServiceError as exc:
+            self._refused(exc)
+            return
+        await self._reload()
+
+    async def fork(self, message_id: int) -> None:
+        """Continue in a new chat from `message_id` (a copy of the path down to it)."""
+        try:
+            fork = await run.io_bound(
+                branches.fork_conversation, self.user, self.conversation_id, message_id
+            )
+        except ServiceError as exc:
+            self._refused(exc)
+            return
+        with self.column:
+            ui.navigate.to(f"/chat/{fork.id}")
+
+    def _refused(self, exc: ServiceError) -> None:
+        with self.column:
+            ui.notify(str(exc), type="negative")
+            if isinstance(exc, AuthError):  # revoked while the page was open
+                ui.navigate.to("/login")
+
+    def _detached(self, action: Callable[[int], Awaitable[None]]) -> Callable[[int], None]:
+        """A message button's handler run apart from the button: the redraw that follows
+        deletes the button, which would cancel a handler bound to it."""
+
+        def run_apart(message_id: int) -> None:  # returns nothing for NiceGUI to await
+            background_tasks.create(action(message_id), name="chat-message-action")
+
+        return run_apart
 
     async def continue_reply(self) -> None:
         """Ask the model to go on from where a cut-off reply stopped (a new turn)."""
@@ -309,25 +384,19 @@ class ChatView:
         if self.composer is not None:
             self.composer.set_busy(True)
             self.composer.messages_left -= 2
-        await self._show_turn(turn, replaced=False)
+        await self._show_turn(turn)
 
-    async def _show_turn(self, turn: chat.Turn, replaced: bool) -> None:
-        """Draw the user's message (unless it is already there) and the streaming reply."""
+    async def _show_turn(self, turn: chat.Turn) -> None:
+        """Draw the new message and its streaming reply at the end of the active branch."""
         if self.empty is not None:
             self.empty.delete()
             self.empty = None
         question = turn.question or await run.io_bound(
             conversations.get_message, self.user, turn.user_message_id
         )
-        if replaced:
-            old = self.messages.pop()  # the replaced answer
-            self.slots.pop(old.id).delete()
-            self.messages[-1] = question
-            self._redraw(question)
-        else:
-            self.messages.append(question)
-            with self.column:
-                self._add(question)
+        self.messages.append(question)
+        with self.column:
+            self._add(question)
         reply = turn.reply or ConversationMessage(
             id=turn.assistant_message_id,
             conversation_id=turn.conversation_id,
@@ -335,9 +404,9 @@ class ChatView:
             status=MessageStatus.streaming,
         )
         self.messages.append(reply)
-        for earlier in self.messages[:-2]:
+        for earlier in reversed(self.messages[:-2]):
             if earlier.id in self.slots and earlier.role == MessageRole.assistant:
-                self._redraw(earlier)  # drop Regenerate from the previous answer
+                self._redraw(earlier)  # drop Continue from the previous answer
                 break
         with self.column:
             self._add(reply)

@@ -6,7 +6,7 @@ conversation exactly like a missing one (`NotFound`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from models import (
 from services.accounts import audit
 from services.accounts.permissions import active_actor
 from services.assistants.manage import get_assistant_for_use
+from services.chat import tree
 from services.files.paths import discard_bytes
 from services.files.upstream import UpstreamObjects, purge_upstream
 from services.usage.pricing import parse_usd
@@ -55,9 +56,10 @@ class ConversationView:
 
     conversation: Conversation
     assistant: Assistant | None
-    messages: list[ConversationMessage]
+    messages: list[ConversationMessage]  # the active branch, root to leaf
     parent_title: str | None
     continued_by_title: str | None
+    branches: dict[int, tree.Branch] = field(default_factory=dict)  # ‹ 2/3 › per message
 
 
 def create_conversation(user: User, assistant_id: int) -> Conversation:
@@ -91,19 +93,13 @@ def get_conversation(user: User, conversation_id: int) -> Conversation:
 def load_thread(
     session: Session, user: User, conversation_id: int
 ) -> tuple[Conversation, Assistant | None, list[ConversationMessage]]:
-    """The user's conversation with its assistant (None once deleted) and messages in order."""
+    """The user's conversation with its assistant (None once deleted) and all its messages,
+    every branch, in order."""
     conversation = owned_conversation(session, user, conversation_id)
     assistant = (
         session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
     )
-    messages = list(
-        session.exec(
-            select(ConversationMessage)
-            .where(ConversationMessage.conversation_id == conversation.id)
-            .order_by(ConversationMessage.id)
-        )
-    )
-    return conversation, assistant, messages
+    return conversation, assistant, tree.all_messages(session, conversation.id)
 
 
 def conversation_view(user: User, conversation_id: int) -> ConversationView:
@@ -115,12 +111,14 @@ def conversation_view(user: User, conversation_id: int) -> ConversationView:
 def view_in(session: Session, user: User, conversation_id: int) -> ConversationView:
     """`conversation_view` in the caller's session."""
     conversation, assistant, messages = load_thread(session, user, conversation_id)
+    path = tree.path_to(messages, conversation.active_message_id)
     return ConversationView(
         conversation=conversation,
         assistant=assistant,
-        messages=messages,
+        messages=path,
         parent_title=_linked_title(session, user, conversation.parent_id),
         continued_by_title=_linked_title(session, user, conversation.continued_by_id),
+        branches=tree.branches(messages, path, conversation.active_message_id),
     )
 
 
@@ -283,29 +281,24 @@ def title_from(text: str) -> str:
 def context_messages(
     session: Session, conversation_id: int, exclude_id: int | None = None
 ) -> list[ConversationMessage]:
-    """The last CONTEXT_MESSAGES messages worth sending (oldest first).
+    """The last CONTEXT_MESSAGES messages of the active branch worth sending (oldest first).
 
-    Empty assistant replies and the reply being generated (`exclude_id`) are left out.
+    Empty assistant replies and the reply being generated (`exclude_id`) are left out; so
+    are the other branches (a regenerated answer's siblings, an edited question's old text).
     """
-    limit = get_settings().context_messages
-    statement = (
-        select(ConversationMessage)
-        .where(ConversationMessage.conversation_id == conversation_id)
-        .where(
-            sa.or_(
-                ConversationMessage.role == MessageRole.user,
-                sa.and_(
-                    ConversationMessage.content != "",
-                    ConversationMessage.status != MessageStatus.streaming,
-                ),
-            )
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return []
+    sendable = [
+        m
+        for m in tree.active_path(session, conversation)
+        if m.id != exclude_id
+        and (
+            m.role == MessageRole.user or (m.content != "" and m.status != MessageStatus.streaming)
         )
-        .order_by(ConversationMessage.id.desc())
-        .limit(limit)
-    )
-    if exclude_id is not None:
-        statement = statement.where(ConversationMessage.id != exclude_id)
-    return list(reversed(session.exec(statement).all()))
+    ]
+    limit = get_settings().context_messages
+    return sendable[-limit:] if limit > 0 else []
 
 
 def touch(conversation: Conversation) -> None:

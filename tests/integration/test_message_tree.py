@@ -58,11 +58,12 @@ def test_active_path_runs_root_to_leaf_along_the_active_branch(forked: dict[str,
         assert _contents(tree.active_path(session, conversation)) == ["Q1b", "A1b"]
 
 
-def test_a_missing_leaf_falls_back_to_the_newest_message(forked: dict[str, int]) -> None:
+def test_no_leaf_reads_linear_and_a_missing_leaf_the_newest(forked: dict[str, int]) -> None:
     with session_scope() as session:
         conversation = session.get(Conversation, forked["chat"])
         conversation.active_message_id = None
-        assert _contents(tree.active_path(session, conversation)) == ["Q1b", "A1b"]
+        assert len(tree.active_path(session, conversation)) == 7
+        assert tree.branches(tree.all_messages(session, conversation.id), [], None) == {}
         conversation.active_message_id = 999_999
         assert _contents(tree.active_path(session, conversation)) == ["Q1b", "A1b"]
     with session_scope() as session:
@@ -86,7 +87,9 @@ def test_branches_say_where_each_message_sits(forked: dict[str, int]) -> None:
     with session_scope() as session:
         conversation = session.get(Conversation, forked["chat"])
         messages = tree.all_messages(session, conversation.id)
-        found = tree.branches(messages, tree.active_path(session, conversation))
+        found = tree.branches(
+            messages, tree.active_path(session, conversation), conversation.active_message_id
+        )
     assert found == {
         forked["q1"]: tree.Branch(1, 2, None, forked["q1b"]),
         forked["a2a"]: tree.Branch(1, 2, None, forked["a2b"]),

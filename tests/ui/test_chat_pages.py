@@ -76,8 +76,9 @@ async def test_failed_reply_then_retry_succeeds(user: User, llm_env: SimulatorSe
     await send(user, "echo: second time lucky")
     await user.should_see("server error", retries=50)
     user.find(kind=ui.button, content="Retry").click()
-    await user.should_see("tokens ·", retries=50)
-    await user.should_not_see("server error", retries=20)
+    await user.should_see("2/2", retries=100)  # the failed answer stays, as a sibling
+    await user.should_see("second time lucky", retries=50)
+    await user.should_not_see("server error", retries=50)
 
 
 async def test_rename_delete_and_search(user: User) -> None:
