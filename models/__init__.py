@@ -4,12 +4,14 @@ from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.feedback import AnswerFeedback
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
 from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
 
 __all__ = [
+    "AnswerFeedback",
     "AppSetting",
     "TOOL_NAMES",
     "Assistant",

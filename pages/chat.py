@@ -16,6 +16,7 @@ from components.chat_message import (
     StreamingAnswer,
     message_bubble,
 )
+from components.chat_scroll import jump_to_latest_button
 from components.layout import not_found_view
 from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
 from models import ConversationMessage, MessageRole, MessageStatus, User
@@ -65,7 +66,9 @@ class ChatView:
         self.slots: dict[int, ui.column] = {}
         self.composer: ChatComposer | None = None
         self._header(view)
-        self.column = ui.column().classes("w-full gap-3 pb-2")
+        # The only part that scrolls (static/chat.css); chat_scroll.js follows its bottom.
+        self.column = ui.column().classes("chat-messages w-full gap-3 pb-2 no-wrap")
+        self.column.props('role=log aria-label="Messages"')
         with self.column:
             self.empty = (
                 ui.label(
@@ -76,6 +79,7 @@ class ChatView:
             )
             for message in self.messages:
                 self._add(message)
+        jump_to_latest_button()
         if view.assistant is not None and view.conversation.continued_by_id is None:
             self.composer = ChatComposer(
                 self.send, self.stop, preview.range, preview.messages_left, attach
@@ -331,8 +335,8 @@ def _chat_layout(
 
     `on_renamed` hears about renames made in the list (the open conversation's header).
     """
-    use_static("chat.css", "copy_code.js", "chat_scroll.js")
-    with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
+    use_static("chat.css", "code_highlight.css", "copy_code.js", "chat_scroll.js")
+    with ui.row().classes("chat-layout w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
 
         async def on_search(query: str) -> None:
             chat_list.show(await run.io_bound(_list_data, user, query), query)
@@ -370,7 +374,7 @@ def _chat_layout(
         )
         chat_list = ConversationList(assistants, active_id, actions)
         chat_list.show(groups)
-        right = ui.column().classes("flex-1 min-w-0 gap-3")
+        right = ui.column().classes("chat-main flex-1 min-w-0 gap-3 no-wrap")
 
     return right, chat_list.retitle
 
