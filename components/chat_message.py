@@ -28,6 +28,7 @@ from services.chat.render_worker import render_isolated
 from services.chat.rendering import plain_html, render_if_cheap, render_partial
 
 FENCE = "```"
+RATEABLE = (MessageStatus.complete, MessageStatus.incomplete)
 THINKING_TEXT = "Thinking…"
 # A streaming tail (text since the last blank line) longer than this is shown as plain text
 # until its block ends: re-rendering costs ~4 us per character on every burst (~100 ms).
@@ -46,6 +47,8 @@ class MessageActions:
     on_regenerate: Action | None = None
     on_edit: Action | None = None
     on_continue: Action | None = None
+    # Draws the answer's feedback controls (components.feedback) in its action row.
+    feedback_row: Callable[[ConversationMessage], None] | None = None
 
 
 class ReplyActivity:
@@ -288,6 +291,8 @@ def _assistant_bubble(
                 )
                 if actions.on_regenerate and message.status == MessageStatus.complete:
                     _icon_button("refresh", "Regenerate", actions.on_regenerate)
+                if actions.feedback_row and message.status in RATEABLE:
+                    actions.feedback_row(message)
                 cost_badge(message)
     return live
 

@@ -17,13 +17,14 @@ from components.chat_message import (
     message_bubble,
 )
 from components.chat_scroll import jump_to_latest_button
+from components.feedback import FeedbackControls
 from components.layout import not_found_view
 from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
-from models import ConversationMessage, MessageRole, MessageStatus, User
+from models import AnswerFeedback, ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
-from services.chat import conversations, generation, render_worker
+from services.chat import conversations, feedback, generation, render_worker
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
 from services.usage.pricing import format_usd
@@ -35,11 +36,13 @@ def _assistant_options(user: User) -> list[tuple[int, str]]:
     return [(a.id, a.name) for a in list_assistants(user)]
 
 
-def _load_page(user: User, conversation_id: int) -> ChatPage:
-    """The page's one hop to a worker thread: one read, then the history rendered."""
+def _load_page(user: User, conversation_id: int) -> tuple[ChatPage, dict[int, AnswerFeedback]]:
+    """The page's one hop to a worker thread: one read, the user's ratings, then the history
+    rendered."""
     data = load_chat_page(user, conversation_id)
+    ratings = feedback.conversation_feedback(user, conversation_id)
     render_worker.warm([(m.content, m.citations) for m in data.view.messages])
-    return data
+    return data, ratings
 
 
 def _list_data(user: User, query: str) -> list:
@@ -56,8 +59,10 @@ class ChatView:
         preview: chat.CostPreview,
         on_title: Callable[[int, str], None],
         attach: AttachCallbacks | None = None,
+        ratings: dict[int, AnswerFeedback] | None = None,
     ) -> None:
         self.user = user
+        self.ratings = ratings or {}
         self.on_title = on_title
         self.conversation_id = view.conversation.id
         self.messages = view.messages
@@ -128,6 +133,7 @@ class ChatView:
             on_retry=retry,
             on_regenerate=retry,
             on_continue=self.continue_reply if retry is not None else None,
+            feedback_row=self._feedback_row,
             on_edit=(
                 (lambda: self.composer.start_edit(message.content))
                 if self.composer is not None
@@ -136,6 +142,27 @@ class ChatView:
                 else None
             ),
         )
+
+    def _feedback_row(self, message: ConversationMessage) -> None:
+        """Thumbs and comment under a finished answer, saved for this user and this answer."""
+        given = self.ratings.get(message.id)
+        message_id = message.id
+
+        async def save(rating: int | None, comment: str | None) -> bool:
+            try:
+                if rating is None:
+                    await run.io_bound(feedback.clear_rating, self.user, message_id)
+                    self.ratings.pop(message_id, None)
+                else:
+                    self.ratings[message_id] = await run.io_bound(
+                        feedback.rate_answer, self.user, message_id, rating, comment
+                    )
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return False
+            return True
+
+        FeedbackControls(given.rating if given else None, given.comment if given else None, save)
 
     def _add(self, message: ConversationMessage) -> None:
         running = generation.get(message.id) if message.status == MessageStatus.streaming else None
@@ -414,7 +441,7 @@ async def chat_new(user: User, assistant: int = 0) -> None:
 async def chat_page(user: User, conversation_id: int, continued: int = 0) -> None:
     """One conversation."""
     try:
-        data = await run.io_bound(_load_page, user, conversation_id)
+        data, ratings = await run.io_bound(_load_page, user, conversation_id)
     except NotFound:
         not_found_view()
         return
@@ -440,6 +467,6 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
                 "This conversation reached its message limit, so it continues here "
                 "with a summary of the earlier one."
             ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
-        chat_view = ChatView(user, view, preview, retitle, attach)
+        chat_view = ChatView(user, view, preview, retitle, attach, ratings)
     if chat_view.composer is not None and chat_view.composer.attachments is not None:
         chat_view.composer.attachments.accept_drop(right)  # drop files on the conversation
