@@ -10,6 +10,7 @@ convert, or is too long, is shown as its escaped source in `<code class="math-so
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import threading
@@ -66,6 +67,9 @@ def math_source_html(latex: str, display: bool, in_paragraph: bool = False) -> s
     return _displayed(code, display, in_paragraph)
 
 
+# latex2mathml costs ~1-3 ms per formula; a streaming tail re-renders its formulas on every
+# burst, and history pages repeat them, so conversions are cached (bounded by count and length).
+@functools.lru_cache(maxsize=2048)
 def math_html(latex: str, display: bool, in_paragraph: bool = False) -> str:
     """`latex` as sanitized MathML (centred on its own line when `display`), or its source.
 
