@@ -5,6 +5,7 @@ from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.feedback import AnswerFeedback
 from models.instance import Instance
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
@@ -16,6 +17,7 @@ from models.user import Role, User
 __all__ = [
     "ApiKey",
     "KeyScope",
+    "AnswerFeedback",
     "AppSetting",
     "TOOL_NAMES",
     "Assistant",

@@ -6,6 +6,7 @@ from nicegui import run, ui
 
 from components.assistant_card import assistant_card
 from components.assistant_form import AssistantForm
+from components.feedback import feedback_section
 from components.file_drop import DropItem, FileDrop
 from components.layout import not_found_view
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
@@ -15,6 +16,7 @@ from services.assistants import knowledge
 from services.assistants import manage as assistants
 from services.assistants.knowledge import KnowledgeFile
 from services.assistants.manage import AssistantInput, AssistantSummary
+from services.chat import feedback
 from services.files import uploads
 from services.usage import spend
 
@@ -255,6 +257,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
     read_only = False
     files: list[KnowledgeFile] = []
     forecast: spend.Forecast | None = None
+    ratings: feedback.AssistantFeedback | None = None
     budget_locked = False
     owner_note = ""
     if assistant_id is None:
@@ -269,8 +272,9 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         read_only = not assistants.can_edit(user, record)
         initial = AssistantInput.from_assistant(record)
         budget_locked = not read_only and not assistants.may_change_budget(user, record)
-        if not read_only:  # the forecast is for its owner and admins only
+        if not read_only:  # the forecast and the feedback are for its owner and admins only
             forecast = await run.io_bound(spend.assistant_forecast, user, assistant_id)
+            ratings = await run.io_bound(feedback.assistant_feedback, user, assistant_id)
         if read_only:
             owner_note = "Shared with the team. Only its owner or an admin can change it."
     title = "New assistant" if assistant_id is None else initial.name
@@ -328,6 +332,8 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
     )
     with form.knowledge_area:
         knowledge_section(user, assistant_id, files, editable=not read_only)
+    if ratings is not None:
+        feedback_section(ratings)
 
 
 @signed_in_page("/assistants/new", "Assistants")

@@ -18,13 +18,22 @@ from components.chat_message import (
     StreamingAnswer,
     message_bubble,
 )
+from components.chat_scroll import jump_to_latest_button
+from components.feedback import FeedbackControls
 from components.layout import not_found_view
 from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
-from models import ConversationMessage, MessageRole, MessageStatus, User
+from models import AnswerFeedback, ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
-from services.chat import branches, conversations, generation, progress, render_worker
+from services.chat import (
+    branches,
+    conversations,
+    feedback,
+    generation,
+    progress,
+    render_worker,
+)
 from services.chat import prompts as prompt_library
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
@@ -37,11 +46,13 @@ def _assistant_options(user: User) -> list[tuple[int, str]]:
     return [(a.id, a.name) for a in list_assistants(user)]
 
 
-def _load_page(user: User, conversation_id: int) -> ChatPage:
-    """The page's one hop to a worker thread: one read, then the history rendered."""
+def _load_page(user: User, conversation_id: int) -> tuple[ChatPage, dict[int, AnswerFeedback]]:
+    """The page's one hop to a worker thread: one read, the user's ratings, then the history
+    rendered."""
     data = load_chat_page(user, conversation_id)
+    ratings = feedback.conversation_feedback(user, conversation_id)
     render_worker.warm([(m.content, m.citations) for m in data.view.messages])
-    return data
+    return data, ratings
 
 
 def _list_data(user: User, query: str) -> list:
@@ -58,8 +69,10 @@ class ChatView:
         preview: chat.CostPreview,
         on_title: Callable[[int, str], None],
         attach: AttachCallbacks | None = None,
+        ratings: dict[int, AnswerFeedback] | None = None,
     ) -> None:
         self.user = user
+        self.ratings = ratings or {}
         self.on_title = on_title
         self.conversation_id = view.conversation.id
         self.messages = view.messages
@@ -72,7 +85,9 @@ class ChatView:
         # Known before the messages are drawn, so their Edit/Regenerate show on a reload too.
         self.writable = view.assistant is not None and view.conversation.continued_by_id is None
         self._header(view)
-        self.column = ui.column().classes("w-full gap-3 pb-2")
+        # The only part that scrolls (static/chat.css); chat_scroll.js follows its bottom.
+        self.column = ui.column().classes("chat-messages w-full gap-3 pb-2 no-wrap")
+        self.column.props('role=log aria-label="Messages"')
         with self.column:
             self.empty = (
                 ui.label(
@@ -83,6 +98,7 @@ class ChatView:
             )
             for message in self.messages:
                 self._add(message)
+        jump_to_latest_button()
         if self.writable:
             self.composer = ChatComposer(
                 self.send, self.stop, preview.range, preview.messages_left, attach
@@ -137,6 +153,7 @@ class ChatView:
             on_retry=retry,
             on_regenerate=retry,
             on_continue=self.continue_reply if retry is not None and last else None,
+            feedback_row=self._feedback_row,
             on_edit=(
                 (lambda: self.composer.start_edit(message.content, message_id))
                 if self.writable and not answer
@@ -170,6 +187,27 @@ class ChatView:
                 await self._finished(message.id)
         if self.composer is not None:
             self.composer.set_busy(bool(self.live))
+
+    def _feedback_row(self, message: ConversationMessage) -> None:
+        """Thumbs and comment under a finished answer, saved for this user and this answer."""
+        given = self.ratings.get(message.id)
+        message_id = message.id
+
+        async def save(rating: int | None, comment: str | None) -> bool:
+            try:
+                if rating is None:
+                    await run.io_bound(feedback.clear_rating, self.user, message_id)
+                    self.ratings.pop(message_id, None)
+                else:
+                    self.ratings[message_id] = await run.io_bound(
+                        feedback.rate_answer, self.user, message_id, rating, comment
+                    )
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return False
+            return True
+
+        FeedbackControls(given.rating if given else None, given.comment if given else None, save)
 
     def _add(self, message: ConversationMessage) -> None:
         running = generation.get(message.id) if message.status == MessageStatus.streaming else None
@@ -431,8 +469,8 @@ def _chat_layout(
 
     `on_renamed` hears about renames made in the list (the open conversation's header).
     """
-    use_static("chat.css", "copy_code.js", "chat_scroll.js")
-    with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
+    use_static("chat.css", "code_highlight.css", "copy_code.js", "chat_scroll.js")
+    with ui.row().classes("chat-layout w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
 
         async def on_search(query: str) -> None:
             chat_list.show(await run.io_bound(_list_data, user, query), query)
@@ -470,7 +508,7 @@ def _chat_layout(
         )
         chat_list = ConversationList(assistants, active_id, actions)
         chat_list.show(groups)
-        right = ui.column().classes("flex-1 min-w-0 gap-3")
+        right = ui.column().classes("chat-main flex-1 min-w-0 gap-3 no-wrap")
 
     return right, chat_list.retitle
 
@@ -511,7 +549,7 @@ async def chat_new(user: User, assistant: int = 0) -> None:
 async def chat_page(user: User, conversation_id: int, continued: int = 0) -> None:
     """One conversation."""
     try:
-        data = await run.io_bound(_load_page, user, conversation_id)
+        data, ratings = await run.io_bound(_load_page, user, conversation_id)
     except NotFound:
         not_found_view()
         return
@@ -537,7 +575,7 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
                 "This conversation reached its message limit, so it continues here "
                 "with a summary of the earlier one."
             ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
-        chat_view = ChatView(user, view, preview, retitle, attach)
+        chat_view = ChatView(user, view, preview, retitle, attach, ratings)
     if chat_view.composer is not None:
         chat_view.composer.use_prompts(await run.io_bound(prompt_library.list_prompts, user))
     if chat_view.composer is not None and chat_view.composer.attachments is not None:

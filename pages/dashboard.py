@@ -6,14 +6,22 @@ from nicegui import run, ui
 
 from components.budget_banner import budget_banner, budget_meter
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
+from components.feedback import satisfaction_table
 from components.stat_card import stat_card
-from models import User
+from models import Role, User
 from pages.shell import signed_in_page
+from services.chat import feedback
 from services.usage.dashboard import Dashboard, dashboard_for
 from services.usage.pricing import format_usd
 from services.usage.spend import chart_days, export_csv
 
 EMPTY_TEXT = "text-sm text-slate-500 dark:text-slate-400"
+
+
+async def download_satisfaction(user: User) -> None:
+    """Send the satisfaction per assistant as CSV (admins only: the service checks)."""
+    text = await run.io_bound(feedback.satisfaction_csv, user)
+    ui.download.content(text, "assistant-satisfaction.csv", "text/csv")
 
 
 async def download_usage(user: User, everyone: bool = False) -> None:
@@ -149,3 +157,6 @@ async def dashboard_page(user: User) -> None:
     else:
         _charts(board)
     _shortcuts(board)
+    if user.role == Role.admin:
+        rows = await run.io_bound(feedback.satisfaction_by_assistant, user)
+        satisfaction_table(rows, lambda: download_satisfaction(user))

@@ -16,6 +16,7 @@ from core.config import get_settings
 from core.db import contains_pattern, session_scope
 from core.errors import NotFound, ValidationError
 from models import (
+    AnswerFeedback,
     Assistant,
     Conversation,
     ConversationMessage,
@@ -259,6 +260,9 @@ def delete_conversation(user: User, conversation_id: int) -> None:
             .values(continued_by_id=None)
         )
         session.execute(sa.delete(StoredFile).where(StoredFile.conversation_id == conversation.id))
+        session.execute(
+            sa.delete(AnswerFeedback).where(AnswerFeedback.conversation_id == conversation.id)
+        )
         session.execute(
             sa.delete(ConversationMessage).where(
                 ConversationMessage.conversation_id == conversation.id

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from services.chat import rendering
+from services.chat.math_render import MATH_ATTRIBUTES, MATH_TAGS
 from services.chat.rendering import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
@@ -60,8 +61,12 @@ def assert_inert(html: str) -> None:
     parsed = parse(html)
     assert not parsed.comments
     for tag, attrs in parsed.tags:
-        assert tag in ALLOWED_TAGS | {"sup", "ol", "li"}, tag
-        allowed = set(ALLOWED_ATTRIBUTES.get(tag, [])) | ADDED_ATTRIBUTES.get(tag, set())
+        assert tag in ALLOWED_TAGS | MATH_TAGS | {"sup", "ol", "li"}, tag
+        allowed = (
+            set(ALLOWED_ATTRIBUTES.get(tag, []))
+            | set(MATH_ATTRIBUTES.get(tag, []))
+            | ADDED_ATTRIBUTES.get(tag, set())
+        )
         assert set(attrs) <= allowed, (tag, attrs)
         if "href" in attrs:
             href = re.sub(r"[\x00-\x20]", "", attrs["href"] or "").lower()
@@ -191,7 +196,7 @@ def test_code_blocks_get_copy_hook_and_language_class() -> None:
     tags = parse(html).tags
     assert ("pre", {"class": "code-block", "data-copy-code": ""}) in tags
     assert ("code", {"class": "language-python"}) in tags
-    assert "print('&lt;b&gt;')" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html
 
 
 def test_tables_and_lists_render() -> None:
