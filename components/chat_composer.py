@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
+from components.shortcuts import mark_shortcut
 from services.usage.pricing import format_usd
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class ChatComposer:
         attach: AttachCallbacks | None = None,
     ) -> None:
         self.estimate = estimate
+        self._on_stop = on_stop
         self.messages_left = messages_left
         self.busy = False
         self.editing = False
@@ -49,9 +51,10 @@ class ChatComposer:
                     self.attachments.buttons()
                 self.textarea = (
                     ui.textarea(label="Message", on_change=self._refresh_hint)
-                    .props("autogrow outlined dense rows=1 maxlength=32000")
+                    .props("autogrow outlined dense rows=1 maxlength=32000 autofocus")
                     .classes("flex-1 rounded max-h-72 overflow-auto")
                 )
+                mark_shortcut(self.textarea, "composer")
                 self.textarea.on("keydown", on_send, js_handler=ENTER_SENDS_JS)
                 if self.attachments is not None:
                     self.attachments.accept_paste(self.textarea)
@@ -60,9 +63,10 @@ class ChatComposer:
                     .props("unelevated no-caps")
                     .classes("chat-send")
                 )
-                self.stop_button = ui.button("Stop", icon="stop", on_click=on_stop).props(
-                    "outline no-caps color=red"
+                self.stop_button = ui.button("Stop", icon="stop", on_click=self._stop).props(
+                    "outline no-caps color=negative"
                 )
+                mark_shortcut(self.stop_button, "stop")
                 self.stop_button.visible = False
             self.error = ui.label("").classes("text-sm text-red-600 dark:text-red-300")
             self.error.visible = False
@@ -72,6 +76,13 @@ class ChatComposer:
             self.offer_button.visible = False
             self.hint = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400")
         self._refresh_hint()
+
+    async def _stop(self) -> None:
+        """Stop the reply and put focus back where typing goes on (the Stop button vanishes)."""
+        result = self._on_stop()
+        if result is not None:
+            await result
+        self.textarea.run_method("focus")
 
     @property
     def text(self) -> str:

@@ -10,6 +10,7 @@ from nicegui import run, ui
 
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
 from components.forms import FormMessage, submit_form
+from components.heading import heading
 from components.layout import not_found_view
 from components.stat_card import stat_card
 from core.config import get_settings
@@ -350,7 +351,7 @@ async def admin_page(user: User) -> None:
     except PermissionDenied:
         not_found_view()
         return
-    ui.label("Administration").classes("text-2xl font-semibold")
+    heading("Administration")
     with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
         ui.label("Users").classes("text-lg font-medium")
         panel = UsersPanel(user)

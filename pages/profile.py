@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import run, ui
 
 from components.forms import FormMessage, new_password_inputs, submit_form
+from components.heading import heading
 from models import User
 from pages.guard import sign_in, sign_out
 from pages.shell import signed_in_page
@@ -124,7 +125,7 @@ def _delete_section(user: User) -> None:
 @signed_in_page("/profile", "Profile")
 async def profile_page(user: User) -> None:
     """Change username, email, password and theme, or delete the account."""
-    ui.label("Profile").classes("text-2xl font-semibold")
+    heading("Profile")
     with ui.column().classes("w-full max-w-3xl gap-4"):
         _account_section(user)
         _password_section(user)
