@@ -17,6 +17,7 @@ from core.config import get_settings
 from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
+from pages.guard import current_user
 from pages.shell import signed_in_page
 from services.accounts import admin
 from services.accounts.admin import UserRow
@@ -50,8 +51,13 @@ async def _guarded(action: Callable[[], Awaitable[object]], done: str) -> bool:
     try:
         await action()
     except PermissionDenied as exc:
-        ui.notify(str(exc), type="negative")
-        ui.navigate.reload()  # rights changed under this page: re-check them
+        fresh = await current_user()
+        if fresh is None or fresh.role != Role.admin:
+            ui.navigate.reload()  # rights changed under this page: the reload shows it
+            return False
+        # Still an admin: a rule refused (e.g. the last admin's own demotion). It stays up until
+        # dismissed, as a reload or a timeout would take it away before it is read.
+        ui.notify(str(exc), type="negative", timeout=0, close_button="OK", multi_line=True)
         return False
     except ServiceError as exc:
         ui.notify(str(exc), type="negative")

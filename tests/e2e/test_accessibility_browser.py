@@ -74,6 +74,11 @@ def test_axe_reports_nothing_serious_on_any_page_light_and_dark(
             page.goto(url + path)
             expect(page.locator("h1").first).to_be_visible(timeout=20_000)
             assert_clean(page, f"{path} dark={dark}")
+        page.goto(f"{url}/assistants/{assistant_id}")
+        page.get_by_role("switch", name="File search").click()  # shows the knowledge uploader
+        expect(page.locator(".q-uploader")).to_be_visible(timeout=20_000)
+        assert_clean(page, f"assistant form with knowledge files dark={dark}")
+        page.get_by_role("switch", name="File search").click()  # unchanged again: no prompt
         page.goto(f"{url}/chat/new?assistant={assistant_id}")
         expect(page.get_by_text("Say hello to Otter helper")).to_be_visible(timeout=20_000)
         assert_clean(page, f"empty chat dark={dark}")
@@ -126,7 +131,7 @@ def test_focus_ring_is_visible_on_buttons_links_and_fields(
         targets = ("New chat", "Stop", "Toggle dark mode")
         for name in targets:
             page.keyboard.press("Shift")  # a keyboard user: focus() counts as :focus-visible
-            page.get_by_role("button", name=name).focus()
+            page.get_by_role("button", name=name, exact=True).focus()
             ring = page.evaluate(FOCUSED_RING)
             assert ring["visible"] and ring["outline"] == "solid" and ring["width"] >= 2, (
                 name,
@@ -150,8 +155,7 @@ def test_focus_goes_to_the_composer_and_back_after_stop(app_server: AppServer, p
     send(page, SLOW_REPLY)
     stop = page.get_by_role("button", name="Stop")
     expect(stop).to_be_visible(timeout=20_000)
-    stop.focus()
-    stop.press("Enter")
+    stop.click()
     expect(stop).to_be_hidden(timeout=20_000)
     expect(composer).to_be_focused(timeout=20_000)
 
