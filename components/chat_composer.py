@@ -60,7 +60,7 @@ class ChatComposer:
                     self.attachments.accept_paste(self.textarea)
                 self.send_button = (
                     ui.button("Send", icon="send", on_click=on_send)
-                    .props("unelevated no-caps")
+                    .props('unelevated no-caps aria-label="Send"')  # the icon alone on phones
                     .classes("chat-send")
                 )
                 self.stop_button = ui.button("Stop", icon="stop", on_click=self._stop).props(

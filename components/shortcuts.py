@@ -13,7 +13,7 @@ from components.assets import use_static
 from components.heading import heading
 
 SHORTCUTS = (
-    ("Ctrl/⌘ + K", "Search conversations"),
+    ("Ctrl/⌘ + K", "Find a conversation"),
     ("Ctrl + Shift + O", "Start a new chat"),
     ("Esc", "Stop a streaming reply"),
     ("↑ in an empty message box", "Edit your last message"),

@@ -230,7 +230,7 @@ def test_dialogs_trap_focus_and_give_it_back(app_server: AppServer, page: Page) 
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text(re.compile(r"^Delete “.*hello”\?$"))).to_be_visible()
-    inside = "() => !!document.activeElement.closest('[role=dialog]')"
+    inside = "() => !!document.activeElement.closest('.q-dialog')"
     for _ in range(6):
         page.keyboard.press("Tab")
         assert page.evaluate(inside), "Tab left the dialog"
@@ -282,7 +282,9 @@ def test_phone_layout_drawer_and_no_sideways_overflow(
     composer = page.get_by_role("textbox", name="Message")
     box = composer.bounding_box()
     assert box is not None and box["y"] + box["height"] > PHONE["height"] - 160, box
-    assert box["width"] > PHONE["width"] * 0.5, box
+    assert box["width"] > PHONE["width"] * 0.4, box
+    composer_row = page.locator(".chat-composer").bounding_box()
+    assert composer_row is not None and composer_row["width"] > PHONE["width"] * 0.85
     opener = page.get_by_role("button", name="Conversations")
     opener.click()
     drawer = page.get_by_role("dialog")
