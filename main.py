@@ -20,6 +20,7 @@ def main() -> None:
         port=settings.port,
         title="Assistant Studio",
         favicon="✨",
+        language="en-US",  # also the page's <html lang>, which screen readers need
         storage_secret=settings.resolved_secret_key(),
         session_middleware_kwargs={
             "same_site": "lax",

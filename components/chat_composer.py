@@ -9,6 +9,7 @@ from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
 from components.prompt_picker import PICKER_KEYS_JS, PromptPicker
+from components.shortcuts import mark_shortcut
 from services.usage.pricing import format_usd
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class ChatComposer:
         attach: AttachCallbacks | None = None,
     ) -> None:
         self.estimate = estimate
+        self._on_stop = on_stop
         self.messages_left = messages_left
         self.busy = False
         self.editing = False
@@ -56,20 +58,22 @@ class ChatComposer:
                     self.attachments.buttons()
                 self.textarea = (
                     ui.textarea(label="Message", on_change=self._refresh_hint)
-                    .props("autogrow outlined dense rows=1 maxlength=32000")
+                    .props("autogrow outlined dense rows=1 maxlength=32000 autofocus")
                     .classes("flex-1 rounded max-h-72 overflow-auto")
                 )
+                mark_shortcut(self.textarea, "composer")
                 self.textarea.on("keydown", self._enter, js_handler=ENTER_SENDS_JS)
                 if self.attachments is not None:
                     self.attachments.accept_paste(self.textarea)
                 self.send_button = (
                     ui.button("Send", icon="send", on_click=on_send)
-                    .props("unelevated no-caps")
+                    .props('unelevated no-caps aria-label="Send"')  # the icon alone on phones
                     .classes("chat-send")
                 )
-                self.stop_button = ui.button("Stop", icon="stop", on_click=on_stop).props(
-                    "outline no-caps color=red"
+                self.stop_button = ui.button("Stop", icon="stop", on_click=self._stop).props(
+                    "outline no-caps color=negative"
                 )
+                mark_shortcut(self.stop_button, "stop")
                 self.stop_button.visible = False
             self.error = ui.label("").classes("text-sm text-red-600 dark:text-red-300")
             self.error.visible = False
@@ -100,6 +104,13 @@ class ChatComposer:
         result = self._on_send()
         if result is not None:
             await result
+
+    async def _stop(self) -> None:
+        """Stop the reply and put focus back where typing goes on (the Stop button vanishes)."""
+        result = self._on_stop()
+        if result is not None:
+            await result
+        self.textarea.run_method("focus")
 
     @property
     def text(self) -> str:

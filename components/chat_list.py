@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from nicegui import ui
+from nicegui.events import ValueChangeEventArguments
 
+from components.shortcuts import mark_shortcut
 from services.chat.conversations import ConversationItem
 
 
@@ -36,9 +38,9 @@ def new_chat_picker(assistants: list[tuple[int, str]], on_new: Callable[[int], N
         .props("outlined dense options-dense")
         .classes("w-full")
     )
-    ui.button("New chat", icon="add", on_click=lambda: on_new(picker.value)).props(
-        "unelevated no-caps"
-    ).classes("w-full")
+    button = ui.button("New chat", icon="add", on_click=lambda: on_new(picker.value))
+    button.props("unelevated no-caps").classes("w-full")
+    mark_shortcut(button, "new-chat")
 
 
 class ConversationList:
@@ -54,7 +56,9 @@ class ConversationList:
         self.active_id = active_id
         self.actions = actions
         self.rows: dict[int, tuple[ui.row, ConversationItem]] = {}
-        with ui.column().classes("w-full md:w-72 shrink-0 gap-2") as self.root:
+        self._home = ui.context.slot.parent  # where the list sits outside the phone drawer
+        # Hidden on phones, where `drawer_button` opens it as a drawer.
+        with ui.column().classes("w-full md:w-72 shrink-0 gap-2 max-md:hidden") as self.root:
             new_chat_picker(assistants, actions.on_new)
             self.search = (
                 ui.input("Search conversations", value=query)
@@ -62,7 +66,33 @@ class ConversationList:
                 .classes("w-full")
             )
             self.search.on_value_change(lambda e: actions.on_search(e.value or ""))
+            mark_shortcut(self.search, "search")
             self.items = ui.column().classes("w-full gap-0 max-h-[70vh] overflow-y-auto")
+
+    def drawer_button(self) -> None:
+        """Phones only: a "Conversations" button opening the list as a drawer from the left
+        (a dialog, so focus stays inside it and returns to the button when it closes)."""
+        with (
+            ui.dialog().props("position=left full-height") as dialog,
+            ui.card().classes("h-full w-[85vw] max-w-sm p-3 rounded-none") as panel,
+        ):
+            pass
+        dialog.props('aria-label="Conversations"')
+
+        def open_drawer() -> None:
+            self.root.move(panel)
+            self.root.classes(remove="max-md:hidden")
+            dialog.open()
+
+        def closed(event: ValueChangeEventArguments) -> None:
+            if not event.value:
+                self.root.move(self._home, target_index=0)
+                self.root.classes(add="max-md:hidden")
+
+        dialog.on_value_change(closed)
+        ui.button("Conversations", icon="menu_open", on_click=open_drawer).props(
+            "outline no-caps"
+        ).classes("md:hidden self-start")
 
     def show(self, groups: list[tuple[str, list[ConversationItem]]], query: str = "") -> None:
         """Draw the grouped items (or the empty state)."""
@@ -109,14 +139,16 @@ class ConversationList:
             ):
                 ui.label(item.title).classes("truncate text-sm font-medium")
                 ui.label(f"{item.assistant_name} · {item.updated_at:%H:%M}").classes(
-                    "truncate text-xs text-slate-500"
+                    "truncate text-xs text-slate-600 dark:text-slate-400"
                 )
-            ui.button(icon="edit", on_click=lambda: self._edit(row, item)).props(
-                'flat round dense size=sm aria-label="Rename"'
-            ).tooltip("Rename").mark(f"rename-{item.id}")
-            ui.button(icon="delete", on_click=lambda: self._confirm_delete(item)).props(
-                'flat round dense size=sm aria-label="Delete"'
-            ).tooltip("Delete").mark(f"delete-{item.id}")
+            rename = ui.button(icon="edit", on_click=lambda: self._edit(row, item))
+            delete = ui.button(icon="delete", on_click=lambda: self._confirm_delete(item))
+            for button, verb in ((rename, "Rename"), (delete, "Delete")):
+                button.props("flat round dense size=sm").tooltip(verb)
+                # By key: a props string would parse quotes in the title.
+                button.props["aria-label"] = f"{verb} {item.title}"
+            rename.mark(f"rename-{item.id}")
+            delete.mark(f"delete-{item.id}")
 
     def _edit(self, row: ui.row, item: ConversationItem) -> None:
         row.clear()

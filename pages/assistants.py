@@ -8,6 +8,7 @@ from components.assistant_card import assistant_card
 from components.assistant_form import AssistantForm
 from components.feedback import feedback_section
 from components.file_drop import DropItem, FileDrop
+from components.heading import heading
 from components.layout import not_found_view
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import Role, User
@@ -47,9 +48,7 @@ class AssistantList:
         self.sort = "recent"
         self.total = len(items)
         with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-            ui.label("Assistants").classes(
-                "text-2xl font-semibold text-slate-800 dark:text-slate-100 grow"
-            )
+            heading("Assistants").classes("grow")
             ui.button(
                 "New assistant", icon="add", on_click=lambda: ui.navigate.to("/assistants/new")
             ).props("unelevated")
@@ -282,9 +281,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         ui.button(icon="arrow_back", on_click=lambda: form.leave()).props(
             'flat round aria-label="Back to assistants"'
         )
-        heading = ui.label(title).classes(
-            "text-2xl font-semibold text-slate-800 dark:text-slate-100 grow truncate"
-        )
+        title_heading = heading(title).classes("grow truncate")
         if assistant_id is not None:
             ui.button(
                 "Chat", icon="chat", on_click=lambda: ui.navigate.to(chat_url(assistant_id))
@@ -317,7 +314,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             ui.navigate.to(f"/assistants/{created.id}")
             return
         form.mark_saved(data)
-        heading.set_text(saved.name)
+        title_heading.set_text(saved.name)
         ui.notify("Saved.", type="positive")
 
     form = AssistantForm(

@@ -20,6 +20,7 @@ from components.chat_message import (
 )
 from components.chat_scroll import jump_to_latest_button
 from components.feedback import FeedbackControls
+from components.heading import heading
 from components.layout import not_found_view
 from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
 from models import AnswerFeedback, ConversationMessage, MessageRole, MessageStatus, User
@@ -40,6 +41,11 @@ from services.chat.chat_page import ChatPage, load_chat_page
 from services.usage.pricing import format_usd
 
 CONTINUE_PROMPT = "Please continue from where your last answer stopped."
+REPLY_ANNOUNCEMENTS = {
+    MessageStatus.complete: "Reply complete.",
+    MessageStatus.stopped: "Reply stopped.",
+    MessageStatus.failed: "The reply failed.",
+}
 
 
 def _assistant_options(user: User) -> list[tuple[int, str]]:
@@ -104,6 +110,8 @@ class ChatView:
                 self.send, self.stop, preview.range, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
+        # Screen readers hear when a streamed reply ends (the text itself is not re-read).
+        self.announcer = ui.label("").classes("sr-only").props('role=status aria-live="polite"')
         self.client = ui.context.client
         self._regenerate = self._detached(self.regenerate)
         self._show_branch = self._detached(self.show_branch)
@@ -117,7 +125,9 @@ class ChatView:
             "dark:border-slate-700"
         ):
             with ui.column().classes("gap-0 min-w-0"):
-                self.title = ui.label(conversation.title).classes("text-lg font-semibold truncate")
+                self.title = heading(conversation.title).classes(
+                    add="text-lg truncate", remove="text-2xl"
+                )
                 ui.label(
                     f"{assistant.name} · {assistant.model}" if assistant else "Assistant deleted"
                 ).classes("text-sm text-slate-500")
@@ -288,6 +298,7 @@ class ChatView:
             if self.composer is not None and not self.live:
                 self.composer.set_busy(False)
         self.messages = [message if m.id == message_id else m for m in self.messages]
+        self.announcer.text = REPLY_ANNOUNCEMENTS.get(message.status, "Reply finished.")
         await run.io_bound(render_worker.warm, [(message.content, message.citations)])
         self._redraw(message)
         self.total.text = f"Total {format_usd(conversation.cost_micros)}"
@@ -509,6 +520,8 @@ def _chat_layout(
         chat_list = ConversationList(assistants, active_id, actions)
         chat_list.show(groups)
         right = ui.column().classes("chat-main flex-1 min-w-0 gap-3 no-wrap")
+        with right:
+            chat_list.drawer_button()
 
     return right, chat_list.retitle
 
@@ -519,6 +532,8 @@ async def chat_home(user: User) -> None:
     assistants = await run.io_bound(_assistant_options, user)
     groups = await run.io_bound(_list_data, user, "")
     right, _ = _chat_layout(user, assistants, None, groups)
+    with right:
+        heading("Chat").classes("sr-only")
     with right, ui.column().classes("w-full items-center py-16 gap-2 text-center"):
         ui.icon("forum", size="3rem").classes("text-slate-400")
         if not assistants:

@@ -70,7 +70,7 @@ def sign_up(page: Page, url: str, name: str, password: str = "password123") -> N
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Confirm password").fill(password)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text(f"Welcome, {name}")).to_be_visible()
+    expect(page.get_by_text(f"Welcome, {name}")).to_be_visible(timeout=20_000)
 
 
 @dataclass

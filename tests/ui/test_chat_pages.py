@@ -10,6 +10,7 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from components.chat_composer import ENTER_SENDS_JS
+from components.heading import Heading
 from core.db import session_scope
 from models import Conversation
 from models import User as Account
@@ -128,8 +129,8 @@ async def test_renaming_the_open_conversation_updates_its_header(user: User) -> 
     user.find(marker=f"rename-{conversation_id}").click()
     user.find("Title").clear().type("Better title").trigger("keydown.enter")
     await user.should_see("Renamed", retries=20)
-    headers = [e for e in user.find(kind=ui.label, content="Better title").elements]
-    assert any("text-lg" in e.classes for e in headers)  # the conversation header, not the list
+    # The conversation's header (its <h1>), not only the list.
+    await user.should_see(kind=Heading, content="Better title")
 
 
 async def test_spending_cap_is_set_checked_and_cleared(user: User) -> None:
