@@ -26,6 +26,7 @@ from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
+from app.oidc import register_oidc_routes
 from app.session_storage import is_anonymous, register_session_routes
 from components.assets import STATIC_DIR, STATIC_URL
 from components.error_view import error_view
@@ -210,6 +211,7 @@ def setup() -> None:
     register_api()
     register_files_route()
     register_session_routes()
+    register_oidc_routes()
     app.on_startup(_startup)
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
     app.on_startup(_start_storage_job)

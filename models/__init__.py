@@ -2,9 +2,12 @@
 
 from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
+from models.audit_event import AuditEvent
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.group import AssistantGroup, Group, GroupMember, MembershipSource
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
+from models.oidc_identity import OidcIdentity
 from models.password_reset import PasswordResetToken
 from models.stored_file import FilePurpose, FileStatus, StoredFile
 from models.user import Role, User
@@ -13,12 +16,18 @@ __all__ = [
     "AppSetting",
     "TOOL_NAMES",
     "Assistant",
+    "AssistantGroup",
+    "AuditEvent",
     "Conversation",
     "ConversationMessage",
     "FilePurpose",
     "FileStatus",
+    "Group",
+    "GroupMember",
+    "MembershipSource",
     "MessageRole",
     "MessageStatus",
+    "OidcIdentity",
     "PasswordResetToken",
     "PriceSource",
     "Reservation",

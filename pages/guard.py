@@ -17,10 +17,11 @@ from nicegui.storage import USER_PREFIX, Storage
 from starlette.requests import Request
 
 from models import User
+from services.accounts.sso import CALLBACK_PATH, START_PATH
 from services.accounts.users import user_for_token
 
 PUBLIC_PAGES = {"/login", "/register", "/forgot-password", "/reset-password"}
-PUBLIC_PATHS = PUBLIC_PAGES | {"/health", "/session/start"}
+PUBLIC_PATHS = PUBLIC_PAGES | {"/health", "/session/start", START_PATH, CALLBACK_PATH}
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/static/")
 TOKEN_KEY = "token"
 

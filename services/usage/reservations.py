@@ -2,7 +2,8 @@
 
 `reserve` runs inside the caller's transaction (a send's single one). It first locks the
 rows that stand for the budgets, so two reservations against one budget never interleave:
-on MariaDB `SELECT ... FOR UPDATE` on the user (and assistant) row; on SQLite, which has one
+on MariaDB `SELECT ... FOR UPDATE` on the user row, the rows of the user's groups (by id)
+and the assistant row, always in that order; on SQLite, which has one
 writer at a time, a no-op UPDATE takes the database's write lock at once (what BEGIN
 IMMEDIATE would do). The used amounts are then read fresh, the call refused if it does not
 fit, and the reservation inserted before the lock is released at commit. `settle` closes it
@@ -21,8 +22,17 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.config import get_settings
-from core.errors import BudgetExceeded, RateLimited
-from models import Assistant, Conversation, Reservation, SpendEntry, SpendKind, User
+from core.errors import BudgetExceeded, ModelNotAllowed, RateLimited
+from models import (
+    Assistant,
+    Conversation,
+    Group,
+    GroupMember,
+    Reservation,
+    SpendEntry,
+    SpendKind,
+    User,
+)
 from services.usage import budgets
 from services.usage.pricing import format_usd
 
@@ -45,6 +55,10 @@ def lock_budgets(session: Session, user_id: int, assistant_id: int | None) -> No
         session.execute(sa.update(table).where(table.c.id == user_id).values(id=table.c.id))
         return
     session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    groups = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
+    session.execute(
+        select(Group.id).where(Group.id.in_(groups)).order_by(Group.id).with_for_update()
+    )
     if assistant_id is not None:
         session.execute(select(Assistant.id).where(Assistant.id == assistant_id).with_for_update())
 
@@ -77,9 +91,12 @@ def reserve(
     fresh = session.get(User, user.id, populate_existing=True) or user
     if kind in REPLY_KINDS:
         _check_limits(session, fresh, now)
+        refusal = budgets.model_refusal(session, fresh.id, model)
+        if refusal:
+            raise ModelNotAllowed(refusal)
     current = session.get(Assistant, assistant.id, populate_existing=True) if assistant else None
     warning = None
-    for budget in budgets.applicable(fresh, current):
+    for budget in budgets.applicable(session, fresh, current):
         if amount_micros is None:
             raise BudgetExceeded(budgets.unpriced_refusal(model))
         spent = budgets.spent_micros(session, budget, now, locking=True)

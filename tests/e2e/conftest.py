@@ -124,7 +124,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
         )
         processes.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a shared CI machine can take a minute to start
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"app exited early:\n{log_path.read_text()[-3000:]}")
