@@ -184,7 +184,7 @@ def add_member(actor: User, group_id: int, username: str) -> Member:
             existing.source = MembershipSource.manual
             session.add(existing)
     audit.record(
-        "group.add_member", actor, target=f"group:{group_id}", target_user_id=user.id, user=name
+        "group.add_member", actor, target=f"group:{group_id}", target_user_id=user.id, username=name
     )
     return Member(user.id, user.username, MembershipSource.manual)
 
