@@ -333,6 +333,13 @@ def get_assistant_for_use(user: User, assistant_id: int) -> Assistant:
         return load_for_use(session, user, assistant_id)
 
 
+def shared_with_groups(user: User, assistant_id: int) -> list[int]:
+    """The groups a shared assistant `user` may see is limited to (empty: the whole team)."""
+    with session_scope() as session:
+        load_for_use(session, user, assistant_id)
+        return groups.shared_group_ids(session, assistant_id)
+
+
 def get_assistant_for_edit(user: User, assistant_id: int) -> Assistant:
     """An assistant `user` may change; PermissionDenied for a teammate's shared one."""
     with session_scope() as session:
