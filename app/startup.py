@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 import os
 import pkgutil
 import secrets
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse
-from nicegui import app, background_tasks
+from nicegui import app, background_tasks, run
 from nicegui import storage as nicegui_storage
 from nicegui.client import Client
 from nicegui.page import page
@@ -27,6 +29,7 @@ from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
 from app.lifecycle import register_lifecycle, start_instance
+from app.oidc import register_oidc_routes
 from app.session_storage import is_anonymous, register_session_routes
 from app.share_route import register_share_routes
 from components.assets import STATIC_DIR, STATIC_URL
@@ -173,24 +176,31 @@ def _startup() -> None:
     log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
 
 
-STORAGE_JOB_FIRST_DELAY = 60.0  # let start-up settle first
-STORAGE_JOB_INTERVAL = 3600.0
+HOURLY_JOB_FIRST_DELAY = 60.0  # let start-up settle first
+HOURLY_JOB_INTERVAL = 3600.0
 
 
-async def _storage_job() -> None:
-    """Hourly: bill yesterday's vector-store storage (idempotent per day) and expire unused
-    conversation stores. Every instance runs it; the ledger's unique key bills a day once."""
-    await asyncio.sleep(STORAGE_JOB_FIRST_DELAY)
+async def _hourly(work: Callable[[], object], what: str) -> None:
+    """Run `work` every hour (a blocking one off the event loop); a failed run is retried
+    next hour."""
+    await asyncio.sleep(HOURLY_JOB_FIRST_DELAY)
     while True:
         try:
-            await storage.run_daily()
-        except Exception:  # a failed run is retried next hour; the day is still billed once
-            log.exception("The storage billing job failed")
-        await asyncio.sleep(STORAGE_JOB_INTERVAL)
+            if inspect.iscoroutinefunction(work):
+                await work()
+            else:
+                await run.io_bound(work)
+        except Exception:
+            log.exception("The %s job failed", what)
+        await asyncio.sleep(HOURLY_JOB_INTERVAL)
 
 
-def _start_storage_job() -> None:
-    background_tasks.create(_storage_job(), name="storage-billing")
+def _start_hourly_jobs() -> None:
+    # Every instance runs them. Storage: bill yesterday's vector-store storage (the ledger's
+    # unique key bills a day once) and expire unused conversation stores. Audit: delete events
+    # past AUDIT_RETENTION_DAYS (idempotent).
+    background_tasks.create(_hourly(storage.run_daily, "storage billing"), name="storage-billing")
+    background_tasks.create(_hourly(audit.prune, "audit retention"), name="audit-retention")
 
 
 def setup() -> None:
@@ -212,10 +222,11 @@ def setup() -> None:
     register_files_route()
     register_share_routes()
     register_session_routes()
+    register_oidc_routes()
     app.on_startup(_startup)
     register_lifecycle()
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
-    app.on_startup(_start_storage_job)
+    app.on_startup(_start_hourly_jobs)
     import pages
 
     # Every module in pages/ registers its routes with @ui.page when imported.

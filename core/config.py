@@ -130,6 +130,19 @@ class Settings(BaseSettings):
     # replies' text so far, settle their reservations and exit within this many seconds.
     shutdown_grace_seconds: float = Field(default=8.0, ge=1)
 
+    # Single sign-on (OpenID Connect, authorization code + PKCE); on when OIDC_ISSUER and
+    # OIDC_CLIENT_ID are set. Discovery happens at sign-in, so the app starts without the issuer.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_provider_name: str = ""  # "Sign in with …"; empty = the issuer's host
+    oidc_only: bool = False  # SSO only: hide password sign-in and sign-up
+    oidc_groups_claim: str = "groups"  # the id token / userinfo claim listing the user's groups
+
+    # Audit log: events older than this many days are deleted by an hourly job (0 = keep all).
+    audit_retention_days: int = Field(default=365, ge=0)
+
     _secret: str | None = PrivateAttr(default=None)
 
     @field_validator("secret_key")
@@ -173,6 +186,11 @@ class Settings(BaseSettings):
     @property
     def _uses_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when single sign-on is configured (OIDC_ISSUER and OIDC_CLIENT_ID)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def demo_mode(self) -> bool:

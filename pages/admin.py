@@ -378,7 +378,11 @@ async def admin_page(user: User) -> None:
     except PermissionDenied:
         not_found_view()
         return
-    heading("Administration")
+    with ui.row().classes("w-full items-end justify-between gap-2"):
+        heading("Administration")
+        with ui.row().classes("gap-4 text-sm"):
+            ui.link("Groups", "/admin/groups")
+            ui.link("Audit log", "/admin/audit")
     with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
         ui.label("Users").classes("text-lg font-medium")
         panel = UsersPanel(user)

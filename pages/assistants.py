@@ -13,6 +13,7 @@ from components.layout import not_found_view
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.shell import signed_in_page
+from services.accounts import groups
 from services.assistants import knowledge
 from services.assistants import manage as assistants
 from services.assistants.knowledge import KnowledgeFile
@@ -270,6 +271,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             return
         read_only = not assistants.can_edit(user, record)
         initial = AssistantInput.from_assistant(record)
+        initial.group_ids = await run.io_bound(assistants.shared_with_groups, user, assistant_id)
         budget_locked = not read_only and not assistants.may_change_budget(user, record)
         if not read_only:  # the forecast and the feedback are for its owner and admins only
             forecast = await run.io_bound(spend.assistant_forecast, user, assistant_id)
@@ -326,6 +328,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         on_leave=lambda: ui.navigate.to("/assistants"),
         custom_models=user.role == Role.admin,
         budget_locked=budget_locked,
+        group_choices=await run.io_bound(groups.group_choices, user),
     )
     with form.knowledge_area:
         knowledge_section(user, assistant_id, files, editable=not read_only)

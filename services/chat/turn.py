@@ -355,7 +355,7 @@ def cheaper_model(user: User, conversation_id: int, text: str) -> CheaperModel |
         needs_vision = current.vision if current else False
         tools = set(preview.tools)
         fresh = session.get(User, user.id) or user
-        applying = budgets.applicable(fresh, assistant)
+        applying = budgets.applicable(session, fresh, assistant)
         used = {
             b: budgets.spent_micros(session, b) + budgets.reserved_micros(session, b)
             for b in applying
