@@ -13,6 +13,7 @@ from models import User
 from services.accounts.users import authenticate, session_token, user_for_token
 from services.chat.conversations import list_conversations
 from services.chat.export import export_json
+from services.chat.search import search_conversations
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -52,8 +53,21 @@ async def me(user: User = Depends(api_user)) -> dict:
 
 
 async def conversations(user: User = Depends(api_user), q: str = "") -> list[dict]:
-    """My conversations, newest first; `q` searches titles and message text."""
-    items = await run.io_bound(list_conversations, user, q)
+    """My conversations (first page, pinned first, newest first); `q` searches titles and
+    message text (full-text, best match first)."""
+    if q.strip():
+        found = await run.io_bound(search_conversations, user, q)
+        return [
+            {
+                "id": hit.conversation_id,
+                "title": hit.title,
+                "assistant": hit.assistant_name,
+                "updated_at": hit.updated_at.isoformat(),
+                "snippet_html": hit.snippet_html,
+            }
+            for hit in found.hits
+        ]
+    items = (await run.io_bound(list_conversations, user)).items
     return [
         {
             "id": item.id,

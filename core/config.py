@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # Scale-out
     nicegui_redis_url: str = ""
 
+    # Temporary chats (issue 15): deleted this many hours after they start, if not closed first
+    temporary_chat_hours: float = Field(default=24, gt=0)
+
     _secret: str | None = PrivateAttr(default=None)
 
     @field_validator("secret_key")

@@ -4,6 +4,7 @@ from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
+from models.folder import Folder
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
 from models.password_reset import PasswordResetToken
 from models.stored_file import FilePurpose, FileStatus, StoredFile
@@ -17,6 +18,7 @@ __all__ = [
     "ConversationMessage",
     "FilePurpose",
     "FileStatus",
+    "Folder",
     "MessageRole",
     "MessageStatus",
     "PasswordResetToken",
