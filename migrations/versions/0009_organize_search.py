@@ -8,7 +8,7 @@ Create Date: 2026-12-02 00:50:00
   `archived`, `temporary` (never listed or searched, purged by a periodic job).
 - Full-text search over message text and conversation titles:
   - SQLite: two external-content FTS5 tables (`message_fts` over conversation_message.content,
-    `conversation_fts` over conversation.title) kept current by AFTER INSERT/UPDATE/DELETE
+    `conversation_fts` over conversation.title, with prefix indexes for type-ahead) kept current by AFTER INSERT/UPDATE/DELETE
     triggers, filled once here with 'rebuild'.
   - MariaDB: InnoDB FULLTEXT indexes on the same two columns (InnoDB maintains them itself).
 
@@ -31,9 +31,11 @@ depends_on: str | Sequence[str] | None = None
 
 SQLITE_SEARCH = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5(content, "
-    "content='conversation_message', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "content='conversation_message', content_rowid='id', tokenize='unicode61 remove_diacritics 2', "
+    "prefix='2 3 4')",
     "CREATE VIRTUAL TABLE IF NOT EXISTS conversation_fts USING fts5(title, "
-    "content='conversation', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "content='conversation', content_rowid='id', tokenize='unicode61 remove_diacritics 2', "
+    "prefix='2 3 4')",
     """CREATE TRIGGER IF NOT EXISTS message_fts_insert AFTER INSERT ON conversation_message BEGIN
         INSERT INTO message_fts(rowid, content) VALUES (new.id, new.content);
     END""",

@@ -29,6 +29,10 @@ MAX_TERMS = 8
 PAGE_SIZE = 20
 SNIPPET_CHARS = 160
 TITLE_WEIGHT = 2  # a title hit counts twice a message hit
+# SQLite ranks (bm25) at most the user's newest CANDIDATES matching messages: finding them is
+# an index walk, but scoring costs per match, and a word found in every message would cost
+# ~1 s at 100,000 messages. Rarer words (the ones worth ranking) are ranked over all matches.
+CANDIDATES = 1000
 # InnoDB ignores words shorter than innodb_ft_min_token_size (default 3) and its default
 # stopwords; a required (+) term it ignores would match nothing, so those words are left out.
 MARIADB_MIN_TOKEN = 3
@@ -140,7 +144,7 @@ def search_conversations(
         ranked = _ranked_ids(session, user, terms, filters, dialect, offset, limit + 1)
         has_more = len(ranked) > limit
         ranked = ranked[:limit]
-        texts = _best_texts(session, terms, dialect, ranked)
+        texts = _best_texts(session, user, terms, dialect, ranked)
         rows = {
             conversation.id: (conversation, name)
             for conversation, name in session.execute(
@@ -203,10 +207,11 @@ def _ranked_ids(
     where = _filter_sql(filters, params)
     if dialect == "sqlite":
         params["q"] = fts5_query(terms)
+        params["floor"] = _candidate_floor(session, user, params["q"])
         hits = f"""
             SELECT m.conversation_id AS conversation_id, bm25(message_fts) AS score
             FROM message_fts JOIN conversation_message m ON m.id = message_fts.rowid
-            WHERE message_fts MATCH :q
+            WHERE message_fts MATCH :q AND message_fts.rowid >= :floor
             UNION ALL
             SELECT conversation_fts.rowid, {TITLE_WEIGHT} * bm25(conversation_fts)
             FROM conversation_fts WHERE conversation_fts MATCH :q"""
@@ -231,30 +236,43 @@ def _ranked_ids(
     return [row[0] for row in session.execute(statement, params)]
 
 
+def _candidate_floor(session: Session, user: User, query: str) -> int:
+    """The id of the user's CANDIDATES-th newest matching message (0 when there are fewer)."""
+    statement = sa.text("""
+        SELECT message_fts.rowid FROM message_fts
+        JOIN conversation_message m ON m.id = message_fts.rowid
+        JOIN conversation c ON c.id = m.conversation_id
+        WHERE message_fts MATCH :q AND c.owner_id = :owner AND c.temporary = :false
+        ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET :skip""")
+    params = {"q": query, "owner": user.id, "false": False, "skip": CANDIDATES - 1}
+    return session.execute(statement, params).scalar() or 0
+
+
 def _best_texts(
-    session: Session, terms: list[str], dialect: str, conversation_ids: list[int]
+    session: Session, user: User, terms: list[str], dialect: str, conversation_ids: list[int]
 ) -> dict[int, str]:
     """The best-ranked matching message text of each conversation (none for title-only hits)."""
     if not conversation_ids:
         return {}
     ids = sa.bindparam("ids", expanding=True)
+    params: dict = {"ids": conversation_ids}
     if dialect == "sqlite":
         statement = sa.text("""
             SELECT m.conversation_id, m.content FROM message_fts
             JOIN conversation_message m ON m.id = message_fts.rowid
-            WHERE message_fts MATCH :q AND m.conversation_id IN :ids
+            WHERE message_fts MATCH :q AND message_fts.rowid >= :floor
+            AND m.conversation_id IN :ids
             ORDER BY bm25(message_fts)""").bindparams(ids)
-        query = fts5_query(terms)
+        params["q"] = fts5_query(terms)
+        params["floor"] = _candidate_floor(session, user, params["q"])
     else:
         statement = sa.text("""
             SELECT m.conversation_id, m.content FROM conversation_message m
             WHERE MATCH(m.content) AGAINST (:q IN BOOLEAN MODE) AND m.conversation_id IN :ids
             ORDER BY MATCH(m.content) AGAINST (:q IN BOOLEAN MODE) DESC""").bindparams(ids)
-        query = boolean_query(terms)
+        params["q"] = boolean_query(terms)
     texts: dict[int, str] = {}
-    for conversation_id, content in session.execute(
-        statement, {"q": query, "ids": conversation_ids}
-    ):
+    for conversation_id, content in session.execute(statement, params):
         texts.setdefault(conversation_id, content)
     return texts
 
