@@ -100,7 +100,7 @@ def test_folders_drag_and_drop_pins_archive_and_search(app_server: AppServer, pa
     page.get_by_label("Search conversations").fill('"(receipts*')  # archived: not by default
     expect(page.get_by_text("No conversation matches")).to_be_visible(timeout=60_000)
     page.get_by_role("button", name="Search filters").click()
-    page.get_by_label("Archived").click()
+    page.get_by_role("combobox", name="Archived").click()
     page.get_by_role("option", name="Everything").click()
     expect(page.locator(".chat-snippet mark")).to_have_text("receipts", timeout=60_000)
     page.get_by_label("Search conversations").fill("nata")
