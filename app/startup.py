@@ -39,7 +39,7 @@ from core import db
 from core.config import Settings, get_settings
 from core.errors import Unavailable
 from services.accounts import audit
-from services.chat import render_worker
+from services.chat import render_worker, temporary
 from services.llm.factory import set_demo_base_url
 from services.usage import storage
 from simulator.server import start_simulator
@@ -203,6 +203,24 @@ def _start_hourly_jobs() -> None:
     background_tasks.create(_hourly(audit.prune, "audit retention"), name="audit-retention")
 
 
+TEMPORARY_JOB_INTERVAL = 600.0
+
+
+async def _temporary_chat_job() -> None:
+    """Every 10 minutes: delete temporary chats older than TEMPORARY_CHAT_HOURS (any instance
+    may run it; deleting an already deleted chat is a no-op)."""
+    while True:
+        try:
+            await run.io_bound(temporary.purge_expired)
+        except Exception:  # retried on the next round
+            log.exception("The temporary chat clean-up failed")
+        await asyncio.sleep(TEMPORARY_JOB_INTERVAL)
+
+
+def _start_temporary_chat_job() -> None:
+    background_tasks.create(_temporary_chat_job(), name="temporary-chats")
+
+
 def setup() -> None:
     """Register everything on NiceGUI's app (re-run by the test fixture for every test)."""
     logging.basicConfig(level=get_settings().log_level)
@@ -227,6 +245,7 @@ def setup() -> None:
     register_lifecycle()
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
     app.on_startup(_start_hourly_jobs)
+    app.on_startup(_start_temporary_chat_job)
     import pages
 
     # Every module in pages/ registers its routes with @ui.page when imported.

@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     # Audit log: events older than this many days are deleted by an hourly job (0 = keep all).
     audit_retention_days: int = Field(default=365, ge=0)
 
+    # Temporary chats (issue 15): deleted this many hours after they start, if not closed first
+    temporary_chat_hours: float = Field(default=24, gt=0)
+
     _secret: str | None = PrivateAttr(default=None)
 
     @field_validator("secret_key")

@@ -7,6 +7,7 @@ from models.audit_event import AuditEvent
 from models.base import utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
 from models.feedback import AnswerFeedback
+from models.folder import Folder
 from models.group import AssistantGroup, Group, GroupMember, MembershipSource
 from models.instance import Instance
 from models.ledger import PriceSource, Reservation, SpendEntry, SpendKind
@@ -34,6 +35,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "MembershipSource",
+    "Folder",
     "MessageRole",
     "MessageStatus",
     "OidcIdentity",

@@ -52,6 +52,12 @@ class Conversation(SQLModel, table=True):
     cost_cap_micros: int | None = Field(default=None)  # optional dollar cap per conversation
     # The leaf of the branch shown and continued (messages form a tree through `parent_id`).
     active_message_id: int | None = Field(default=None)
+    # Organizing (migration 0009). `folder_id` is a plain id, no foreign key: adding one would
+    # make SQLite rebuild the table (and drop the search triggers); folders.py keeps it sound.
+    folder_id: int | None = Field(default=None, index=True)
+    pinned: bool = Field(default=False)
+    archived: bool = Field(default=False)
+    temporary: bool = Field(default=False)  # never listed or searched; purged after a while
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

@@ -11,7 +11,6 @@ from components.assets import use_static
 from components.branch_switch import BranchSwitch
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
-from components.chat_list import ConversationList, ListActions
 from components.chat_message import (
     MessageActions,
     ReplyActivity,
@@ -25,6 +24,8 @@ from components.layout import not_found_view
 from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
 from models import AnswerFeedback, ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
+from pages.chat_sidebar import conversation_sidebar
+from pages.chat_temporary import temporary_chat_notice
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
 from services.chat import (
@@ -38,6 +39,7 @@ from services.chat import (
 from services.chat import prompts as prompt_library
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
+from services.chat.folders import list_folders
 from services.usage.pricing import format_usd
 
 CONTINUE_PROMPT = "Please continue from where your last answer stopped."
@@ -59,10 +61,6 @@ def _load_page(user: User, conversation_id: int) -> tuple[ChatPage, dict[int, An
     ratings = feedback.conversation_feedback(user, conversation_id)
     render_worker.warm([(m.content, m.citations) for m in data.view.messages])
     return data, ratings
-
-
-def _list_data(user: User, query: str) -> list:
-    return conversations.group_by_day(conversations.list_conversations(user, query))
 
 
 class ChatView:
@@ -473,7 +471,8 @@ def _chat_layout(
     user: User,
     assistants: list,
     active_id: int | None,
-    groups: list,
+    first_page: conversations.ConversationPage,
+    folder_list: list,
     on_renamed: Callable[[int, str], None] = lambda _id, _title: None,
 ) -> tuple[ui.column, Callable[[int, str], None]]:
     """The two-column layout; returns the right column and a function retitling a list item.
@@ -482,56 +481,24 @@ def _chat_layout(
     """
     use_static("chat.css", "code_highlight.css", "copy_code.js", "chat_scroll.js")
     with ui.row().classes("chat-layout w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
-
-        async def on_search(query: str) -> None:
-            chat_list.show(await run.io_bound(_list_data, user, query), query)
-
-        async def on_rename(conversation_id: int, title: str) -> bool:
-            try:
-                saved = await run.io_bound(
-                    conversations.rename_conversation, user, conversation_id, title
-                )
-            except ServiceError as exc:
-                ui.notify(str(exc), type="negative")
-                return False
-            ui.notify("Renamed")
-            on_renamed(conversation_id, saved.title)
-            return True
-
-        async def on_delete(conversation_id: int) -> None:
-            chat.stop_conversation(user, conversation_id)
-            try:
-                await run.io_bound(conversations.delete_conversation, user, conversation_id)
-            except ServiceError as exc:
-                ui.notify(str(exc), type="negative")
-                return
-            ui.notify("Conversation deleted")
-            if conversation_id == active_id:
-                ui.navigate.to("/chat")
-            else:
-                await on_search(chat_list.search.value or "")
-
-        actions = ListActions(
-            on_search=on_search,
-            on_rename=on_rename,
-            on_delete=on_delete,
-            on_new=lambda assistant_id: ui.navigate.to(f"/chat/new?assistant={assistant_id}"),
+        chat_list = conversation_sidebar(
+            user, assistants, folder_list, first_page, active_id, on_renamed
         )
-        chat_list = ConversationList(assistants, active_id, actions)
-        chat_list.show(groups)
         right = ui.column().classes("chat-main flex-1 min-w-0 gap-3 no-wrap")
         with right:
             chat_list.drawer_button()
-
     return right, chat_list.retitle
+
+
+def _home_data(user: User) -> tuple[list, conversations.ConversationPage, list]:
+    return _assistant_options(user), conversations.list_conversations(user), list_folders(user)
 
 
 @signed_in_page("/chat", "Chat")
 async def chat_home(user: User) -> None:
     """The conversation list, with an invitation to start or pick a conversation."""
-    assistants = await run.io_bound(_assistant_options, user)
-    groups = await run.io_bound(_list_data, user, "")
-    right, _ = _chat_layout(user, assistants, None, groups)
+    assistants, first_page, folder_list = await run.io_bound(_home_data, user)
+    right, _ = _chat_layout(user, assistants, None, first_page, folder_list)
     with right:
         heading("Chat").classes("sr-only")
     with right, ui.column().classes("w-full items-center py-16 gap-2 text-center"):
@@ -541,7 +508,7 @@ async def chat_home(user: User) -> None:
             ui.button("New assistant", on_click=lambda: ui.navigate.to("/assistants/new")).props(
                 "unelevated no-caps"
             )
-        elif not groups:
+        elif not first_page.items:
             ui.label("No conversations yet.").classes("text-lg")
             ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
         else:
@@ -550,10 +517,12 @@ async def chat_home(user: User) -> None:
 
 
 @signed_in_page("/chat/new", "Chat")
-async def chat_new(user: User, assistant: int = 0) -> None:
-    """Start a conversation with an assistant and open it."""
+async def chat_new(user: User, assistant: int = 0, temporary: int = 0) -> None:
+    """Start a conversation (or a temporary chat) with an assistant and open it."""
     try:
-        conversation = await run.io_bound(conversations.create_conversation, user, assistant)
+        conversation = await run.io_bound(
+            conversations.create_conversation, user, assistant, bool(temporary)
+        )
     except NotFound:
         not_found_view()
         return
@@ -571,7 +540,6 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
     view = data.view
     preview = data.preview or chat.CostPreview(0, None, 0)
     assistants = data.assistants
-    groups = conversations.group_by_day(data.conversations)
     attach = attach_callbacks(user, conversation_id, data.model, data.pending)
     chat_view: ChatView | None = None
 
@@ -579,8 +547,12 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
         if chat_view is not None and renamed_id == chat_view.conversation_id:
             chat_view.title.text = title
 
-    right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
+    right, retitle = _chat_layout(
+        user, assistants, conversation_id, data.conversations, data.folders, renamed
+    )
     with right:
+        if view.conversation.temporary:
+            temporary_chat_notice(user, conversation_id)
         if data.storage_notice:
             ui.label(data.storage_notice).classes(
                 "text-sm p-2 rounded-lg bg-amber-50 dark:bg-amber-900/30"

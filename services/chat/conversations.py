@@ -1,4 +1,4 @@
-"""Conversations: create, list (grouped by day), rename, delete, search, context window.
+"""Conversations: create, list (paged, grouped by day), rename, delete, context window.
 
 Conversations are private: every function takes the acting user and treats another user's
 conversation exactly like a missing one (`NotFound`).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.config import get_settings
-from core.db import contains_pattern, session_scope
+from core.db import session_scope
 from core.errors import NotFound, ValidationError
 from models import (
     AnswerFeedback,
@@ -36,9 +36,9 @@ from services.usage.pricing import parse_usd
 
 TITLE_MAX = 200
 TITLE_WORDS = 8
-LIST_LIMIT = 200
+LIST_PAGE = 50  # the list loads more on scroll / "Load more"
 DEFAULT_TITLE = "New chat"
-GROUPS = ("Today", "Yesterday", "Previous 7 days", "Older")
+GROUPS = ("Pinned", "Today", "Yesterday", "Previous 7 days", "Older")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class ConversationItem:
     title: str
     assistant_name: str
     updated_at: datetime
+    pinned: bool = False
+    archived: bool = False
+    folder_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,14 @@ class ConversationView:
     branches: dict[int, tree.Branch] = field(default_factory=dict)  # ‹ 2/3 › per message
 
 
-def create_conversation(user: User, assistant_id: int) -> Conversation:
-    """Start an empty conversation with an assistant the user may use."""
+def create_conversation(user: User, assistant_id: int, temporary: bool = False) -> Conversation:
+    """Start an empty conversation with an assistant the user may use (`temporary`: never
+    listed or searched, deleted when closed or after TEMPORARY_CHAT_HOURS)."""
     assistant = get_assistant_for_use(user, assistant_id)
     with session_scope() as session:
-        conversation = Conversation(owner_id=user.id, assistant_id=assistant.id)
+        conversation = Conversation(
+            owner_id=user.id, assistant_id=assistant.id, temporary=temporary
+        )
         session.add(conversation)
         session.flush()
         session.refresh(conversation)
@@ -140,59 +146,82 @@ def get_message(user: User, message_id: int) -> ConversationMessage:
         return message
 
 
-def list_conversations(user: User, query: str = "") -> list[ConversationItem]:
-    """The user's conversations, newest first; `query` matches titles and message text."""
+@dataclass(frozen=True)
+class ListScope:
+    """Which part of the list: everything not archived, one folder, or the archive."""
+
+    folder_id: int | None = None
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """One page of the list (pinned first, then newest first); `has_more` if another follows."""
+
+    items: list[ConversationItem]
+    has_more: bool
+
+
+def list_conversations(
+    user: User, scope: ListScope = ListScope(), offset: int = 0, limit: int = LIST_PAGE
+) -> ConversationPage:
+    """A page of the user's conversations; temporary chats are never listed."""
     with session_scope() as session:
         active_actor(session, user)
-        return conversation_items(session, user, query)
+        return conversation_items(session, user, scope, offset, limit)
 
 
-def conversation_items(session: Session, user: User, query: str = "") -> list[ConversationItem]:
+def conversation_items(
+    session: Session,
+    user: User,
+    scope: ListScope = ListScope(),
+    offset: int = 0,
+    limit: int = LIST_PAGE,
+) -> ConversationPage:
     """`list_conversations` in the caller's session."""
     statement = (
         select(Conversation, Assistant.name)
         .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)
         .where(Conversation.owner_id == user.id)
+        .where(Conversation.temporary == sa.false())
+        .where(Conversation.archived == scope.archived)
     )
-    query = " ".join(query.split())
-    if query:
-        pattern = contains_pattern(query)
-        in_messages = (
-            select(ConversationMessage.conversation_id)
-            .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
-            .where(Conversation.owner_id == user.id)
-            .where(sa.func.lower(ConversationMessage.content).like(pattern, escape="\\"))
-        )
-        statement = statement.where(
-            sa.or_(
-                sa.func.lower(Conversation.title).like(pattern, escape="\\"),
-                Conversation.id.in_(in_messages),
-            )
-        )
+    if scope.folder_id is not None:
+        statement = statement.where(Conversation.folder_id == scope.folder_id)
     rows = session.exec(
-        statement.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(LIST_LIMIT)
+        statement.order_by(
+            Conversation.pinned.desc(), Conversation.updated_at.desc(), Conversation.id.desc()
+        )
+        .offset(offset)
+        .limit(limit + 1)
     ).all()
-    return [
+    items = [
         ConversationItem(
             id=conversation.id,
             title=conversation.title,
             assistant_name=name or "Deleted assistant",
             updated_at=conversation.updated_at,
+            pinned=conversation.pinned,
+            archived=conversation.archived,
+            folder_id=conversation.folder_id,
         )
-        for conversation, name in rows
+        for conversation, name in rows[:limit]
     ]
+    return ConversationPage(items, len(rows) > limit)
 
 
 def group_by_day(
     items: list[ConversationItem], now: datetime | None = None
 ) -> list[tuple[str, list[ConversationItem]]]:
-    """Split a newest-first list into Today / Yesterday / Previous 7 days / Older (UTC days)."""
+    """Split a list into Pinned, then Today / Yesterday / Previous 7 days / Older (UTC days)."""
     today = (now or utcnow()).date()
     groups: dict[str, list[ConversationItem]] = {name: [] for name in GROUPS}
     for item in items:
         age = (today - _aware(item.updated_at).date()).days
         name = (
-            "Today"
+            "Pinned"
+            if item.pinned
+            else "Today"
             if age <= 0
             else "Yesterday"
             if age == 1
@@ -242,35 +271,53 @@ def delete_conversation(user: User, conversation_id: int) -> None:
     """
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
-        files = list(
-            session.exec(select(StoredFile).where(StoredFile.conversation_id == conversation.id))
-        )
-        upstream = UpstreamObjects(
-            file_ids=[row.provider_file_id for row in files if row.provider_file_id],
-            vector_store_ids=[conversation.vector_store_id] if conversation.vector_store_id else [],
-        )
-        session.execute(
-            sa.update(Conversation)
-            .where(Conversation.parent_id == conversation.id)
-            .values(parent_id=None)
-        )
-        session.execute(
-            sa.update(Conversation)
-            .where(Conversation.continued_by_id == conversation.id)
-            .values(continued_by_id=None)
-        )
-        session.execute(sa.delete(StoredFile).where(StoredFile.conversation_id == conversation.id))
-        session.execute(
-            sa.delete(AnswerFeedback).where(AnswerFeedback.conversation_id == conversation.id)
-        )
-        session.execute(
-            sa.delete(ConversationMessage).where(
-                ConversationMessage.conversation_id == conversation.id
-            )
-        )
-        session.delete(conversation)
+        files, upstream = _remove(session, conversation)
     discard_bytes(files)
     purge_upstream(upstream, "conversation", best_effort=True)
+
+
+def purge_conversation(conversation_id: int) -> bool:
+    """`delete_conversation` for the system's own jobs (no acting user); False if gone."""
+    with session_scope() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return False
+        files, upstream = _remove(session, conversation)
+    discard_bytes(files)
+    purge_upstream(upstream, "conversation", best_effort=True)
+    return True
+
+
+def _remove(
+    session: Session, conversation: Conversation
+) -> tuple[list[StoredFile], UpstreamObjects]:
+    """Delete the rows of a conversation; the caller discards the files after the commit."""
+    files = list(
+        session.exec(select(StoredFile).where(StoredFile.conversation_id == conversation.id))
+    )
+    upstream = UpstreamObjects(
+        file_ids=[row.provider_file_id for row in files if row.provider_file_id],
+        vector_store_ids=[conversation.vector_store_id] if conversation.vector_store_id else [],
+    )
+    session.execute(
+        sa.update(Conversation)
+        .where(Conversation.parent_id == conversation.id)
+        .values(parent_id=None)
+    )
+    session.execute(
+        sa.update(Conversation)
+        .where(Conversation.continued_by_id == conversation.id)
+        .values(continued_by_id=None)
+    )
+    session.execute(sa.delete(StoredFile).where(StoredFile.conversation_id == conversation.id))
+    session.execute(
+        sa.delete(AnswerFeedback).where(AnswerFeedback.conversation_id == conversation.id)
+    )
+    session.execute(
+        sa.delete(ConversationMessage).where(ConversationMessage.conversation_id == conversation.id)
+    )
+    session.delete(conversation)
+    return files, upstream
 
 
 def title_from(text: str) -> str:

@@ -11,6 +11,7 @@ from core.errors import NotFound, ValidationError
 from models import Conversation, ConversationMessage, MessageRole, User, utcnow
 from services.assistants.manage import AssistantInput, create_assistant
 from services.chat import conversations
+from services.chat.search import search_conversations
 from tests.factories import make_user
 
 
@@ -39,12 +40,16 @@ def new_conversation(user: User, title: str, text: str = "", days_ago: int = 0) 
     return conversation.id
 
 
+def titles(user: User, query: str) -> list[str]:
+    return [hit.title for hit in search_conversations(user, query).hits]
+
+
 def test_list_is_grouped_by_day_newest_first(alice: User) -> None:
     new_conversation(alice, "old", days_ago=30)
     new_conversation(alice, "last week", days_ago=4)
     new_conversation(alice, "yesterday", days_ago=1)
     new_conversation(alice, "today")
-    groups = conversations.group_by_day(conversations.list_conversations(alice))
+    groups = conversations.group_by_day(conversations.list_conversations(alice).items)
     assert [(name, [i.title for i in items]) for name, items in groups] == [
         ("Today", ["today"]),
         ("Yesterday", ["yesterday"]),
@@ -59,11 +64,9 @@ def test_search_matches_titles_and_message_text_only_of_my_own(alice: User, bob:
     new_conversation(alice, "Recipes", text="How long do I boil an OTTER-shaped pasta?")
     new_conversation(alice, "Taxes")
     new_conversation(bob, "Bob's otter notes", text="otter otter")
-    assert [i.title for i in conversations.list_conversations(alice, "lisbon")] == [
-        "Trip to Lisbon"
-    ]
-    assert [i.title for i in conversations.list_conversations(alice, "otter")] == ["Recipes"]
-    assert conversations.list_conversations(alice, "100%_") == []
+    assert titles(alice, "lisbon") == ["Trip to Lisbon"]
+    assert titles(alice, "otter") == ["Recipes"]
+    assert titles(alice, "100%_") == []
 
 
 def test_rename_and_delete(alice: User) -> None:
@@ -76,7 +79,7 @@ def test_rename_and_delete(alice: User) -> None:
     conversations.delete_conversation(alice, conversation_id)
     with pytest.raises(NotFound):
         conversations.get_conversation(alice, conversation_id)
-    assert conversations.list_conversations(alice) == []
+    assert conversations.list_conversations(alice).items == []
 
 
 def test_delete_clears_continuation_links(alice: User) -> None:
@@ -100,7 +103,7 @@ def test_another_user_gets_not_found_everywhere(alice: User, bob: User) -> None:
     ):
         with pytest.raises(NotFound):
             call()
-    assert conversations.list_conversations(bob, "secret") == []
+    assert titles(bob, "secret") == []
     assert conversations.get_conversation(alice, conversation_id).title == "Private"
 
 

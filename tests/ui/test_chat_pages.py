@@ -97,6 +97,9 @@ async def test_rename_delete_and_search(user: User) -> None:
     await user.should_see("No conversation matches", retries=20)
     user.find("Search conversations").clear().type("PICNIC")  # message text and title
     await user.should_see("Picnic plans", retries=20)
+    await user.should_see(marker=f"hit-{conversation_id}", retries=20)  # a full-text hit
+    user.find("Search conversations").clear()  # back to the list, with its row actions
+    await user.should_see(marker=f"delete-{conversation_id}", retries=20)
     user.find(marker=f"delete-{conversation_id}").click()
     user.find(kind=ui.button, content="Delete").click()
     await user.should_see("Conversation deleted", retries=20)
