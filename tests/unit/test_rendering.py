@@ -309,7 +309,8 @@ def test_warm_cache_fills_the_render_cache() -> None:
 
 # The messages that froze the server (markdown2 was quadratic) or broke a conversation for good
 # (RecursionError on every load). Each must render without error, keep its text, and finish
-# fast; the 2 s limit is only a guard against a quadratic renderer coming back (figures:
+# fast; the 10 s CPU limit is only a guard against a quadratic renderer coming back, which took
+# minutes (today about 2 s CPU for the worst one; a loaded machine does not move CPU time; figures:
 # `python -m bench.render_markdown`).
 CRAFTED = {
     "nested links": "echo: " + "[a](" * 7_990,
@@ -317,15 +318,15 @@ CRAFTED = {
     "tabs in one line": "a" + "\t" * 1_000 + "b",
     "tab-separated table": ("cell\t" * 1_000 + "\n") * 8,
 }
-GUARD_SECONDS = 2.0
+GUARD_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("name", sorted(CRAFTED))
 def test_crafted_messages_render_quickly_and_keep_their_text(name: str) -> None:
     text = CRAFTED[name]
-    start = time.perf_counter()
+    start = time.process_time()
     html = render_markdown.__wrapped__(text)
-    assert time.perf_counter() - start < GUARD_SECONDS
+    assert time.process_time() - start < GUARD_SECONDS
     assert_inert(html)
     shown = html_module.unescape(re.sub(r"<[^>]+>", "", html))
     letters = re.sub(r"\s", "", text.replace("`", ""))
