@@ -521,7 +521,7 @@ async def chat_new(user: User, assistant: int = 0, temporary: int = 0) -> None:
     """Start a conversation (or a temporary chat) with an assistant and open it."""
     try:
         conversation = await run.io_bound(
-            conversations.create_conversation, user, assistant, bool(temporary)
+            conversations.open_new_chat, user, assistant, bool(temporary)
         )
     except NotFound:
         not_found_view()

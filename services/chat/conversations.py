@@ -80,6 +80,33 @@ def create_conversation(user: User, assistant_id: int, temporary: bool = False) 
         return conversation
 
 
+def open_new_chat(user: User, assistant_id: int, temporary: bool = False) -> Conversation:
+    """What "New chat" opens: the user's untouched chat with this assistant if there is one
+    (nothing sent, not archived, in no folder), else a new one. So clicking New chat again and
+    again never piles up empty "New chat" rows: at most one waits per assistant."""
+    get_assistant_for_use(user, assistant_id)  # NotFound when the user may no longer use it
+    if not temporary:
+        with session_scope() as session:
+            active_actor(session, user)
+            waiting = session.exec(
+                select(Conversation)
+                .where(
+                    Conversation.owner_id == user.id,
+                    Conversation.assistant_id == assistant_id,
+                    Conversation.message_count == 0,
+                    Conversation.temporary == sa.false(),
+                    Conversation.archived == sa.false(),
+                    Conversation.folder_id.is_(None),
+                    Conversation.parent_id.is_(None),
+                )
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            ).first()
+            if waiting is not None:
+                return waiting
+    return create_conversation(user, assistant_id, temporary)
+
+
 def owned_conversation(session: Session, user: User, conversation_id: int) -> Conversation:
     """The user's conversation in this session, else NotFound (also for other users')."""
     active_actor(session, user)

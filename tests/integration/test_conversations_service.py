@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import select
 
 from core.db import session_scope
 from core.errors import NotFound, ValidationError
@@ -120,3 +122,28 @@ def test_title_from_first_message() -> None:
     long = conversations.title_from("one two three four five six seven eight nine ten")
     assert long == "one two three four five six seven eight…"
     assert conversations.title_from("```") == "New chat"
+
+
+def test_new_chat_reopens_the_untouched_one_instead_of_piling_up(alice: User, bob: User) -> None:
+    """Issue 14: every New chat click saved another empty "New chat"."""
+    helper = create_assistant(alice, AssistantInput(name="Helper", model="gpt-4.1-mini"))
+    other = create_assistant(alice, AssistantInput(name="Other", model="gpt-4.1-mini"))
+    first = conversations.open_new_chat(alice, helper.id)
+    assert conversations.open_new_chat(alice, helper.id).id == first.id  # clicked again
+    assert conversations.open_new_chat(alice, other.id).id != first.id  # one per assistant
+    assert conversations.open_new_chat(alice, helper.id, temporary=True).id != first.id
+    with session_scope() as session:  # something was sent: it is no longer untouched
+        row = session.get(Conversation, first.id)
+        row.message_count = 2
+        session.add(row)
+    second = conversations.open_new_chat(alice, helper.id)
+    assert second.id != first.id
+    with pytest.raises(NotFound):  # Bob may not use Alice's private assistant
+        conversations.open_new_chat(bob, helper.id)
+    with session_scope() as session:
+        mine = session.exec(
+            select(Conversation).where(
+                Conversation.owner_id == alice.id, Conversation.temporary == sa.false()
+            )
+        ).all()
+    assert len(mine) == 3  # helper (sent), helper (new), other: no pile-up
