@@ -20,6 +20,7 @@ def main() -> None:
         port=settings.port,
         title="Assistant Studio",
         favicon="✨",
+        language="en-US",  # also the page's <html lang>, which screen readers need
         storage_secret=settings.resolved_secret_key(),
         session_middleware_kwargs={
             "same_site": "lax",
@@ -38,6 +39,8 @@ def main() -> None:
         # Request heads have a deadline and a size cap; idle keep-alive connections close.
         http=HeadTimeoutProtocol,
         timeout_keep_alive=5,
+        # SIGTERM: connections get this long to close while the live replies are saved.
+        timeout_graceful_shutdown=max(settings.shutdown_grace_seconds - 1, 1),
     )
 
 

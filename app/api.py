@@ -56,6 +56,8 @@ from services.chat import conversations as chats
 from services.chat import generation
 from services.chat import turn as chat
 from services.chat.export import export_json
+from services.chat.search import search_conversations
+from services.runtime import liveness
 from services.usage import budgets, spend
 from services.usage.pricing import format_usd
 
@@ -73,9 +75,14 @@ ERROR_STATUS = (
 
 
 async def health() -> JSONResponse:
-    """`status` plus a real database check; 503 when the database does not answer."""
+    """`status` plus a real database check; 503 when the database does not answer or the
+    instance is shutting down (a load balancer then sends no one new). `instance` is this
+    process's random id, the one its reply rows carry."""
     ok = await run.io_bound(db.ping)
     body = {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"}
+    if liveness.draining():
+        ok, body["status"] = False, "draining"
+    body["instance"] = liveness.INSTANCE_ID
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
@@ -219,13 +226,26 @@ async def delete_assistant(assistant_id: int, owner: Writer) -> None:
 
 @router.get("/conversations", response_model=list[ConversationOut])
 async def list_conversations(owner: Reader, q: str = "") -> list[ConversationOut]:
-    """My conversations, newest first; `q` searches titles and message text."""
-    items = await _call(chats.list_conversations, owner.user, q)
+    """My conversations (the first page, pinned first, then newest first); `q` searches
+    titles and message text (full-text, best match first, with a highlighted snippet)."""
+    if q.strip():
+        found = await _call(search_conversations, owner.user, q)
+        return [
+            ConversationOut(
+                id=hit.conversation_id,
+                title=hit.title,
+                assistant=hit.assistant_name,
+                updated_at=hit.updated_at,
+                snippet_html=hit.snippet_html,
+            )
+            for hit in found.hits
+        ]
+    page = await _call(chats.list_conversations, owner.user)
     return [
         ConversationOut(
             id=item.id, title=item.title, assistant=item.assistant_name, updated_at=item.updated_at
         )
-        for item in items
+        for item in page.items
     ]
 
 

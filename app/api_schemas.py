@@ -70,6 +70,7 @@ class ConversationOut(BaseModel):
     title: str
     assistant: str | None = None
     updated_at: datetime
+    snippet_html: str | None = None  # a search hit: escaped text, matches in <mark>
 
 
 class ConversationInfo(BaseModel):

@@ -12,6 +12,8 @@ from services.accounts.security import decode_token
 
 # Routes that check a Bearer token themselves (API clients have no session cookie).
 BEARER_PREFIXES = ("/files/",)
+# Share links decide themselves: a public link opens without signing in (services/chat/shares.py).
+SELF_GUARDED_PREFIXES = ("/share/",)
 
 
 def checks_own_bearer(request: Request) -> bool:
@@ -29,7 +31,11 @@ class AuthMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next):  # noqa: ANN201
         path = request.url.path
-        if not is_public(path) and not checks_own_bearer(request):
+        if (
+            not is_public(path)
+            and not checks_own_bearer(request)
+            and not path.startswith(SELF_GUARDED_PREFIXES)
+        ):
             token = stored_token(request)
             if not token or decode_token(token, get_settings().resolved_secret_key()) is None:
                 target = path + (f"?{request.url.query}" if request.url.query else "")

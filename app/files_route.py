@@ -75,7 +75,8 @@ async def _visible_file(request: Request, file_id: str) -> StoredFile:
         raise HTTPException(404) from exc
 
 
-def _respond(row: StoredFile, thumbnail: bool) -> FileResponse:
+def file_response(row: StoredFile, thumbnail: bool) -> FileResponse:
+    """The stored bytes (or thumbnail) with the safe type, disposition and headers."""
     path = stored_path(row, thumbnail=thumbnail)
     if path is None:
         raise HTTPException(404)
@@ -91,12 +92,12 @@ def _respond(row: StoredFile, thumbnail: bool) -> FileResponse:
 
 async def serve_file(request: Request, file_id: str) -> FileResponse:
     """A stored file: images inline, everything else as a download; 404 when not visible."""
-    return _respond(await _visible_file(request, file_id), thumbnail=False)
+    return file_response(await _visible_file(request, file_id), thumbnail=False)
 
 
 async def serve_thumbnail(request: Request, file_id: str) -> FileResponse:
     """An image's thumbnail; 404 when not visible or without a thumbnail."""
-    return _respond(await _visible_file(request, file_id), thumbnail=True)
+    return file_response(await _visible_file(request, file_id), thumbnail=True)
 
 
 def register_files_route() -> None:

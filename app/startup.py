@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 import os
 import pkgutil
 import secrets
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse
-from nicegui import app, background_tasks
+from nicegui import app, background_tasks, run
 from nicegui import storage as nicegui_storage
 from nicegui.client import Client
 from nicegui.page import page
@@ -26,7 +28,10 @@ from app.api import register_api
 from app.auth_guard import AuthMiddleware
 from app.files_route import register_files_route
 from app.http_limits import RequestBodyLimitMiddleware
+from app.lifecycle import register_lifecycle, start_instance
+from app.oidc import register_oidc_routes
 from app.session_storage import is_anonymous, register_session_routes
+from app.share_route import register_share_routes
 from components.assets import STATIC_DIR, STATIC_URL
 from components.error_view import error_view
 from components.layout import BRAND_COLORS, apply_theme, not_found_view
@@ -34,8 +39,7 @@ from core import db
 from core.config import Settings, get_settings
 from core.errors import Unavailable
 from services.accounts import audit
-from services.chat import render_worker
-from services.chat import turn as chat
+from services.chat import render_worker, temporary
 from services.llm.factory import set_demo_base_url
 from services.usage import storage
 from simulator.server import start_simulator
@@ -164,7 +168,7 @@ def _startup() -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.migrate()
-    chat.recover_stale_replies()  # replies cut off by a crash or restart: none stays streaming
+    start_instance()  # heartbeat; replies of instances that stopped beating are closed
     if settings.demo_mode:
         _start_demo_simulator(settings)
     if settings.render_worker_prestart:
@@ -172,24 +176,49 @@ def _startup() -> None:
     log.info("Assistant Studio ready (database: %s)", db.get_engine().url.get_backend_name())
 
 
-STORAGE_JOB_FIRST_DELAY = 60.0  # let start-up settle first
-STORAGE_JOB_INTERVAL = 3600.0
+HOURLY_JOB_FIRST_DELAY = 60.0  # let start-up settle first
+HOURLY_JOB_INTERVAL = 3600.0
 
 
-async def _storage_job() -> None:
-    """Hourly: bill yesterday's vector-store storage (idempotent per day) and expire unused
-    conversation stores. Every instance runs it; the ledger's unique key bills a day once."""
-    await asyncio.sleep(STORAGE_JOB_FIRST_DELAY)
+async def _hourly(work: Callable[[], object], what: str) -> None:
+    """Run `work` every hour (a blocking one off the event loop); a failed run is retried
+    next hour."""
+    await asyncio.sleep(HOURLY_JOB_FIRST_DELAY)
     while True:
         try:
-            await storage.run_daily()
-        except Exception:  # a failed run is retried next hour; the day is still billed once
-            log.exception("The storage billing job failed")
-        await asyncio.sleep(STORAGE_JOB_INTERVAL)
+            if inspect.iscoroutinefunction(work):
+                await work()
+            else:
+                await run.io_bound(work)
+        except Exception:
+            log.exception("The %s job failed", what)
+        await asyncio.sleep(HOURLY_JOB_INTERVAL)
 
 
-def _start_storage_job() -> None:
-    background_tasks.create(_storage_job(), name="storage-billing")
+def _start_hourly_jobs() -> None:
+    # Every instance runs them. Storage: bill yesterday's vector-store storage (the ledger's
+    # unique key bills a day once) and expire unused conversation stores. Audit: delete events
+    # past AUDIT_RETENTION_DAYS (idempotent).
+    background_tasks.create(_hourly(storage.run_daily, "storage billing"), name="storage-billing")
+    background_tasks.create(_hourly(audit.prune, "audit retention"), name="audit-retention")
+
+
+TEMPORARY_JOB_INTERVAL = 600.0
+
+
+async def _temporary_chat_job() -> None:
+    """Every 10 minutes: delete temporary chats older than TEMPORARY_CHAT_HOURS (any instance
+    may run it; deleting an already deleted chat is a no-op)."""
+    while True:
+        try:
+            await run.io_bound(temporary.purge_expired)
+        except Exception:  # retried on the next round
+            log.exception("The temporary chat clean-up failed")
+        await asyncio.sleep(TEMPORARY_JOB_INTERVAL)
+
+
+def _start_temporary_chat_job() -> None:
+    background_tasks.create(_temporary_chat_job(), name="temporary-chats")
 
 
 def setup() -> None:
@@ -209,10 +238,14 @@ def setup() -> None:
     app.on_page_exception(page_error)
     register_api()
     register_files_route()
+    register_share_routes()
     register_session_routes()
+    register_oidc_routes()
     app.on_startup(_startup)
+    register_lifecycle()
     app.on_shutdown(render_worker.shutdown)  # the worker process ends with the server
-    app.on_startup(_start_storage_job)
+    app.on_startup(_start_hourly_jobs)
+    app.on_startup(_start_temporary_chat_job)
     import pages
 
     # Every module in pages/ registers its routes with @ui.page when imported.

@@ -12,6 +12,12 @@ CPU seconds per 1,000 streamed tokens, bytes the server sent per reply, and the 
 event-loop block (probe inside the server, see bench/chat_server.py).
 
 Run: `uv run python -m bench.chat_load --users 50` (add `--tokens`, `--rate`).
+
+`--instances 2` runs two app processes on one MariaDB database (a fresh `studio_test_bench_*`
+one on $BENCH_MARIADB_URL, dropped afterwards) and Redis ($BENCH_REDIS_URL, own key prefix),
+behind nginx with deploy/nginx.conf (bench/nginx.py): the browsers connect to nginx and are
+spread over the instances by its affinity cookie. Server figures are summed over the
+instances; with pinning, instance i runs on core i and the load side is not pinned.
 """
 
 from __future__ import annotations
@@ -36,9 +42,18 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pymysql
+import redis
 import socketio
+from sqlalchemy.engine import make_url
+
+from bench.nginx import start_nginx
 
 ROOT = Path(__file__).resolve().parent.parent
+MARIADB_URL = os.environ.get(
+    "BENCH_MARIADB_URL", "mysql+pymysql://studio_test:studio_test@127.0.0.1:3306/"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ELEMENTS_RE = re.compile(r"parseElements\(String\.raw`(.*?)`\)", re.S)
 QUERY_RE = re.compile(r"query: (\{.*?\}),\n")
 APPEND_RE = re.compile(r'insertAdjacentText\("beforeend",(".*")\)$', re.S)
@@ -52,7 +67,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_http(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
+def _wait_http(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -256,20 +271,86 @@ def _persisted(tokens: int) -> int:
         ).one()
 
 
+def _replies_per_instance() -> list[int]:
+    """How many replies each instance wrote (the row names its instance)."""
+    from sqlmodel import func, select
+
+    from core.db import session_scope
+    from models import ConversationMessage, MessageRole
+
+    with session_scope() as session:
+        rows = session.exec(
+            select(func.count())
+            .select_from(ConversationMessage)
+            .where(ConversationMessage.role == MessageRole.assistant)
+            .group_by(ConversationMessage.instance_id)
+        ).all()
+    return sorted(rows, reverse=True)
+
+
+def _mariadb_admin() -> pymysql.connections.Connection:
+    url = make_url(MARIADB_URL)
+    return pymysql.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username,
+        password=url.password or "",
+        charset="utf8mb4",
+    )
+
+
+def _shared_database() -> tuple[str, str]:
+    """A fresh MariaDB database for the instances to share: its name and URL."""
+    name = f"studio_test_bench_{uuid.uuid4().hex[:8]}"
+    with _mariadb_admin() as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    url = make_url(MARIADB_URL).set(database=name).render_as_string(hide_password=False)
+    return name, url
+
+
+def _drop_database(name: str) -> None:
+    with _mariadb_admin() as conn, conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _forget_redis_keys(prefix: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def _rss(processes: list[psutil.Process]) -> int:
+    return sum(p.memory_info().rss for p in processes)
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 def _pin(pid: int, cpus: set[int] | None) -> None:
     if cpus is not None:
         os.sched_setaffinity(pid, cpus)
 
 
-async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | None) -> None:
+async def run(
+    users: int, tokens: int, rate: float, pin: bool, profile: str | None, instances: int = 1
+) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="chat-load-"))
+    database, database_url = (
+        _shared_database() if instances > 1 else (None, f"sqlite:///{workdir / 'studio.db'}")
+    )
+    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     os.environ.update(
         DATA_DIR=str(workdir),
-        DATABASE_URL=f"sqlite:///{workdir / 'studio.db'}",
+        DATABASE_URL=database_url,
         BCRYPT_ROUNDS="4",
         SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     )
-    sim_port, app_port = _free_port(), _free_port()
+    if instances > 1:
+        os.environ.update(NICEGUI_REDIS_URL=REDIS_URL, NICEGUI_REDIS_KEY_PREFIX=prefix)
+    sim_port = _free_port()
+    app_ports = [_free_port() for _ in range(instances)]
     sim_url = f"http://127.0.0.1:{sim_port}"
     sim_token = secrets.token_urlsafe(16)
     control = {"Authorization": f"Bearer {sim_token}"}  # the simulator's control routes
@@ -281,63 +362,78 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
     )
     # Server on core 0, everything that plays the outside world (simulator, browsers) on the
     # other cores, as in a deployment where the model provider and the users are elsewhere.
-    server_cpus = {0} if pin and os.cpu_count() > 1 else None
-    load_cpus = set(range(1, os.cpu_count())) if server_cpus else None
+    # With several instances, instance i on core i and the load side free to go anywhere.
+    cores = os.cpu_count() or 1
+    server_cpus = {0} if pin and cores > 1 else None
+    load_cpus = set(range(1, cores)) if server_cpus and instances == 1 else None
     _pin(simulator.pid, load_cpus)
     _pin(0, load_cpus)
-    lag_file = workdir / "loop_lag"
-    server = None
+    lag_files = [workdir / f"loop_lag_{i}" for i in range(instances)]
+    servers: list[subprocess.Popen] = []
+    nginx = None
     try:
         _wait_http(f"{sim_url}/v1/models", simulator)
         httpx.post(
             f"{sim_url}/_sim/config", json={"tokens_per_s": rate}, headers=control
         ).raise_for_status()
-        conversation_ids = _prepare_database(users + 1)  # the last one warms the server up
-        env = {
-            **os.environ,
-            "HOST": "127.0.0.1",
-            "PORT": str(app_port),
-            "OPENAI_API_KEY": "sk-bench",
-            "OPENAI_BASE_URL": f"{sim_url}/v1",
-            "LOOP_LAG_FILE": str(lag_file),
-            "GC_LOG_FILE": str(workdir / "gc_log"),
-            "LOG_LEVEL": "WARNING",
-            "TITLE_MODEL": "",  # replies only, as bench/app_process.py
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bench.chat_server"],
-            cwd=ROOT,
-            env=env,
-            stdout=(workdir / "server.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        _pin(server.pid, server_cpus)
-        base = f"http://127.0.0.1:{app_port}"
-        _wait_http(f"{base}/health", server)
-        process = psutil.Process(server.pid)
+        # One conversation per user, plus one per instance to warm it up.
+        conversation_ids = _prepare_database(users + instances)
+        for index, port in enumerate(app_ports):
+            env = {
+                **os.environ,
+                "HOST": "127.0.0.1",
+                "PORT": str(port),
+                "DATA_DIR": str(workdir / f"instance-{index}"),
+                "OPENAI_API_KEY": "sk-bench",
+                "OPENAI_BASE_URL": f"{sim_url}/v1",
+                "LOOP_LAG_FILE": str(lag_files[index]),
+                "GC_LOG_FILE": str(workdir / "gc_log"),
+                "LOG_LEVEL": "WARNING",
+                "TITLE_MODEL": "",  # replies only, as bench/app_process.py
+            }
+            server = subprocess.Popen(
+                [sys.executable, "-m", "bench.chat_server"],
+                cwd=ROOT,
+                env=env,
+                stdout=(workdir / f"server-{index}.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            servers.append(server)
+            _pin(server.pid, {index % cores} if server_cpus else None)
+            _wait_http(f"http://127.0.0.1:{port}/health", server)
+        if instances > 1:
+            nginx_port = _free_port()
+            nginx = start_nginx(workdir, nginx_port, [f"127.0.0.1:{p}" for p in app_ports])
+            base = f"http://127.0.0.1:{nginx_port}"
+        else:
+            base = f"http://127.0.0.1:{app_ports[0]}"
+        processes = [psutil.Process(server.pid) for server in servers]
         helpers = [psutil.Process(simulator.pid), psutil.Process()]
-        warmup = Browser(base)
-        await warmup.sign_in(f"user{users:03d}")
-        await warmup.open(f"/chat/{conversation_ids[-1]}")
-        await warmup.type_into("Message", "[[sim:tokens=20]] warm-up")
-        warmup.sent_at = time.time()
-        await warmup.click("Send")  # first-use imports and SDK set-up happen once, here
-        while not warmup.done_at:
-            await asyncio.sleep(0.1)
-        await warmup.close()
+        if nginx is not None:
+            helpers.append(psutil.Process(nginx.pid))  # counted with the load side
+        for index, port in enumerate(app_ports):  # each instance directly, not through nginx
+            warmup = Browser(f"http://127.0.0.1:{port}")
+            await warmup.sign_in(f"user{users + index:03d}")
+            await warmup.open(f"/chat/{conversation_ids[users + index]}")
+            await warmup.type_into("Message", "[[sim:tokens=20]] warm-up")
+            warmup.sent_at = time.time()
+            await warmup.click("Send")  # first-use imports and SDK set-up happen once, here
+            while not warmup.done_at:
+                await asyncio.sleep(0.1)
+            await warmup.close()
         browsers = [Browser(base) for _ in range(users)]
         for index, browser in enumerate(browsers):
             await browser.sign_in(f"user{index:03d}")
         await asyncio.sleep(2)
-        rss_idle = process.memory_info().rss
+        rss_idle = _rss(processes)
         for browser, conversation_id in zip(browsers, conversation_ids[:users], strict=True):
             await browser.open(f"/chat/{conversation_id}")
         await asyncio.sleep(3)
-        rss_pages = process.memory_info().rss
+        rss_pages = _rss(processes)
         for browser in browsers:
             browser.received_bytes = 0
 
-        cpu_before = sum(process.cpu_times()[:2])
+        cpu_before = _cpu(processes)
         helper_before = [sum(p.cpu_times()[:2]) for p in helpers]
         machine_before = psutil.cpu_times()
         start = time.time()
@@ -347,7 +443,7 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
                     "py-spy",
                     "record",
                     "-p",
-                    str(server.pid),
+                    str(servers[0].pid),
                     "-o",
                     profile,
                     "-f",
@@ -377,9 +473,9 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         while time.time() < deadline and not all(b.done_at for b in browsers):
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.5)
-        cpu = sum(process.cpu_times()[:2]) - cpu_before
+        cpu = _cpu(processes) - cpu_before
         elapsed = time.time() - start
-        sim_cpu, client_cpu = (
+        sim_cpu, client_cpu, *nginx_cpu = (
             sum(p.cpu_times()[:2]) - before
             for p, before in zip(helpers, helper_before, strict=True)
         )
@@ -388,7 +484,7 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         machine_busy = sum(
             getattr(machine, k) - getattr(machine_before, k) for k in ("user", "system", "nice")
         )
-        others = machine_busy - cpu - sim_cpu - client_cpu
+        others = machine_busy - cpu - sim_cpu - client_cpu - sum(nginx_cpu)
 
         requests = httpx.get(f"{sim_url}/_sim/requests", headers=control).json()
         scheduled = {}
@@ -413,12 +509,23 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         streamed = sum(len(b.arrivals) for b in browsers)
         complete = sum(1 for b in browsers if b.done_at and len(b.arrivals) >= tokens)
         persisted = _persisted(tokens)  # the warm-up reply has 20 tokens: not counted
-        windows = [tuple(map(float, line.split())) for line in lag_file.read_text().splitlines()]
+        windows = [
+            tuple(map(float, line.split()))
+            for lag_file in lag_files
+            for line in lag_file.read_text().splitlines()
+        ]
+        windows.sort()
         lag = max((w for t, w in windows if start <= t <= time.time()), default=float("nan"))
         lag_all = max((w for _, w in windows), default=float("nan"))
         per_reply = statistics.mean(b.received_bytes for b in browsers)
 
-        print(f"users={users} tokens/reply={tokens} rate={rate:g} tok/s wall={elapsed:.1f} s")
+        print(
+            f"users={users} tokens/reply={tokens} rate={rate:g} tok/s wall={elapsed:.1f} s "
+            f"instances={instances}" + (" behind nginx" if nginx else "")
+        )
+        if instances > 1:
+            spread = "/".join(str(n) for n in _replies_per_instance())
+            print(f"replies per instance (incl. warm-ups): {spread}")
         print(f"time to first token: {_percentiles(ttft)}")
         print(f"token lateness vs simulator schedule: {_percentiles(lateness)}")
         print(
@@ -441,7 +548,9 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         )
         print(
             f"load side: simulator {sim_cpu / elapsed:.0%} of a core, load client "
-            f"{client_cpu / elapsed:.0%} of a core, client loop worst lag "
+            f"{client_cpu / elapsed:.0%} of a core, "
+            + (f"nginx {sum(nginx_cpu) / elapsed:.0%} of a core, " if nginx else "")
+            + "client loop worst lag "
             f"{_client_lag_worst * 1000:.0f} ms; other processes on the machine "
             f"{max(others, 0) / elapsed:.0%} of a core (should be ~0 for a clean run)"
         )
@@ -469,13 +578,16 @@ async def run(users: int, tokens: int, rate: float, pin: bool, profile: str | No
         for browser in browsers:
             await browser.close()
     finally:
-        for process in (server, simulator):
+        for process in (nginx, *servers, simulator):
             if process is not None:
                 process.terminate()
                 try:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        if database is not None:
+            _drop_database(database)
+            _forget_redis_keys(prefix)
 
 
 def main() -> None:
@@ -490,8 +602,16 @@ def main() -> None:
         help="do not pin the server to core 0 and the simulator and clients to the others",
     )
     parser.add_argument("--profile", help="py-spy the server while streaming into this file")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="app processes; more than 1 runs them behind nginx on MariaDB and Redis",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.users, args.tokens, args.rate, args.pin, args.profile))
+    asyncio.run(
+        run(args.users, args.tokens, args.rate, args.pin, args.profile, max(1, args.instances))
+    )
 
 
 if __name__ == "__main__":

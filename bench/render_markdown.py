@@ -16,7 +16,13 @@ Worst cases (issue 13): 32k characters of each crafted shape (nested links, back
   in a separate process with a `--timeout`, which ran on the event loop, so its render time
   was the stall.
 
+By size (issue 14): a realistic answer of prose, lists, highlighted code and LaTeX math at
+1k, 4k, 8k, 16k and 32k characters: uncached render time in this process (what it costs the
+event loop if drawn there; over INLINE_RENDER_CHARS the page renders in the worker instead), and
+`render_partial` of the streaming tail for the same shapes.
+
 Run: `uv run python -m bench.render_markdown [--rounds 300] [--before /work/before]`
+(`--sizes-only` prints just the by-size table).
 """
 
 from __future__ import annotations
@@ -47,6 +53,17 @@ CODE = "```python\n" + "def double(x: int) -> int:\n    return x * 2  # comment\
 TEXTS = {name: text[:2048] for name, text in
          {"typical": TYPICAL * 2, "dense": DENSE, "code": CODE}.items()}  # fmt: skip
 
+MIXED = (
+    "## Solving it\n\nThe roots of $ax^2+bx+c=0$ are $x=\\frac{-b\\pm\\sqrt{b^2-4ac}}{2a}$, "
+    "so **two** answers unless the *discriminant* is zero.\n\n"
+    "$$\\int_0^1 x^2\\,dx = \\frac{1}{3}$$\n\n"
+    "- Check `b*b - 4*a*c` first.\n- Then divide by `2*a`.\n\n"
+    "```python\nimport math\n\n\ndef roots(a: float, b: float, c: float) -> tuple[float, ...]:\n"
+    '    """The real roots of a quadratic."""\n    d = b * b - 4 * a * c  # discriminant\n'
+    "    if d < 0:\n        return ()\n    r = math.sqrt(d)\n"
+    "    return ((-b - r) / (2 * a), (-b + r) / (2 * a))\n```\n\n" + SENTENCE * 3 + "\n\n"
+)
+SIZES = (1_000, 4_000, 8_000, 16_000, 32_000)
 WORST_SIZE = 32_000
 # Each shape is repeated (or built) up to WORST_SIZE characters.
 WORST = {
@@ -111,6 +128,56 @@ def _typical(rounds: int) -> None:
             f"{name:8} {len(text):5} chars  render median {total:7.0f} us  p95 {p95:7.0f} us"
             f"  (markdown-it {md:6.0f} us, bleach {clean:6.0f} us)"
         )
+
+
+def _mixed(size: int) -> str:
+    """MIXED repeated to `size` characters, cut at a block boundary so fences stay closed;
+    each copy's formulas differ, so the formula cache does not flatter the figures."""
+    copies = (MIXED.replace("c=0", f"c={i}").replace("{3}", f"{{{i}}}") for i in range(size))
+    text = ""
+    while len(text) < size:
+        text += next(copies)
+    return text[: text.rfind("\n\n", 0, size) + 2]
+
+
+def _cpu_median(fn: Callable[[str], object], text: str, rounds: int) -> float:
+    """Median CPU time of `fn(text)` in ms (CPU, not wall: the machine may be shared)."""
+    times = []
+    for _ in range(rounds):
+        start = time.process_time()
+        fn(text)
+        times.append(time.process_time() - start)
+    return statistics.median(times) * 1e3
+
+
+def _by_size(rounds: int) -> None:
+    render_worker.warm([("warm the worker " * 20, [])], budget_seconds=60)
+    print(
+        f"\n{'by size (code + math)':30} {'CPU render':>11} {'math only':>10} {'in worker':>10}"
+        f" {'loop stall':>11} {'tail partial':>13}"
+    )
+    tail = MIXED.split("\n\n")[1][:300] + " and **more"  # a streaming paragraph, open `**`
+    partial = _cpu_median(rendering.render_partial, tail, rounds)
+    for size in SIZES:
+        text = _mixed(size)
+        rendering.math_html.cache_clear()
+        total = _cpu_median(rendering.render_markdown.__wrapped__, text, 1)
+        rendering.math_html.cache_clear()
+        math_only = _cpu_median(
+            lambda t: [rendering.math_html(f, False) for f in t.split("$")[1::2]], text, 1
+        )
+        rendering.math_html.cache_clear()
+        loop_ms, wall_ms = asyncio.run(_page_draw_stall(text))
+        print(
+            f"{len(text):6} chars {text.count('```') // 2:3} code {text.count('$') // 2:4} math"
+            f" {total:8.1f} ms {math_only:7.1f} ms {wall_ms:7.1f} ms {loop_ms:8.1f} ms"
+            f" {partial:10.2f} ms"
+        )
+    render_worker.shutdown()
+    print(
+        f"over {rendering.INLINE_RENDER_CHARS} characters a finished message renders in the "
+        "worker process (off the event loop); the streaming tail renders on it per burst"
+    )
 
 
 async def _page_draw_stall(text: str) -> tuple[float, float]:
@@ -191,8 +258,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--before", type=Path, help="a tree with the old services/rendering.py")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per old render")
+    parser.add_argument("--sizes-only", action="store_true", help="only the by-size table")
     args = parser.parse_args()
+    if args.sizes_only:
+        _by_size(args.rounds)
+        return
     _typical(args.rounds)
+    _by_size(args.rounds)
     _worst(args.before, args.timeout)
 
 

@@ -72,7 +72,7 @@ def assistant_card(
                     badge = "Shared" if item.is_mine else f"Shared by {item.owner_name}"
                     ui.badge(badge).props("outline color=primary").classes("shrink-0")
                 else:
-                    ui.badge("Private").props("outline color=grey").classes("shrink-0")
+                    ui.badge("Private").props("outline color=grey-8").classes("shrink-0")
             ui.label(item.description or "No description").classes(
                 "text-sm text-slate-600 dark:text-slate-300 line-clamp-2 min-h-10"
                 + ("" if item.description else " italic text-slate-400")

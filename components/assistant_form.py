@@ -75,8 +75,10 @@ class AssistantForm:
         on_leave: Callable[[], None],
         custom_models: bool = False,
         budget_locked: bool = False,
+        group_choices: dict[int, str] | None = None,
     ) -> None:
         self._initial = initial
+        self._group_choices = group_choices or {}
         self._budget_locked = budget_locked
         self._custom_models = custom_models
         self._models = {choice.id: choice for choice in models}
@@ -113,7 +115,7 @@ class AssistantForm:
             "reasoning_effort": self.reasoning_effort,
             "monthly_budget": self.monthly_budget,
         }
-        for element in [*self.fields.values(), *self.tools.values(), self.shared]:
+        for element in [*self.fields.values(), *self.tools.values(), self.shared, self.groups]:
             if self.read_only:
                 element.disable()
             element.on_value_change(self._changed)
@@ -229,6 +231,21 @@ class AssistantForm:
             ui.label(
                 "Teammates can see it and chat with it; only you and admins can change it."
             ).classes(NOTE)
+            # Offered choices plus any already chosen (an admin may have picked another group).
+            choices = {gid: f"group {gid}" for gid in initial.group_ids} | self._group_choices
+            self.groups = (
+                ui.select(
+                    choices,
+                    multiple=True,
+                    value=list(initial.group_ids),
+                    label="Only these groups (empty: the whole team)",
+                )
+                .props("use-chips")
+                .classes("w-full")
+            )
+            self.groups.bind_visibility_from(self.shared, "value")
+            if not choices:
+                self.groups.set_visibility(False)
 
     # ---- state
 
@@ -245,6 +262,7 @@ class AssistantForm:
             shared=bool(self.shared.value),
             monthly_budget_usd=self.monthly_budget.value or "",
             reasoning_effort=self.reasoning_effort.value or None,
+            group_ids=sorted(self.groups.value or []) if self.shared.value else [],
         )
 
     @property

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from nicegui import ui
 
+from components.heading import heading
 from components.layout import apply_theme
 
 
@@ -22,7 +23,7 @@ def auth_card(title: str, subtitle: str = "") -> Iterator[ui.card]:
                 "text-2xl font-semibold text-slate-800 dark:text-slate-100"
             )
         with ui.card().classes("w-full max-w-sm p-6 gap-3 shadow-lg") as card:
-            ui.label(title).classes("text-xl font-semibold")
+            heading(title).classes(add="text-xl", remove="text-2xl")
             if subtitle:
                 ui.label(subtitle).classes("text-sm text-slate-500 -mt-2")
             yield card

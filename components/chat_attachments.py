@@ -299,35 +299,36 @@ def image(src: str, alt: str) -> ui.element:
 # ---------------------------------------------------------------- inside messages
 
 
-def sent_attachments(items: list[dict]) -> None:
-    """A user message's attachments: image thumbnails and file links (served by /files)."""
+def sent_attachments(items: list[dict], base: str = "/files") -> None:
+    """A user message's attachments: image thumbnails and file links (served under `base`:
+    `/files`, or a share link's own file route)."""
     if not items:
         return
     with ui.row().classes("gap-2 flex-wrap pt-1"):
         for item in items:
             file_id, name = str(item.get("id") or ""), str(item.get("name") or "file")
             if str(item.get("mime") or "").startswith("image/"):
-                with ui.link(target=f"/files/{file_id}", new_tab=True) as link:
-                    image(f"/files/{file_id}/thumbnail", name).classes(
+                with ui.link(target=f"{base}/{file_id}", new_tab=True) as link:
+                    image(f"{base}/{file_id}/thumbnail", name).classes(
                         "h-20 max-w-[10rem] object-cover rounded-lg"
                     ).mark(f"sent-{name}")
                 link.props["aria-label"] = f"Open {name}"
             else:
-                with ui.link(target=f"/files/{file_id}").classes(
+                with ui.link(target=f"{base}/{file_id}").classes(
                     "flex items-center gap-1 text-xs text-white/90 underline"
                 ):
                     ui.icon("attach_file", size="xs")
                     ui.label(name)
 
 
-def generated_files(tool_calls: dict | None) -> None:
+def generated_files(tool_calls: dict | None, base: str = "/files") -> None:
     """Files the model produced, kept by the server: images inline, others as downloads."""
     kept = [g for g in (tool_calls or {}).get("generated_files", []) if g.get("stored_file_id")]
     if not kept:
         return
     with ui.column().classes("gap-2 pt-2 w-full"):
         for entry in kept:
-            url, name = f"/files/{entry['stored_file_id']}", str(entry.get("filename") or "file")
+            url, name = f"{base}/{entry['stored_file_id']}", str(entry.get("filename") or "file")
             if str(entry.get("mime") or "").startswith("image/"):
                 image(url, name).classes(
                     "generated-image max-w-full max-h-96 rounded-lg border "

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
+from components.prompt_picker import PICKER_KEYS_JS, PromptPicker
+from components.shortcuts import mark_shortcut
 from services.usage.pricing import format_usd
 
 if TYPE_CHECKING:
+    from services.chat.prompts import PromptItem
     from services.chat.turn import CostEstimate
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
@@ -34,13 +37,19 @@ class ChatComposer:
         attach: AttachCallbacks | None = None,
     ) -> None:
         self.estimate = estimate
+        self._on_stop = on_stop
         self.messages_left = messages_left
         self.busy = False
         self.editing = False
-        with ui.column().classes("chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"):
+        self._on_send = on_send
+        self.picker: PromptPicker | None = None
+        self.editing_id: int | None = None  # the message being edited (None: my last one)
+        with ui.column().classes(
+            "chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"
+        ) as self.column:
             with ui.row().classes("w-full items-center gap-2 text-sm") as self.edit_bar:
                 ui.icon("edit", size="xs").classes("text-indigo-500")
-                ui.label("Editing your last message; sending replaces its answer.")
+                ui.label("Editing a message; sending starts a new branch (the old one stays).")
                 ui.button("Cancel edit", on_click=self.cancel_edit).props("flat dense no-caps")
             self.edit_bar.visible = False
             self.attachments = ChatAttachments(attach, self._refresh_send) if attach else None
@@ -49,20 +58,22 @@ class ChatComposer:
                     self.attachments.buttons()
                 self.textarea = (
                     ui.textarea(label="Message", on_change=self._refresh_hint)
-                    .props("autogrow outlined dense rows=1 maxlength=32000")
+                    .props("autogrow outlined dense rows=1 maxlength=32000 autofocus")
                     .classes("flex-1 rounded max-h-72 overflow-auto")
                 )
-                self.textarea.on("keydown", on_send, js_handler=ENTER_SENDS_JS)
+                mark_shortcut(self.textarea, "composer")
+                self.textarea.on("keydown", self._enter, js_handler=ENTER_SENDS_JS)
                 if self.attachments is not None:
                     self.attachments.accept_paste(self.textarea)
                 self.send_button = (
                     ui.button("Send", icon="send", on_click=on_send)
-                    .props("unelevated no-caps")
+                    .props('unelevated no-caps aria-label="Send"')  # the icon alone on phones
                     .classes("chat-send")
                 )
-                self.stop_button = ui.button("Stop", icon="stop", on_click=on_stop).props(
-                    "outline no-caps color=red"
+                self.stop_button = ui.button("Stop", icon="stop", on_click=self._stop).props(
+                    "outline no-caps color=negative"
                 )
+                mark_shortcut(self.stop_button, "stop")
                 self.stop_button.visible = False
             self.error = ui.label("").classes("text-sm text-red-600 dark:text-red-300")
             self.error.visible = False
@@ -72,6 +83,34 @@ class ChatComposer:
             self.offer_button.visible = False
             self.hint = ui.label("").classes("text-xs text-slate-500 dark:text-slate-400")
         self._refresh_hint()
+
+    def use_prompts(self, prompts: list[PromptItem]) -> None:
+        """Offer the prompt library: `/` at the start of the message opens the picker."""
+        with self.column:
+            self.picker = PromptPicker(prompts, self._insert_prompt)
+        self.picker.panel.move(self.column, target_index=0)
+        self.textarea.on_value_change(lambda e: self.picker.update(e.value or ""))
+        self.textarea.on("keydown", lambda e: self.picker.key(e.args), js_handler=PICKER_KEYS_JS)
+
+    def _insert_prompt(self, text: str) -> None:
+        self.textarea.value = text
+        self.textarea.run_method("focus")
+
+    async def _enter(self) -> None:
+        """Enter: take the highlighted prompt while the picker is open, else send."""
+        if self.picker is not None and self.picker.is_open:
+            self.picker.choose()
+            return
+        result = self._on_send()
+        if result is not None:
+            await result
+
+    async def _stop(self) -> None:
+        """Stop the reply and put focus back where typing goes on (the Stop button vanishes)."""
+        result = self._on_stop()
+        if result is not None:
+            await result
+        self.textarea.run_method("focus")
 
     @property
     def text(self) -> str:
@@ -134,9 +173,10 @@ class ChatComposer:
         self.show_error(None)
         self.cancel_edit()
 
-    def start_edit(self, text: str) -> None:
-        """Put my last message back into the composer for editing."""
+    def start_edit(self, text: str, message_id: int | None = None) -> None:
+        """Put one of my messages (`message_id`; None: my last one) back in the composer."""
         self.editing = True
+        self.editing_id = message_id
         self.edit_bar.visible = True
         self.textarea.value = text
         self.textarea.run_method("focus")
@@ -144,6 +184,7 @@ class ChatComposer:
     def cancel_edit(self) -> None:
         """Leave edit mode (the text stays)."""
         self.editing = False
+        self.editing_id = None
         self.edit_bar.visible = False
 
 

@@ -4,9 +4,10 @@ Answers are rendered by `services.chat.rendering` (server-side sanitized HTML, r
 neutralized), so `ui.html(..., sanitize=False)` only ever receives its output.
 
 While a reply streams, finished blocks (paragraphs, lists, closed code fences) are frozen
-into their own Markdown elements once, and the open tail is plain text that grows by
-appending only the new characters in the browser. A 1,000-token reply therefore costs a few
-kB of deltas plus each block's HTML once, instead of the whole message per update.
+into their own Markdown elements once, and only the open tail (the text since the last blank
+line) is redrawn, formatted as it will look when finished; an open code block grows by
+appending only the new characters in the browser. A 1,000-token reply therefore costs each
+block's HTML once plus its short tail per burst, instead of the whole message per update.
 """
 
 from __future__ import annotations
@@ -19,13 +20,20 @@ from dataclasses import dataclass
 import orjson
 from nicegui import Client, background_tasks, run, ui
 
+from components.branch_switch import BranchSwitch, branch_switch
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
 from models import ConversationMessage, MessageRole, MessageStatus
+from services.chat.code_highlight import code_block_html
 from services.chat.render_worker import render_isolated
-from services.chat.rendering import plain_html, render_if_cheap
+from services.chat.rendering import plain_html, render_if_cheap, render_partial
 
 FENCE = "```"
+RATEABLE = (MessageStatus.complete, MessageStatus.incomplete)
+THINKING_TEXT = "Thinking…"
+# A streaming tail (text since the last blank line) longer than this is shown as plain text
+# until its block ends: re-rendering costs ~4 us per character on every burst (~100 ms).
+PARTIAL_RENDER_CHARS = 4_000
 _FENCE_OR_BLANK = re.compile(f"{FENCE}|\n\n+")
 
 Action = Callable[[], Awaitable[None] | None]
@@ -40,6 +48,10 @@ class MessageActions:
     on_regenerate: Action | None = None
     on_edit: Action | None = None
     on_continue: Action | None = None
+    on_fork: Action | None = None  # "Continue in a new chat from here"
+    branch: BranchSwitch | None = None  # ‹ 2/3 › among the message's siblings
+    # Draws the answer's feedback controls (components.feedback) in its action row.
+    feedback_row: Callable[[ConversationMessage], None] | None = None
 
 
 class ReplyActivity:
@@ -94,7 +106,9 @@ async def _render_later(element: ui.html, text: str, citations: list[dict] | Non
 
 
 def frozen_boundary(text: str, start: int) -> int:
-    """Where the finished blocks of `text` end: after the last blank line outside a code fence.
+    """Where the finished blocks of `text` end: after the last blank line outside a code fence,
+    or at a fence's edges (before an opening fence line, after a closing fence line), so that
+    an open code block is the whole tail and streams in by appending (see `StreamingAnswer`).
 
     `start` is such a boundary already (or 0), so one pass over the rest is enough: linear per
     call, however many blank lines an open fence holds.
@@ -102,44 +116,115 @@ def frozen_boundary(text: str, start: int) -> int:
     boundary, in_fence = start, False
     for match in _FENCE_OR_BLANK.finditer(text, start):
         if match[0] == FENCE:
+            at_line_start = match.start() == 0 or text[match.start() - 1] == "\n"
+            if in_fence:
+                line_end = text.find("\n", match.end())
+                if at_line_start and line_end != -1:
+                    boundary = line_end + 1
+            elif at_line_start:
+                boundary = match.start()
             in_fence = not in_fence
         elif not in_fence:
             boundary = match.end()
-    return boundary
+    return max(boundary, start)
+
+
+def _open_fence_body(tail: str) -> int | None:
+    """Where the code of an open fence starts when `tail` is exactly one open code block."""
+    if not tail.startswith(FENCE):
+        return None
+    first_line_end = tail.find("\n")
+    if first_line_end == -1 or f"\n{FENCE}" in tail[first_line_end:]:
+        return None  # the fence line is still arriving, or the block is closed
+    return first_line_end + 1
 
 
 class StreamingAnswer:
-    """A reply that is still arriving; call `update(text)` with the whole text so far."""
+    """A reply that is still arriving; call `update(text)` with the whole text so far.
+
+    Before the first token it shows a "Thinking…" indicator. Then finished blocks are frozen
+    into their own elements once, and the open tail is drawn formatted from the first
+    character: prose through `render_partial` (open `**`, lists, code spans, math closed as
+    they will be), and an open code block as a code block whose text grows by appending only
+    the new characters in the browser (highlighted once it closes). A tail past
+    PARTIAL_RENDER_CHARS without a blank line is appended as plain text: it would cost too
+    much to re-render on every burst.
+    """
 
     def __init__(self, text: str = "") -> None:
-        self.container = ui.column().classes("w-full gap-0")
+        self.container = ui.column().classes("w-full gap-0 chat-streaming")
         self.frozen = frozen_boundary(text, 0)
+        self.code_shown: int | None = None  # how much of the text the open code block shows
+        self.plain_shown: int | None = None  # the same for a too-long tail shown as text
         with self.container:
+            self.thinking = thinking_indicator() if not text else None
             if self.frozen:
                 markdown_html(text[: self.frozen])
-            self.tail = ui.label(text[self.frozen :]).classes(
-                "chat-tail whitespace-pre-wrap break-words w-full"
-            )
+            self.tail = ui.html("", sanitize=False).classes("chat-md chat-tail w-full break-words")
             self.tail.mark("streaming-answer")
-        self.shown = len(text)
+        self.shown = 0
+        self._draw_tail(text)
 
     def update(self, text: str) -> None:
-        """Show `text` (which only ever grows) by freezing blocks and appending the tail."""
+        """Show `text` (which only ever grows) by freezing blocks and redrawing the tail."""
         if len(text) == self.shown:
             return
+        if self.thinking is not None:
+            self.thinking.delete()
+            self.thinking = None
         cut = frozen_boundary(text, self.frozen)
-        element = f"getHtmlElement({self.tail.id})"
         if cut > self.frozen:
             with self.container:
                 block = markdown_html(text[self.frozen : cut])
             tail_index = self.container.default_slot.children.index(self.tail)
             block.move(self.container, target_index=tail_index)
             self.frozen = cut
-            code = f"{element}.textContent={_js(text[cut:])}"
+            self.code_shown = self.plain_shown = None
+        self._draw_tail(text)
+
+    def _draw_tail(self, text: str) -> None:
+        tail = text[self.frozen :]
+        element = f"getHtmlElement({self.tail.id})"
+        body = _open_fence_body(tail)
+        if body is not None:
+            # Hold back a line that may be the closing fence, so "``" never shows as code.
+            last_line = text.rfind("\n") + 1
+            start = self.frozen + body
+            upto = max(last_line, start) if text.startswith("`", last_line) else len(text)
+            if self.code_shown is None:
+                info = tail[len(FENCE) : body - 1]
+                self._set_tail(code_block_html(text[start:upto], info))
+            elif upto > self.code_shown:
+                code = f"{element}.querySelector('code')"
+                _send_js(self.tail.client, f"{code}.insertAdjacentText('beforeend',"
+                         f"{_js(text[self.code_shown : upto])})")  # fmt: skip
+            self.code_shown = max(upto, self.code_shown or 0)
+        elif len(tail) > PARTIAL_RENDER_CHARS:
+            if self.plain_shown is None:
+                self._set_tail(plain_html(tail))
+            else:
+                _send_js(self.tail.client, f"{element}.lastElementChild.insertAdjacentText("
+                         f"'beforeend',{_js(text[self.plain_shown :])})")  # fmt: skip
+            self.plain_shown = len(text)
         else:
-            code = f'{element}.insertAdjacentText("beforeend",{_js(text[self.shown :])})'
-        _send_js(self.tail.client, code)
+            self.code_shown = self.plain_shown = None
+            self._set_tail(render_partial(tail))
         self.shown = len(text)
+
+    def _set_tail(self, html: str) -> None:
+        self.tail.content = html
+        self.tail.update()  # the browser may hold appended text the server copy lacks
+
+
+def thinking_indicator() -> ui.row:
+    """What an answer shows before its first token: animated dots and "Thinking…", announced
+    politely (not `role=status`: that is the activity line under the reply, which takes over
+    with "Thinking… 12 s" when a reasoning model reports its thinking)."""
+    with ui.row().classes("items-center gap-2 py-1 thinking-indicator") as row:
+        row.props('aria-live="polite"').mark("thinking-indicator")
+        ui.html('<span class="thinking-dots" aria-hidden="true"><i></i><i></i><i></i></span>')
+        ui.label(THINKING_TEXT).classes("text-sm text-slate-600 dark:text-slate-300")
+    return row
 
 
 def _send_js(client: Client, code: str) -> None:
@@ -178,6 +263,7 @@ def _user_bubble(message: ConversationMessage, actions: MessageActions) -> None:
             _icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
             if actions.on_edit:
                 _icon_button("edit", "Edit message", actions.on_edit)
+            _tree_actions(actions, "version")
 
 
 def _assistant_bubble(
@@ -209,8 +295,18 @@ def _assistant_bubble(
                 )
                 if actions.on_regenerate and message.status == MessageStatus.complete:
                     _icon_button("refresh", "Regenerate", actions.on_regenerate)
+                _tree_actions(actions, "answer")
+                if actions.feedback_row and message.status in RATEABLE:
+                    actions.feedback_row(message)
                 cost_badge(message)
     return live
+
+
+def _tree_actions(actions: MessageActions, noun: str) -> None:
+    if actions.on_fork:
+        _icon_button("call_split", "Continue in a new chat from here", actions.on_fork)
+    if actions.branch is not None:
+        branch_switch(actions.branch, noun)
 
 
 def _reasoning_summary(message: ConversationMessage) -> None:

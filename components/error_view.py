@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from components.heading import heading
+
 
 def error_view(reference: str, unavailable: bool = False) -> None:
     """The content of an error page; the details stay in the server log under `reference`."""
@@ -12,7 +14,7 @@ def error_view(reference: str, unavailable: bool = False) -> None:
             "text-slate-400"
         )
         title = "The service is unavailable" if unavailable else "Something went wrong"
-        ui.label(title).classes("text-2xl font-semibold text-slate-800 dark:text-slate-100")
+        heading(title)
         ui.label(
             "It cannot reach its database right now. Please try again in a minute."
             if unavailable

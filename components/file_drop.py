@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from nicegui import events, ui
 
+from components.assets import use_static
 from core.errors import ServiceError
 
 ACTIVE_STATUSES = ("uploading", "processing")
@@ -79,6 +80,7 @@ class FileDrop:
         self._read_only = read_only
         with ui.column().classes("w-full gap-2") as self.root:
             if not read_only:
+                use_static("file_drop.js", "file_drop.css")
                 self.upload = (
                     ui.upload(
                         label=label,
@@ -90,7 +92,7 @@ class FileDrop:
                     )
                     .props(f'flat bordered accept="{accept}" color="primary"')
                     .classes(
-                        "w-full rounded-lg border-dashed border-2 border-slate-300 "
+                        "file-drop w-full rounded-lg border-dashed border-2 border-slate-300 "
                         "dark:border-slate-600 bg-slate-50 dark:bg-slate-900/40"
                     )
                 )
@@ -180,6 +182,12 @@ class FileDrop:
             self._items[key] = replace(placeholder, status="failed", error=f"larger than {limit}")
             self._render()
             return
+        if self._is_duplicate(placeholder):
+            error = "already added: remove the other copy first to replace it"
+            self._items[key] = replace(placeholder, status="failed", error=error)
+            ui.notify(f"“{placeholder.name}” is already in the list.", type="warning")
+            self._render()
+            return
         try:
             result = await self._on_upload(placeholder.name, await file.read())
         except ServiceError as exc:
@@ -188,6 +196,16 @@ class FileDrop:
             self._items.pop(key, None)
             self._items[result.key] = result
         self._render()
+
+    def _is_duplicate(self, new: DropItem) -> bool:
+        """The same file (name and size) is already listed and not failed."""
+        return any(
+            item.key != new.key
+            and item.name == new.name
+            and item.size == new.size
+            and item.status != "failed"
+            for item in self._items.values()
+        )
 
     def _handle_rejected(self) -> None:
         limit = format_size(self._max_file_bytes) if self._max_file_bytes else "the limit"

@@ -8,10 +8,15 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
+from components.assets import use_static
+from components.heading import heading
+from components.shortcuts import shortcuts_button
+
 NAV_ITEMS = (
     ("Dashboard", "/", "space_dashboard"),
     ("Assistants", "/assistants", "smart_toy"),
     ("Chat", "/chat", "forum"),
+    ("Prompts", "/prompts", "bookmarks"),
     ("Profile", "/profile", "person"),
 )
 ADMIN_ITEM = ("Admin", "/admin", "admin_panel_settings")
@@ -30,7 +35,9 @@ class ShellUser:
 
 
 def apply_theme(theme: str) -> ui.dark_mode:
-    """A dark-mode element set from a stored preference (auto, light or dark)."""
+    """A dark-mode element set from a stored preference (auto, light or dark), and the app's
+    stylesheet (focus ring, contrast) that every page loads with it."""
+    use_static("app.css")
     return ui.dark_mode(THEMES.get(theme))
 
 
@@ -62,13 +69,16 @@ def app_shell(
                 dark.set_value(THEMES[theme])
                 await on_theme(theme)
 
+            shortcuts_button()
             ui.button(icon="dark_mode", on_click=toggle_theme).props(
                 'flat round aria-label="Toggle dark mode"'
             ).tooltip("Light / dark")
-            with ui.button(icon="account_circle").props(
-                'flat no-caps aria-label="User menu"'
-            ) as menu_button:
-                ui.label(user.username).classes("ml-1 hidden sm:block")
+            with ui.button(icon="account_circle").props("flat no-caps") as menu_button:
+                # Quasar's `.hidden` is !important and beats `sm:block`: hide below sm instead.
+                ui.label(user.username).classes("ml-1 max-sm:hidden")
+                # By key: a props string would parse quotes in the name. The name contains the
+                # visible text (WCAG "label in name").
+                menu_button.props["aria-label"] = f"User menu for {user.username}"
                 with ui.menu().classes("p-1"), ui.column().classes("gap-0"):
                     menu_items = (
                         ("Profile", "person", lambda: ui.navigate.to("/profile")),
@@ -76,8 +86,8 @@ def app_shell(
                     )
                     for label, icon, handler in menu_items:
                         ui.button(label, icon=icon, on_click=handler).props(
-                            "flat no-caps align=left"
-                        ).classes("w-full")
+                            "flat no-caps no-wrap align=left"
+                        ).classes("w-full whitespace-nowrap")
             menu_button.mark("user-menu")
     with (
         ui.left_drawer(value=None, bordered=True)  # open on wide screens only
@@ -117,9 +127,7 @@ def not_found_view() -> None:
     """The friendly 404 content, used for unknown URLs and for anything not visible to you."""
     with ui.column().classes("w-full items-center py-20 gap-3 text-center"):
         ui.icon("travel_explore", size="4rem").classes("text-slate-400")
-        ui.label("Page not found").classes(
-            "text-2xl font-semibold text-slate-800 dark:text-slate-100"
-        )
+        heading("Page not found")
         ui.label("It may have been moved or deleted, or you may not have access to it.").classes(
             "text-slate-500"
         )

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # not shown as plain text while the worker starts (tests of single pages turn it off).
     render_worker_prestart: bool = True
 
+    # Import (issue 15 item 6): the largest conversations.json / export file accepted, in MB
+    # (kept under MAX_FILE_MB, which caps every upload's request body).
+    import_max_mb: int = Field(default=20, ge=1)
+
     # Budgets
     default_monthly_budget_usd: float | None = None
 
@@ -114,6 +118,33 @@ class Settings(BaseSettings):
 
     # Scale-out
     nicegui_redis_url: str = ""
+
+    # Scale-out: state shared by the instances (issue 17). With NICEGUI_REDIS_URL set, the turn
+    # lock, the sign-in limiter and reply progress live in that Redis under this prefix (the
+    # same variable NiceGUI reads for its storage keys); without it, in this process.
+    nicegui_redis_key_prefix: str = "nicegui:"
+    # An instance beats every third of this; one silent for longer is taken for dead, and the
+    # survivors close its live replies as interrupted (partial text kept, Retry offered).
+    instance_heartbeat_timeout_seconds: float = Field(default=30.0, ge=1)
+    # On SIGTERM (Cloud Run gives 10 s before SIGKILL): stop taking sends, save the live
+    # replies' text so far, settle their reservations and exit within this many seconds.
+    shutdown_grace_seconds: float = Field(default=8.0, ge=1)
+
+    # Single sign-on (OpenID Connect, authorization code + PKCE); on when OIDC_ISSUER and
+    # OIDC_CLIENT_ID are set. Discovery happens at sign-in, so the app starts without the issuer.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_provider_name: str = ""  # "Sign in with …"; empty = the issuer's host
+    oidc_only: bool = False  # SSO only: hide password sign-in and sign-up
+    oidc_groups_claim: str = "groups"  # the id token / userinfo claim listing the user's groups
+
+    # Audit log: events older than this many days are deleted by an hourly job (0 = keep all).
+    audit_retention_days: int = Field(default=365, ge=0)
+
+    # Temporary chats (issue 15): deleted this many hours after they start, if not closed first
+    temporary_chat_hours: float = Field(default=24, gt=0)
 
     _secret: str | None = PrivateAttr(default=None)
 
@@ -158,6 +189,11 @@ class Settings(BaseSettings):
     @property
     def _uses_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when single sign-on is configured (OIDC_ISSUER and OIDC_CLIENT_ID)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def demo_mode(self) -> bool:

@@ -45,6 +45,10 @@ class BudgetExceeded(ServiceError):
     """Sending would pass a monthly budget (the user's or the assistant's)."""
 
 
+class ModelNotAllowed(PermissionDenied):
+    """The model is not on the allowed list of any of the user's groups."""
+
+
 class Unavailable(ServiceError):
     """A backing service (the database) cannot be reached; the user should try again shortly."""
 

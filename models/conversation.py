@@ -30,7 +30,8 @@ class MessageStatus(StrEnum):
 
 
 class Conversation(SQLModel, table=True):
-    """A thread between a user and one assistant; `parent_id` links a continuation."""
+    """A thread between a user and one assistant; `parent_id` links a continuation and
+    `active_message_id` is the leaf of the branch on show."""
 
     __table_args__ = (sa.Index("ix_conversation_owner_updated", "owner_id", "updated_at"),)
 
@@ -49,12 +50,21 @@ class Conversation(SQLModel, table=True):
     output_tokens: int = Field(default=0)
     cost_micros: int = Field(default=0)
     cost_cap_micros: int | None = Field(default=None)  # optional dollar cap per conversation
+    # The leaf of the branch shown and continued (messages form a tree through `parent_id`).
+    active_message_id: int | None = Field(default=None)
+    # Organizing (migration 0009). `folder_id` is a plain id, no foreign key: adding one would
+    # make SQLite rebuild the table (and drop the search triggers); folders.py keeps it sound.
+    folder_id: int | None = Field(default=None, index=True)
+    pinned: bool = Field(default=False)
+    archived: bool = Field(default=False)
+    temporary: bool = Field(default=False)  # never listed or searched; purged after a while
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
 
 class ConversationMessage(SQLModel, table=True):
-    """One message with its status, usage and cost (integer micro-dollars)."""
+    """One message with its status, usage and cost (integer micro-dollars); a node of the
+    conversation's message tree (see `services.chat.tree`)."""
 
     __tablename__ = "conversation_message"
     __table_args__ = (
@@ -81,10 +91,22 @@ class ConversationMessage(SQLModel, table=True):
             "cost_micros",
             "conversation_id",
         ),
+        # The liveness sweep finds the replies still streaming, and whose instance writes them.
+        sa.Index("ix_message_status_instance", "status", "instance_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
+    # The message this one answers or follows (None for a first message): siblings share it.
+    parent_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("conversation_message.id", ondelete="SET NULL"),
+            index=True,
+            nullable=True,
+        ),
+    )
     role: MessageRole = Field(max_length=16)
     content: str = text_field()
     status: MessageStatus = Field(default=MessageStatus.complete, max_length=16)
@@ -102,5 +124,7 @@ class ConversationMessage(SQLModel, table=True):
     cost_micros: int | None = Field(default=None)
     model: str | None = Field(default=None, max_length=100)
     provider_response_id: str | None = Field(default=None, max_length=100)
+    # The instance (models.instance.Instance) writing a streaming reply; NULL before 0013.
+    instance_id: str | None = Field(default=None, max_length=36)
     created_at: datetime = timestamp_field(index=True)
     updated_at: datetime = timestamp_field()

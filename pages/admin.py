@@ -11,12 +11,15 @@ from nicegui import run, ui
 from components.api_key_list import api_key_list
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
 from components.forms import FormMessage, submit_form
+from components.heading import heading
 from components.layout import not_found_view
 from components.stat_card import stat_card
 from core.config import get_settings
 from core.errors import PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.dashboard import download_usage
+from pages.guard import current_user
+from pages.share import public_links_card
 from pages.shell import signed_in_page
 from services.accounts import admin, api_keys
 from services.accounts.admin import UserRow
@@ -50,8 +53,13 @@ async def _guarded(action: Callable[[], Awaitable[object]], done: str) -> bool:
     try:
         await action()
     except PermissionDenied as exc:
-        ui.notify(str(exc), type="negative")
-        ui.navigate.reload()  # rights changed under this page: re-check them
+        fresh = await current_user()
+        if fresh is None or fresh.role != Role.admin:
+            ui.navigate.reload()  # rights changed under this page: the reload shows it
+            return False
+        # Still an admin: a rule refused (e.g. the last admin's own demotion). It stays up until
+        # dismissed, as a reload or a timeout would take it away before it is read.
+        ui.notify(str(exc), type="negative", timeout=0, close_button="OK", multi_line=True)
         return False
     except ServiceError as exc:
         ui.notify(str(exc), type="negative")
@@ -370,7 +378,11 @@ async def admin_page(user: User) -> None:
     except PermissionDenied:
         not_found_view()
         return
-    ui.label("Administration").classes("text-2xl font-semibold")
+    with ui.row().classes("w-full items-end justify-between gap-2"):
+        heading("Administration")
+        with ui.row().classes("gap-4 text-sm"):
+            ui.link("Groups", "/admin/groups")
+            ui.link("Audit log", "/admin/audit")
     with ui.card().classes("w-full p-4 gap-2 dark:bg-slate-800 shadow-sm"):
         ui.label("Users").classes("text-lg font-medium")
         panel = UsersPanel(user)
@@ -379,5 +391,6 @@ async def admin_page(user: User) -> None:
     with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):
         _registration(user, mode)
         _add_account(user, panel)
+        await public_links_card(user)
     await _api_keys(user)
     _team_usage(user, team)

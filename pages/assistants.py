@@ -6,15 +6,19 @@ from nicegui import run, ui
 
 from components.assistant_card import assistant_card
 from components.assistant_form import AssistantForm
+from components.feedback import feedback_section
 from components.file_drop import DropItem, FileDrop
+from components.heading import heading
 from components.layout import not_found_view
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import Role, User
 from pages.shell import signed_in_page
+from services.accounts import groups
 from services.assistants import knowledge
 from services.assistants import manage as assistants
 from services.assistants.knowledge import KnowledgeFile
 from services.assistants.manage import AssistantInput, AssistantSummary
+from services.chat import feedback
 from services.files import uploads
 from services.usage import spend
 
@@ -45,9 +49,7 @@ class AssistantList:
         self.sort = "recent"
         self.total = len(items)
         with ui.row().classes("w-full items-center gap-3 flex-wrap"):
-            ui.label("Assistants").classes(
-                "text-2xl font-semibold text-slate-800 dark:text-slate-100 grow"
-            )
+            heading("Assistants").classes("grow")
             ui.button(
                 "New assistant", icon="add", on_click=lambda: ui.navigate.to("/assistants/new")
             ).props("unelevated")
@@ -255,6 +257,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
     read_only = False
     files: list[KnowledgeFile] = []
     forecast: spend.Forecast | None = None
+    ratings: feedback.AssistantFeedback | None = None
     budget_locked = False
     owner_note = ""
     if assistant_id is None:
@@ -268,9 +271,11 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             return
         read_only = not assistants.can_edit(user, record)
         initial = AssistantInput.from_assistant(record)
+        initial.group_ids = await run.io_bound(assistants.shared_with_groups, user, assistant_id)
         budget_locked = not read_only and not assistants.may_change_budget(user, record)
-        if not read_only:  # the forecast is for its owner and admins only
+        if not read_only:  # the forecast and the feedback are for its owner and admins only
             forecast = await run.io_bound(spend.assistant_forecast, user, assistant_id)
+            ratings = await run.io_bound(feedback.assistant_feedback, user, assistant_id)
         if read_only:
             owner_note = "Shared with the team. Only its owner or an admin can change it."
     title = "New assistant" if assistant_id is None else initial.name
@@ -278,9 +283,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         ui.button(icon="arrow_back", on_click=lambda: form.leave()).props(
             'flat round aria-label="Back to assistants"'
         )
-        heading = ui.label(title).classes(
-            "text-2xl font-semibold text-slate-800 dark:text-slate-100 grow truncate"
-        )
+        title_heading = heading(title).classes("grow truncate")
         if assistant_id is not None:
             ui.button(
                 "Chat", icon="chat", on_click=lambda: ui.navigate.to(chat_url(assistant_id))
@@ -313,7 +316,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             ui.navigate.to(f"/assistants/{created.id}")
             return
         form.mark_saved(data)
-        heading.set_text(saved.name)
+        title_heading.set_text(saved.name)
         ui.notify("Saved.", type="positive")
 
     form = AssistantForm(
@@ -325,9 +328,12 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         on_leave=lambda: ui.navigate.to("/assistants"),
         custom_models=user.role == Role.admin,
         budget_locked=budget_locked,
+        group_choices=await run.io_bound(groups.group_choices, user),
     )
     with form.knowledge_area:
         knowledge_section(user, assistant_id, files, editable=not read_only)
+    if ratings is not None:
+        feedback_section(ratings)
 
 
 @signed_in_page("/assistants/new", "Assistants")

@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from nicegui import run, ui
 
 from components.auth_card import auth_card
 from components.forms import FormMessage, new_password_inputs, submit_form
+from core.config import get_settings
 from core.errors import Unavailable
 from pages.guard import current_user, safe_next, start_session
+from services.accounts.sso import SSO_ERRORS, START_PATH, provider_label
 from services.accounts.users import (
     RegistrationMode,
     authenticate,
     is_first_user,
+    password_sign_in_allowed,
     register,
     registration_mode,
     session_token,
 )
 
 
+def _single_sign_on(target: str, error: str) -> None:
+    """The "Sign in with …" button (when SSO is set up) and why the last SSO attempt failed."""
+    if error in SSO_ERRORS:
+        ui.label(SSO_ERRORS[error]).classes("text-sm text-red-600 dark:text-red-400").props(
+            "role=alert"
+        ).mark("sso-error")
+    if not get_settings().oidc_enabled:
+        return
+    label = f"Sign in with {provider_label()}"
+    href = START_PATH + (f"?next={quote(target, safe='/')}" if target != "/" else "")
+    # A plain link: the provider's page is a full navigation, not a websocket event.
+    ui.link(label, href).classes(
+        "w-full text-center rounded px-4 py-2 no-underline font-medium text-white bg-indigo-600 "
+        "hover:bg-indigo-700 focus-visible:outline focus-visible:outline-2 "
+        "focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
+    ).props(f'aria-label="{label}"').mark("sso-button")
+
+
 @ui.page("/login")
-async def login_page(next: str = "") -> None:  # noqa: A002
-    """Username + password; returns to `next` (local paths only) after signing in."""
+async def login_page(next: str = "", sso_error: str = "") -> None:  # noqa: A002
+    """Username + password and/or single sign-on; returns to `next` (local paths only)."""
     target = safe_next(next)
     try:
         if await current_user() is not None:
@@ -31,6 +54,11 @@ async def login_page(next: str = "") -> None:  # noqa: A002
         mode = RegistrationMode.closed
     ui.page_title("Sign in · Assistant Studio")
     with auth_card("Welcome back", "Sign in to continue."):
+        _single_sign_on(target, sso_error)
+        if not password_sign_in_allowed():
+            return
+        if get_settings().oidc_enabled:
+            ui.label("or with your username").classes("text-xs text-slate-500 self-center")
         username = ui.input("Username").props("autofocus autocomplete=username").classes("w-full")
         password = (
             ui.input("Password", password=True, password_toggle_button=True)
@@ -70,6 +98,7 @@ async def register_page() -> None:
     try:
         first = await run.io_bound(is_first_user)
         allowed = first or await run.io_bound(registration_mode) is RegistrationMode.open
+        allowed = allowed and password_sign_in_allowed()
     except Unavailable:
         first = allowed = False
     subtitle = "The first account becomes the team administrator." if first else ""

@@ -2,48 +2,66 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 
 from nicegui import background_tasks, run, ui
 
 from components.assets import use_static
+from components.branch_switch import BranchSwitch
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
 from components.chat_history import earlier_button, first_shown
-from components.chat_list import ConversationList, ListActions
 from components.chat_message import (
     MessageActions,
     ReplyActivity,
     StreamingAnswer,
     message_bubble,
 )
+from components.chat_scroll import jump_to_latest_button
+from components.feedback import FeedbackControls
+from components.heading import heading
 from components.layout import not_found_view
 from core.errors import AuthError, BudgetExceeded, NotFound, ServiceError
-from models import ConversationMessage, MessageRole, MessageStatus, User
+from models import AnswerFeedback, ConversationMessage, MessageRole, MessageStatus, User
 from pages.chat_files import attach_callbacks, conversation_tools
+from pages.chat_sidebar import conversation_sidebar
+from pages.chat_temporary import temporary_chat_notice
 from pages.shell import signed_in_page
 from services.assistants.manage import list_assistants
-from services.chat import conversations, generation, render_worker
+from services.chat import (
+    branches,
+    conversations,
+    feedback,
+    generation,
+    progress,
+    render_worker,
+)
+from services.chat import prompts as prompt_library
 from services.chat import turn as chat
 from services.chat.chat_page import ChatPage, load_chat_page
+from services.chat.folders import list_folders
 from services.usage.pricing import format_usd
 
 CONTINUE_PROMPT = "Please continue from where your last answer stopped."
+REPLY_ANNOUNCEMENTS = {
+    MessageStatus.complete: "Reply complete.",
+    MessageStatus.stopped: "Reply stopped.",
+    MessageStatus.failed: "The reply failed.",
+}
 
 
 def _assistant_options(user: User) -> list[tuple[int, str]]:
     return [(a.id, a.name) for a in list_assistants(user)]
 
 
-def _load_page(user: User, conversation_id: int) -> ChatPage:
-    """The page's one hop to a worker thread: one read, then the history rendered."""
+def _load_page(user: User, conversation_id: int) -> tuple[ChatPage, dict[int, AnswerFeedback]]:
+    """The page's one hop to a worker thread: one read, the user's ratings, then the history
+    rendered."""
     data = load_chat_page(user, conversation_id)
+    ratings = feedback.conversation_feedback(user, conversation_id)
     render_worker.warm([(m.content, m.citations) for m in data.view.messages])
-    return data
-
-
-def _list_data(user: User, query: str) -> list:
-    return conversations.group_by_day(conversations.list_conversations(user, query))
+    return data, ratings
 
 
 class ChatView:
@@ -56,20 +74,27 @@ class ChatView:
         preview: chat.CostPreview,
         on_title: Callable[[int, str], None],
         attach: AttachCallbacks | None = None,
+        ratings: dict[int, AnswerFeedback] | None = None,
     ) -> None:
         self.user = user
+        self.ratings = ratings or {}
         self.on_title = on_title
         self.conversation_id = view.conversation.id
         self.messages = view.messages
+        self.branches = view.branches
         self.live: dict[int, tuple[StreamingAnswer, ReplyActivity]] = {}
         self.seen_versions: dict[int, int] = {}
         self.slots: dict[int, ui.column] = {}
+        self.followers: list[asyncio.Task] = []  # replies written by another instance
         self.composer: ChatComposer | None = None
+        # Known before the messages are drawn, so their Edit/Regenerate show on a reload too.
+        self.writable = view.assistant is not None and view.conversation.continued_by_id is None
         self._header(view)
-        self.column = ui.column().classes("w-full gap-3 pb-2")
-        self.first = first_shown(len(self.messages))  # older messages wait for "Load earlier"
+        # The only part that scrolls (static/chat.css); chat_scroll.js follows its bottom.
+        self.column = ui.column().classes("chat-messages w-full gap-3 pb-2 no-wrap")
+        self.column.props('role=log aria-label="Messages"')
+        self.first, self.earlier = 0, None
         with self.column:
-            self.earlier = earlier_button(self.load_earlier) if self.first else None
             self.empty = (
                 ui.label(
                     f"Say hello to {view.assistant.name if view.assistant else 'the assistant'}."
@@ -77,14 +102,19 @@ class ChatView:
                 if not self.messages
                 else None
             )
-            for message in self.messages[self.first :]:
-                self._add(message)
-        if view.assistant is not None and view.conversation.continued_by_id is None:
+            self._draw_history()
+        jump_to_latest_button()
+        if self.writable:
             self.composer = ChatComposer(
                 self.send, self.stop, preview.range, preview.messages_left, attach
             )
             self.composer.set_busy(bool(self.live))
+        # Screen readers hear when a streamed reply ends (the text itself is not re-read).
+        self.announcer = ui.label("").classes("sr-only").props('role=status aria-live="polite"')
         self.client = ui.context.client
+        self._regenerate = self._detached(self.regenerate)
+        self._show_branch = self._detached(self.show_branch)
+        self._fork = self._detached(self.fork)
         self.client.on_delete(self._unsubscribe)
 
     def _header(self, view: conversations.ConversationView) -> None:
@@ -94,7 +124,9 @@ class ChatView:
             "dark:border-slate-700"
         ):
             with ui.column().classes("gap-0 min-w-0"):
-                self.title = ui.label(conversation.title).classes("text-lg font-semibold truncate")
+                self.title = heading(conversation.title).classes(
+                    add="text-lg truncate", remove="text-2xl"
+                )
                 ui.label(
                     f"{assistant.name} · {assistant.model}" if assistant else "Assistant deleted"
                 ).classes("text-sm text-slate-500")
@@ -119,22 +151,73 @@ class ChatView:
     # ------------------------------------------------------------ drawing
 
     def _actions(self, message: ConversationMessage) -> MessageActions:
-        last = bool(self.messages) and message.id == self.messages[-1].id
-        last_user = next((m for m in reversed(self.messages) if m.role == MessageRole.user), None)
-        retry = self.regenerate if last and message.role == MessageRole.assistant else None
+        """The buttons of one message; each acts on that message's id (checked server-side)."""
+        message_id = message.id
+        last = bool(self.messages) and message_id == self.messages[-1].id
+        answer = message.role == MessageRole.assistant
+        retry = (lambda: self._regenerate(message_id)) if answer and self.writable else None
+        branch = self.branches.get(message_id)
         return MessageActions(
             on_copy=self.copy,
             on_retry=retry,
             on_regenerate=retry,
-            on_continue=self.continue_reply if retry is not None else None,
+            on_continue=self.continue_reply if retry is not None and last else None,
+            feedback_row=self._feedback_row,
             on_edit=(
-                (lambda: self.composer.start_edit(message.content))
-                if self.composer is not None
-                and last_user is not None
-                and message.id == last_user.id
+                (lambda: self.composer.start_edit(message.content, message_id))
+                if self.writable and not answer
                 else None
             ),
+            on_fork=lambda: self._fork(message_id),
+            branch=None
+            if branch is None
+            else BranchSwitch(
+                branch.index, branch.count, branch.previous_id, branch.next_id, self._show_branch
+            ),
         )
+
+    async def _reload(self) -> None:
+        """Redraw the whole active branch from the database (after a tree change)."""
+        # Not warmed in the render worker: what was shown is cached, a sibling renders late.
+        view = await run.io_bound(conversations.conversation_view, self.user, self.conversation_id)
+        if view is None or self.client.is_deleted:  # shutting down, or the tab closed
+            return
+        self._unsubscribe()
+        self.live.clear()
+        self.slots.clear()
+        self.column.clear()
+        self.empty = None
+        self.messages, self.branches = view.messages, view.branches
+        with self.column:
+            self._draw_history()
+        for message in self.messages[
+            self.first :
+        ]:  # a reply that ended before it could be subscribed
+            if message.status == MessageStatus.streaming and message.id not in self.live:
+                await self._finished(message.id)
+        if self.composer is not None:
+            self.composer.set_busy(bool(self.live))
+
+    def _feedback_row(self, message: ConversationMessage) -> None:
+        """Thumbs and comment under a finished answer, saved for this user and this answer."""
+        given = self.ratings.get(message.id)
+        message_id = message.id
+
+        async def save(rating: int | None, comment: str | None) -> bool:
+            try:
+                if rating is None:
+                    await run.io_bound(feedback.clear_rating, self.user, message_id)
+                    self.ratings.pop(message_id, None)
+                else:
+                    self.ratings[message_id] = await run.io_bound(
+                        feedback.rate_answer, self.user, message_id, rating, comment
+                    )
+            except ServiceError as exc:
+                ui.notify(str(exc), type="negative")
+                return False
+            return True
+
+        FeedbackControls(given.rating if given else None, given.comment if given else None, save)
 
     def _add(self, message: ConversationMessage) -> None:
         running = generation.get(message.id) if message.status == MessageStatus.streaming else None
@@ -149,7 +232,18 @@ class ChatView:
             self.live[message.id] = (live, activity)
             self.seen_versions[message.id] = running.version
             running.subscribe(self.flush)
+        elif live is not None:  # being written by another instance (or by one that died)
+            self.followers.append(
+                background_tasks.create(self._follow(message.id, live), name="chat-reply-follow")
+            )
         self.slots[message.id] = slot
+
+    def _draw_history(self) -> None:
+        """The newest page of messages, under "Load earlier messages" while older ones wait."""
+        self.first = first_shown(len(self.messages))
+        self.earlier = earlier_button(self.load_earlier) if self.first else None
+        for message in self.messages[self.first :]:
+            self._add(message)
 
     def load_earlier(self) -> None:
         """Draw the next page of older messages above the oldest one shown."""
@@ -173,6 +267,8 @@ class ChatView:
             message_bubble(message, self._actions(message))
 
     def _unsubscribe(self) -> None:
+        for follower in self.followers:
+            follower.cancel()
         for message_id in self.live:
             if running := generation.get(message_id):
                 running.unsubscribe(self.flush)
@@ -192,6 +288,28 @@ class ChatView:
             del self.live[message_id]
             background_tasks.create(self._finished(message_id), name="chat-reply-finished")
 
+    async def _follow(self, message_id: int, live: StreamingAnswer) -> None:
+        """Show a reply another instance writes, live, until its row is saved or closed."""
+        if not await self._connected():
+            return
+        try:
+            async for text in progress.follow(self.user, message_id):
+                if self.client.is_deleted:
+                    return
+                live.update(text)
+        except NotFound:
+            return
+        if not self.client.is_deleted and message_id in self.slots:
+            await self._finished(message_id)
+
+    async def _connected(self) -> bool:
+        """Wait until the browser shows the page (updates sent earlier would miss it)."""
+        try:
+            await self.client.connected(timeout=30)
+        except TimeoutError:
+            return False
+        return not self.client.is_deleted
+
     async def _finished(self, message_id: int) -> None:
         try:
             message, conversation, preview = await run.io_bound(
@@ -203,6 +321,7 @@ class ChatView:
             if self.composer is not None and not self.live:
                 self.composer.set_busy(False)
         self.messages = [message if m.id == message_id else m for m in self.messages]
+        self.announcer.text = REPLY_ANNOUNCEMENTS.get(message.status, "Reply finished.")
         await run.io_bound(render_worker.warm, [(message.content, message.citations)])
         self._redraw(message)
         self.total.text = f"Total {format_usd(conversation.cost_micros)}"
@@ -230,7 +349,7 @@ class ChatView:
         composer.set_busy(True)
         try:
             if composer.editing:
-                turn = await chat.edit_last(self.user, self.conversation_id, text)
+                turn = await chat.edit(self.user, self.conversation_id, text, composer.editing_id)
             else:
                 turn = await chat.send(self.user, self.conversation_id, text, files, model)
         except BudgetExceeded as exc:
@@ -250,8 +369,11 @@ class ChatView:
             ui.navigate.to(f"/chat/{turn.conversation_id}?continued=1")
             return
         was_edit = composer.editing
-        composer.sent(composer.messages_left - (0 if was_edit else 2))
-        await self._show_turn(turn, replaced=was_edit)
+        composer.sent(composer.messages_left - 2)
+        if was_edit:
+            await self._reload()
+        else:
+            await self._show_turn(turn)
 
     async def _offer_cheaper(self, text: str) -> None:
         """When a budget refuses, offer the cheapest catalog model that fits, for this message."""
@@ -270,17 +392,54 @@ class ChatView:
             use_it,
         )
 
-    async def regenerate(self) -> None:
+    async def regenerate(self, message_id: int) -> None:
+        """Answer again the question of answer `message_id`; the old answer stays a sibling."""
         if self.live:
             return
         try:
-            turn = await chat.regenerate(self.user, self.conversation_id)
+            await chat.regenerate(self.user, self.conversation_id, message_id)
         except ServiceError as exc:
-            ui.notify(str(exc), type="negative")
-            if isinstance(exc, AuthError):
-                ui.navigate.to("/login")
+            self._refused(exc)
             return
-        await self._show_turn(turn, replaced=True)
+        if self.composer is not None:
+            self.composer.messages_left -= 1
+        await self._reload()
+
+    async def show_branch(self, message_id: int) -> None:
+        """Show the sibling `message_id` (the ‹ › switch) and the branch below it."""
+        try:
+            await run.io_bound(branches.show_branch, self.user, self.conversation_id, message_id)
+        except ServiceError as exc:
+            self._refused(exc)
+            return
+        await self._reload()
+
+    async def fork(self, message_id: int) -> None:
+        """Continue in a new chat from `message_id` (a copy of the path down to it)."""
+        try:
+            fork = await run.io_bound(
+                branches.fork_conversation, self.user, self.conversation_id, message_id
+            )
+        except ServiceError as exc:
+            self._refused(exc)
+            return
+        with self.column:
+            ui.navigate.to(f"/chat/{fork.id}")
+
+    def _refused(self, exc: ServiceError) -> None:
+        with self.column:
+            ui.notify(str(exc), type="negative")
+            if isinstance(exc, AuthError):  # revoked while the page was open
+                ui.navigate.to("/login")
+
+    def _detached(self, action: Callable[[int], Awaitable[None]]) -> Callable[[int], None]:
+        """A message button's handler run apart from the button: the redraw that follows
+        deletes the button, which would cancel a handler bound to it."""
+
+        def run_apart(message_id: int) -> None:  # returns nothing for NiceGUI to await
+            background_tasks.create(action(message_id), name="chat-message-action")
+
+        return run_apart
 
     async def continue_reply(self) -> None:
         """Ask the model to go on from where a cut-off reply stopped (a new turn)."""
@@ -297,25 +456,19 @@ class ChatView:
         if self.composer is not None:
             self.composer.set_busy(True)
             self.composer.messages_left -= 2
-        await self._show_turn(turn, replaced=False)
+        await self._show_turn(turn)
 
-    async def _show_turn(self, turn: chat.Turn, replaced: bool) -> None:
-        """Draw the user's message (unless it is already there) and the streaming reply."""
+    async def _show_turn(self, turn: chat.Turn) -> None:
+        """Draw the new message and its streaming reply at the end of the active branch."""
         if self.empty is not None:
             self.empty.delete()
             self.empty = None
         question = turn.question or await run.io_bound(
             conversations.get_message, self.user, turn.user_message_id
         )
-        if replaced:
-            old = self.messages.pop()  # the replaced answer
-            self.slots.pop(old.id).delete()
-            self.messages[-1] = question
-            self._redraw(question)
-        else:
-            self.messages.append(question)
-            with self.column:
-                self._add(question)
+        self.messages.append(question)
+        with self.column:
+            self._add(question)
         reply = turn.reply or ConversationMessage(
             id=turn.assistant_message_id,
             conversation_id=turn.conversation_id,
@@ -323,9 +476,9 @@ class ChatView:
             status=MessageStatus.streaming,
         )
         self.messages.append(reply)
-        for earlier in self.messages[:-2]:
+        for earlier in reversed(self.messages[:-2]):
             if earlier.id in self.slots and earlier.role == MessageRole.assistant:
-                self._redraw(earlier)  # drop Regenerate from the previous answer
+                self._redraw(earlier)  # drop Continue from the previous answer
                 break
         with self.column:
             self._add(reply)
@@ -343,63 +496,36 @@ def _chat_layout(
     user: User,
     assistants: list,
     active_id: int | None,
-    groups: list,
+    first_page: conversations.ConversationPage,
+    folder_list: list,
     on_renamed: Callable[[int, str], None] = lambda _id, _title: None,
 ) -> tuple[ui.column, Callable[[int, str], None]]:
     """The two-column layout; returns the right column and a function retitling a list item.
 
     `on_renamed` hears about renames made in the list (the open conversation's header).
     """
-    use_static("chat.css", "copy_code.js", "chat_scroll.js")
-    with ui.row().classes("w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
-
-        async def on_search(query: str) -> None:
-            chat_list.show(await run.io_bound(_list_data, user, query), query)
-
-        async def on_rename(conversation_id: int, title: str) -> bool:
-            try:
-                saved = await run.io_bound(
-                    conversations.rename_conversation, user, conversation_id, title
-                )
-            except ServiceError as exc:
-                ui.notify(str(exc), type="negative")
-                return False
-            ui.notify("Renamed")
-            on_renamed(conversation_id, saved.title)
-            return True
-
-        async def on_delete(conversation_id: int) -> None:
-            chat.stop_conversation(user, conversation_id)
-            try:
-                await run.io_bound(conversations.delete_conversation, user, conversation_id)
-            except ServiceError as exc:
-                ui.notify(str(exc), type="negative")
-                return
-            ui.notify("Conversation deleted")
-            if conversation_id == active_id:
-                ui.navigate.to("/chat")
-            else:
-                await on_search(chat_list.search.value or "")
-
-        actions = ListActions(
-            on_search=on_search,
-            on_rename=on_rename,
-            on_delete=on_delete,
-            on_new=lambda assistant_id: ui.navigate.to(f"/chat/new?assistant={assistant_id}"),
+    use_static("chat.css", "code_highlight.css", "copy_code.js", "chat_scroll.js")
+    with ui.row().classes("chat-layout w-full gap-4 flex-col md:flex-row no-wrap items-stretch"):
+        chat_list = conversation_sidebar(
+            user, assistants, folder_list, first_page, active_id, on_renamed
         )
-        chat_list = ConversationList(assistants, active_id, actions)
-        chat_list.show(groups)
-        right = ui.column().classes("flex-1 min-w-0 gap-3")
-
+        right = ui.column().classes("chat-main flex-1 min-w-0 gap-3 no-wrap")
+        with right:
+            chat_list.drawer_button()
     return right, chat_list.retitle
+
+
+def _home_data(user: User) -> tuple[list, conversations.ConversationPage, list]:
+    return _assistant_options(user), conversations.list_conversations(user), list_folders(user)
 
 
 @signed_in_page("/chat", "Chat")
 async def chat_home(user: User) -> None:
     """The conversation list, with an invitation to start or pick a conversation."""
-    assistants = await run.io_bound(_assistant_options, user)
-    groups = await run.io_bound(_list_data, user, "")
-    right, _ = _chat_layout(user, assistants, None, groups)
+    assistants, first_page, folder_list = await run.io_bound(_home_data, user)
+    right, _ = _chat_layout(user, assistants, None, first_page, folder_list)
+    with right:
+        heading("Chat").classes("sr-only")
     with right, ui.column().classes("w-full items-center py-16 gap-2 text-center"):
         ui.icon("forum", size="3rem").classes("text-slate-400")
         if not assistants:
@@ -407,18 +533,21 @@ async def chat_home(user: User) -> None:
             ui.button("New assistant", on_click=lambda: ui.navigate.to("/assistants/new")).props(
                 "unelevated no-caps"
             )
-        elif not groups:
+        elif not first_page.items:
             ui.label("No conversations yet.").classes("text-lg")
             ui.label("Pick an assistant and press New chat.").classes("text-slate-500")
         else:
             ui.label("Pick a conversation or start a new one.").classes("text-lg")
+        ui.link("Import conversations (ChatGPT or JSON export)", "/import").classes("text-sm")
 
 
 @signed_in_page("/chat/new", "Chat")
-async def chat_new(user: User, assistant: int = 0) -> None:
-    """Start a conversation with an assistant and open it."""
+async def chat_new(user: User, assistant: int = 0, temporary: int = 0) -> None:
+    """Start a conversation (or a temporary chat) with an assistant and open it."""
     try:
-        conversation = await run.io_bound(conversations.create_conversation, user, assistant)
+        conversation = await run.io_bound(
+            conversations.open_new_chat, user, assistant, bool(temporary)
+        )
     except NotFound:
         not_found_view()
         return
@@ -429,14 +558,13 @@ async def chat_new(user: User, assistant: int = 0) -> None:
 async def chat_page(user: User, conversation_id: int, continued: int = 0) -> None:
     """One conversation."""
     try:
-        data = await run.io_bound(_load_page, user, conversation_id)
+        data, ratings = await run.io_bound(_load_page, user, conversation_id)
     except NotFound:
         not_found_view()
         return
     view = data.view
     preview = data.preview or chat.CostPreview(0, None, 0)
     assistants = data.assistants
-    groups = conversations.group_by_day(data.conversations)
     attach = attach_callbacks(user, conversation_id, data.model, data.pending)
     chat_view: ChatView | None = None
 
@@ -444,8 +572,12 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
         if chat_view is not None and renamed_id == chat_view.conversation_id:
             chat_view.title.text = title
 
-    right, retitle = _chat_layout(user, assistants, conversation_id, groups, renamed)
+    right, retitle = _chat_layout(
+        user, assistants, conversation_id, data.conversations, data.folders, renamed
+    )
     with right:
+        if view.conversation.temporary:
+            temporary_chat_notice(user, conversation_id)
         if data.storage_notice:
             ui.label(data.storage_notice).classes(
                 "text-sm p-2 rounded-lg bg-amber-50 dark:bg-amber-900/30"
@@ -455,6 +587,8 @@ async def chat_page(user: User, conversation_id: int, continued: int = 0) -> Non
                 "This conversation reached its message limit, so it continues here "
                 "with a summary of the earlier one."
             ).classes("text-sm p-2 rounded-lg bg-indigo-50 dark:bg-indigo-900/30")
-        chat_view = ChatView(user, view, preview, retitle, attach)
+        chat_view = ChatView(user, view, preview, retitle, attach, ratings)
+    if chat_view.composer is not None:
+        chat_view.composer.use_prompts(await run.io_bound(prompt_library.list_prompts, user))
     if chat_view.composer is not None and chat_view.composer.attachments is not None:
         chat_view.composer.attachments.accept_drop(right)  # drop files on the conversation

@@ -16,6 +16,7 @@ from components.gallery import Gallery
 from components.lazy import BuiltOnFirstUse
 from core.errors import ServiceError
 from models import User
+from pages.share import share_button
 from services.chat import conversations, export
 from services.files import attachments, uploads
 from services.files import store as file_store
@@ -151,3 +152,4 @@ def conversation_tools(user: User, conversation_id: int) -> None:
         ui.button("Set spending cap", icon="savings", on_click=cap_dialog.open).props(
             "flat dense no-caps"
         )
+        share_button(user, conversation_id)

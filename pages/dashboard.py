@@ -6,14 +6,23 @@ from nicegui import run, ui
 
 from components.budget_banner import budget_banner, budget_meter
 from components.charts import chart_card, cost_by_group_chart, cost_per_day_chart, tokens_chart
+from components.feedback import satisfaction_table
+from components.heading import heading
 from components.stat_card import stat_card
-from models import User
+from models import Role, User
 from pages.shell import signed_in_page
+from services.chat import feedback
 from services.usage.dashboard import Dashboard, dashboard_for
 from services.usage.pricing import format_usd
 from services.usage.spend import chart_days, export_csv
 
 EMPTY_TEXT = "text-sm text-slate-500 dark:text-slate-400"
+
+
+async def download_satisfaction(user: User) -> None:
+    """Send the satisfaction per assistant as CSV (admins only: the service checks)."""
+    text = await run.io_bound(feedback.satisfaction_csv, user)
+    ui.download.content(text, "assistant-satisfaction.csv", "text/csv")
 
 
 async def download_usage(user: User, everyone: bool = False) -> None:
@@ -102,9 +111,9 @@ def _shortcuts(board: Dashboard) -> None:
                     "text-slate-800 dark:text-slate-100 hover:bg-slate-100 "
                     "dark:hover:bg-slate-700"
                 )
-                # Set data-bearing props by key: a props *string* would parse quotes in the title.
-                link.props["aria-label"] = f"Continue {item.title}"
                 with link:
+                    # The link's name is its visible text, prefixed for screen readers.
+                    ui.label("Continue").classes("sr-only")
                     ui.icon("chat_bubble_outline", size="xs").classes("text-indigo-500")
                     with ui.column().classes("gap-0 flex-1 min-w-0"):
                         ui.label(item.title).classes("truncate font-medium")
@@ -137,7 +146,7 @@ async def dashboard_page(user: User) -> None:
     board = await run.io_bound(dashboard_for, user)
     with ui.row().classes("w-full items-end justify-between gap-2"):
         with ui.column().classes("gap-0"):
-            ui.label(f"Welcome, {user.username}").classes("text-2xl font-semibold")
+            heading(f"Welcome, {user.username}")
             ui.label("Your usage this month (UTC)").classes(EMPTY_TEXT)
         ui.button("Export CSV", icon="download", on_click=lambda: download_usage(user)).props(
             "outline no-caps"
@@ -149,3 +158,6 @@ async def dashboard_page(user: User) -> None:
     else:
         _charts(board)
     _shortcuts(board)
+    if user.role == Role.admin:
+        rows = await run.io_bound(feedback.satisfaction_by_assistant, user)
+        satisfaction_table(rows, lambda: download_satisfaction(user))

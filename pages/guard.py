@@ -17,10 +17,11 @@ from nicegui.storage import USER_PREFIX, Storage
 from starlette.requests import Request
 
 from models import User
+from services.accounts.sso import CALLBACK_PATH, START_PATH
 from services.accounts.users import user_for_token
 
 PUBLIC_PAGES = {"/login", "/register", "/forgot-password", "/reset-password"}
-PUBLIC_PATHS = PUBLIC_PAGES | {"/health", "/session/start"}
+PUBLIC_PATHS = PUBLIC_PAGES | {"/health", "/session/start", START_PATH, CALLBACK_PATH}
 # /api/ and /v1/ check their own Bearer API keys (and /api/docs the session).
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/v1/", "/static/")
 TOKEN_KEY = "token"

@@ -6,9 +6,11 @@ from nicegui import run, ui
 
 from components.api_key_list import api_key_list, show_new_key
 from components.forms import FormMessage, new_password_inputs, submit_form
+from components.heading import heading
 from core.errors import ServiceError
 from models import User
 from pages.guard import sign_in, sign_out
+from pages.share import share_links_section
 from pages.shell import signed_in_page
 from services.accounts import api_keys, profile
 from services.accounts.users import set_theme
@@ -174,10 +176,11 @@ def _delete_section(user: User) -> None:
 @signed_in_page("/profile", "Profile")
 async def profile_page(user: User) -> None:
     """Change username, email, password and theme, or delete the account."""
-    ui.label("Profile").classes("text-2xl font-semibold")
+    heading("Profile")
     with ui.column().classes("w-full max-w-3xl gap-4"):
         _account_section(user)
         _password_section(user)
         _theme_section(user)
         await _api_keys_section(user)
+        await share_links_section(user)
         _delete_section(user)

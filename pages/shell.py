@@ -38,10 +38,14 @@ def shell(user: User, active: str) -> Iterator[ui.column]:
 
     async def recheck() -> None:
         fresh = await current_user()
+        if fresh is not None and fresh.role == user.role:
+            return
+        # Leave once: a page waiting for its reload must not ask again on every tick.
+        timer.cancel()
         if fresh is None:
             sign_out()
             ui.navigate.to("/login")
-        elif fresh.role != user.role:
+        else:
             ui.navigate.reload()
 
     ui.page_title(f"{active} · Assistant Studio")
@@ -51,7 +55,7 @@ def shell(user: User, active: str) -> Iterator[ui.column]:
         # Only after the page's content: a timer waits for the browser's connection, and
         # NiceGUI then sends the page as drawn so far, before the content (and its
         # `use_static` scripts, which only run when they are in the first response).
-        ui.timer(RECHECK_SECONDS, recheck)
+        timer = ui.timer(RECHECK_SECONDS, recheck)
 
 
 PageBody = Callable[..., Awaitable[None]]

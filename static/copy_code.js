@@ -1,5 +1,5 @@
 // A "Copy code" button on every rendered code block (`pre[data-copy-code]`), also on blocks
-// that stream in later.
+// that stream in later. It goes in the block's header (the language label's row) when there is one.
 (() => {
   const add = () => document.querySelectorAll('pre[data-copy-code]:not([data-copy-ready])')
     .forEach((pre) => {
@@ -15,7 +15,8 @@
           button.textContent = 'Copied';
           setTimeout(() => (button.textContent = 'Copy code'), 1500);
         });
-      pre.appendChild(button);
+      const head = pre.previousElementSibling;
+      (head && head.classList.contains('code-head') ? head : pre).appendChild(button);
     });
   new MutationObserver(add).observe(document.body, {childList: true, subtree: true});
   add();

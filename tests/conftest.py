@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from core import db
 from core.config import get_settings
 from services.accounts import users as accounts
+from services.runtime import liveness
 
 pytest_plugins = ["tests.simulator_fixtures"]
 
@@ -27,6 +28,7 @@ def _reset_globals() -> None:
     get_settings.cache_clear()
     db.reset_engine()
     accounts.reset_login_limiter()
+    liveness.start_accepting()  # an in-process app's shutdown leaves this process draining
 
 
 @pytest.fixture(autouse=True)

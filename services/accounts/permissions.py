@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from core.db import session_scope
 from core.errors import AuthError, PermissionDenied
-from models import Role, User
+from models import Assistant, AssistantGroup, GroupMember, Role, User
 
 ADMINS_ONLY = "Only administrators can do that."
 SESSION_ENDED = "Your session has ended. Please sign in again."
@@ -60,3 +61,32 @@ def other_active_admins(session: Session, user_id: int) -> int:
         .select_from(User)
         .where(User.role == Role.admin, User.is_active, User.id != user_id)
     ).one()
+
+
+def assistant_visible_to(user: User) -> sa.ColumnElement[bool]:
+    """The SQL condition for the assistants `user` sees in lists: their own, and the shared ones
+    not limited to groups or limited to a group `user` is in (admins: every shared one).
+
+    The one place that decides who sees a shared assistant; `can_use_assistant` asks it too.
+    """
+    shared = Assistant.shared.is_(True)
+    if user.role == Role.admin:
+        return sa.or_(Assistant.owner_id == user.id, shared)
+    limited = sa.exists().where(AssistantGroup.assistant_id == Assistant.id)
+    mine = select(GroupMember.group_id).where(GroupMember.user_id == user.id)
+    in_my_groups = sa.exists().where(
+        AssistantGroup.assistant_id == Assistant.id, AssistantGroup.group_id.in_(mine)
+    )
+    return sa.or_(Assistant.owner_id == user.id, sa.and_(shared, sa.or_(~limited, in_my_groups)))
+
+
+def can_use_assistant(session: Session, user: User, assistant: Assistant | None) -> bool:
+    """True when `user` may see and chat with `assistant` (admins may open any)."""
+    if assistant is None:
+        return False
+    if user.role == Role.admin or assistant.owner_id == user.id:
+        return True
+    if not assistant.shared:
+        return False
+    query = select(Assistant.id).where(Assistant.id == assistant.id, assistant_visible_to(user))
+    return session.exec(query).first() is not None

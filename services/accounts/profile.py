@@ -18,7 +18,9 @@ from models import (
     Conversation,
     ConversationMessage,
     PasswordResetToken,
+    Prompt,
     Role,
+    ShareLink,
     StoredFile,
     User,
     utcnow,
@@ -173,4 +175,6 @@ def _delete_rows(session: Session, user_id: int, assistant_ids: list[int]) -> No
     session.exec(sa.delete(Conversation).where(Conversation.owner_id == user_id))
     session.exec(sa.delete(Assistant).where(Assistant.owner_id == user_id))
     session.exec(sa.delete(PasswordResetToken).where(PasswordResetToken.user_id == user_id))
+    session.exec(sa.delete(ShareLink).where(ShareLink.owner_id == user_id))
+    session.exec(sa.delete(Prompt).where(Prompt.owner_id == user_id))
     session.exec(sa.delete(User).where(User.id == user_id))

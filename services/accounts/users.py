@@ -23,6 +23,8 @@ from services.accounts.security import (
     issue_token,
     verify_password,
 )
+from services.runtime import shared
+from services.runtime.attempts import SharedAttemptLimiter
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -55,11 +57,19 @@ class SignInLimits:
     """
 
     def __init__(self, pair: int, account: int, address: int, window_seconds: float) -> None:
-        self.limiters = (
-            AttemptLimiter(pair, window_seconds),
-            AttemptLimiter(account, window_seconds),
-            AttemptLimiter(address, window_seconds),
-        )
+        # Shared by every instance when they share a Redis; else counted in this process.
+        if shared.enabled():
+            self.limiters = (
+                SharedAttemptLimiter("pair", pair, window_seconds),
+                SharedAttemptLimiter("account", account, window_seconds),
+                SharedAttemptLimiter("address", address, window_seconds),
+            )
+        else:
+            self.limiters = (
+                AttemptLimiter(pair, window_seconds),
+                AttemptLimiter(account, window_seconds),
+                AttemptLimiter(address, window_seconds),
+            )
 
     @staticmethod
     def keys(name: str, address: str) -> tuple[str, str, str]:
@@ -170,6 +180,8 @@ def register(
     username: str, password: str, confirm: str | None = None, email: str | None = None
 ) -> User:
     """Create an account by self-service sign-up (respects the registration mode)."""
+    if not password_sign_in_allowed():
+        raise ValidationError(SSO_ONLY)
     if registration_mode() is not RegistrationMode.open and not is_first_user():
         raise ValidationError("Sign-up is closed. Ask an administrator for an account.")
     return create_user(username, password, confirm, email)
@@ -192,7 +204,7 @@ def create_user(
             )
             session.add(user)
             session.flush()
-            if _claim_first_admin(session, user):
+            if claim_first_admin(session, user):
                 user.role = Role.admin
             return user
     except IntegrityError as exc:
@@ -206,7 +218,8 @@ def _username_taken(session: Session, name: str, except_id: int | None = None) -
     return session.exec(query).first() is not None
 
 
-def _claim_first_admin(session: Session, user: User) -> bool:
+def claim_first_admin(session: Session, user: User) -> bool:
+    """Make `user` admin when they are the team's first account (sign-up and SSO)."""
     # The claim row's primary key makes concurrent first sign-ups race-free: one insert wins.
     try:
         with session.begin_nested():
@@ -216,11 +229,23 @@ def _claim_first_admin(session: Session, user: User) -> bool:
         return False
 
 
+SSO_ONLY = "This team signs in with single sign-on only."
+
+
+def password_sign_in_allowed() -> bool:
+    """False in SSO-only mode (OIDC_ONLY with single sign-on configured)."""
+    settings = get_settings()
+    return not (settings.oidc_only and settings.oidc_enabled)
+
+
 def authenticate(username: str, password: str, address: str = "") -> User:
     """Check credentials, limited per username + address, per username and per address.
 
     Every failure and every refusal is written to the audit log (never the password).
     """
+    if not password_sign_in_allowed():
+        audit.record("signin.failed", username[:64], address, logging.WARNING, reason="sso only")
+        raise AuthError(SSO_ONLY)
     name = normalize_username(username)[:64]  # bounded keys: the limiter's memory stays small
     limits = login_limits()
     wait = limits.retry_after(name, address)
@@ -239,14 +264,16 @@ def authenticate(username: str, password: str, address: str = "") -> User:
         if not ok or user is None or not user.is_active:
             limits.fail(name, address)
             reason = "unknown user" if user is None else "wrong password" if not ok else "disabled"
-            audit.record("signin.failed", name, address, logging.WARNING, reason=reason)
+            audit.record(
+                "signin.failed", name, address, logging.WARNING, method="password", reason=reason
+            )
             raise AuthError(BAD_CREDENTIALS)
         if new_hash:
             user.password_hash = new_hash
         user.last_active_at = utcnow()
         session.add(user)
     limits.succeed(name, address)
-    audit.record("signin.ok", user, address)
+    audit.record("signin.ok", user, address, method="password")
     return user
 
 

@@ -1,6 +1,7 @@
 """Assistants: create, edit, duplicate, delete and list them with ownership and sharing rules.
 
-Visibility: the owner, every team member when `shared`, and admins. Editing: the owner or an
+Visibility (decided by `services.accounts.permissions`): the owner, every team member when
+`shared` (or only the members of the groups it is shared with), and admins. Editing: the owner or an
 admin. Anything a user may not see raises NotFound, exactly like a missing id. Blocking: pages
 call these through `run.io_bound`.
 """
@@ -28,8 +29,8 @@ from models import (
     User,
     utcnow,
 )
-from services.accounts import audit
-from services.accounts.permissions import active_actor
+from services.accounts import audit, groups
+from services.accounts.permissions import active_actor, assistant_visible_to, can_use_assistant
 from services.files.upstream import assistant_upstream, purge_upstream
 from services.llm.catalog import load_catalog
 from services.usage.pricing import MICROS_PER_USD, parse_usd
@@ -65,6 +66,8 @@ class AssistantInput:
     shared: bool = False
     monthly_budget_usd: str = ""
     reasoning_effort: str | None = None
+    # When shared: the groups it is limited to (empty: the whole team).
+    group_ids: list[int] = field(default_factory=list)
 
     @classmethod
     def from_assistant(cls, assistant: Assistant) -> AssistantInput:
@@ -252,17 +255,12 @@ def validate_input(data: AssistantInput, allow_unknown_model: bool = True) -> As
         shared=bool(data.shared),
         monthly_budget_usd=budget_text(parse_usd(data.monthly_budget_usd, "monthly_budget")),
         reasoning_effort=effort,
+        group_ids=[int(g) for g in data.group_ids] if data.shared else [],
     )
 
 
 def _is_admin(user: User) -> bool:
     return user.role == Role.admin
-
-
-def _visible(user: User, assistant: Assistant | None) -> bool:
-    return assistant is not None and (
-        assistant.owner_id == user.id or assistant.shared or _is_admin(user)
-    )
 
 
 def _can_edit(user: User, assistant: Assistant) -> bool:
@@ -273,7 +271,7 @@ def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
     """The assistant if `user` may see it, inside an open session; else NotFound."""
     user = active_actor(session, user)
     assistant = session.get(Assistant, assistant_id)
-    if not _visible(user, assistant):
+    if not can_use_assistant(session, user, assistant):
         if assistant is not None:
             audit.record("access.refused", user, kind="assistant", id=assistant_id)
         raise NotFound(NOT_FOUND)
@@ -324,6 +322,7 @@ def create_assistant(user: User, data: AssistantInput) -> Assistant:
         _apply(assistant, clean)
         session.add(assistant)
         session.flush()
+        groups.set_shared_groups(session, actor, assistant, clean.group_ids)
         session.refresh(assistant)
         return assistant
 
@@ -332,6 +331,13 @@ def get_assistant_for_use(user: User, assistant_id: int) -> Assistant:
     """An assistant `user` may chat with (own, shared or admin), else NotFound."""
     with session_scope() as session:
         return load_for_use(session, user, assistant_id)
+
+
+def shared_with_groups(user: User, assistant_id: int) -> list[int]:
+    """The groups a shared assistant `user` may see is limited to (empty: the whole team)."""
+    with session_scope() as session:
+        load_for_use(session, user, assistant_id)
+        return groups.shared_group_ids(session, assistant_id)
 
 
 def get_assistant_for_edit(user: User, assistant_id: int) -> Assistant:
@@ -361,6 +367,7 @@ def update_assistant(user: User, assistant_id: int, data: AssistantInput) -> Ass
         assistant.updated_at = utcnow()
         session.add(assistant)
         session.flush()
+        groups.set_shared_groups(session, active_actor(session, user), assistant, clean.group_ids)
         session.refresh(assistant)
         return assistant
 
@@ -458,7 +465,7 @@ def list_assistants(
         .join(User, User.id == Assistant.owner_id)
         .outerjoin(files, files.c.assistant_id == Assistant.id)
         .outerjoin(chats, chats.c.assistant_id == Assistant.id)
-        .where(sa.or_(Assistant.owner_id == user.id, Assistant.shared.is_(True)))
+        .where(assistant_visible_to(user))
     )
     text = query.strip()
     if text:

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 
 from core.db import session_scope
 from core.errors import NotFound
-from models import User
+from models import Folder, User
 from services.assistants.manage import list_assistants
 from services.chat.conversations import (
-    ConversationItem,
+    ConversationPage,
     ConversationView,
     conversation_items,
     view_in,
 )
+from services.chat.folders import folders_in
 from services.chat.turn import CostPreview, preview_in, usable_assistant
 from services.files.attachments import Attachment, pending_in
 from services.usage.storage import expiry_notice
@@ -30,7 +31,8 @@ class ChatPage:
     preview: CostPreview | None
     model: str | None
     assistants: list[tuple[int, str]]
-    conversations: list[ConversationItem]
+    conversations: ConversationPage
+    folders: list[Folder]
     pending: list[Attachment]
     storage_notice: str | None
 
@@ -52,6 +54,7 @@ def load_chat_page(user: User, conversation_id: int) -> ChatPage:
             model=model,
             assistants=[(a.id, a.name) for a in list_assistants(user, session=session)],
             conversations=conversation_items(session, user),
+            folders=folders_in(session, user),
             pending=pending_in(session, user, conversation_id) if model else [],
             storage_notice=expiry_notice(view.conversation),
         )

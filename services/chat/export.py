@@ -1,7 +1,9 @@
 """A conversation as a Markdown document or a JSON-ready dict (owner only).
 
-Both carry every message with its role, status, UTC timestamp, model, token counts and cost
-(integer micro-dollars and USD), attachments by name and citations. Blocking: `run.io_bound`.
+Both carry messages with their role, status, UTC timestamp, model, token counts and cost
+(integer micro-dollars and USD), attachments by name and citations. Markdown follows the
+active branch (what the page shows); JSON holds the whole message tree: every message with
+its `parent_id`, and the conversation's `active_message_id`. Blocking: `run.io_bound`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from sqlmodel import Session, select
 
 from core.db import session_scope
 from models import Assistant, Conversation, ConversationMessage, MessageRole, StoredFile, User
+from services.chat import tree
 from services.chat.conversations import load_thread
 from services.usage.pricing import format_usd
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the whole tree (parent_id, active_message_id)
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -26,7 +29,7 @@ _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 class _Export:
     conversation: Conversation
     assistant: Assistant | None
-    messages: list[ConversationMessage]
+    messages: list[ConversationMessage]  # every branch, oldest first
     files: dict[int, list[str]]  # message id -> names of files linked to it
 
 
@@ -76,6 +79,7 @@ def _attachment_names(message: ConversationMessage, linked: list[str]) -> list[s
 def _message_dict(message: ConversationMessage, linked: list[str]) -> dict:
     return {
         "id": message.id,
+        "parent_id": message.parent_id,
         "role": str(message.role),
         "status": str(message.status),
         "created_at": iso_utc(message.created_at),
@@ -112,6 +116,9 @@ def export_json(user: User, conversation_id: int) -> dict:
             "created_at": iso_utc(conversation.created_at),
             "updated_at": iso_utc(conversation.updated_at),
             "message_count": len(data.messages),
+            "active_message_id": tree.path_to(data.messages, conversation.active_message_id)[-1].id
+            if data.messages
+            else None,
             "input_tokens": conversation.input_tokens,
             "output_tokens": conversation.output_tokens,
             "cost_micros": conversation.cost_micros,
@@ -148,10 +155,17 @@ def _message_markdown(message: ConversationMessage, linked: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _other_branches(count: int) -> str:
+    if count <= 0:
+        return ""
+    return f" (the branch shown; {count} more on other branches, kept in the JSON export)"
+
+
 def export_markdown(user: User, conversation_id: int) -> str:
     """The conversation as a Markdown document; NotFound unless `user` owns it."""
     data = _load(user, conversation_id)
     conversation = data.conversation
+    path = tree.path_to(data.messages, conversation.active_message_id)
     header = [
         f"# {conversation.title}",
         "",
@@ -159,7 +173,7 @@ def export_markdown(user: User, conversation_id: int) -> str:
         if data.assistant
         else "- Assistant: (deleted)",
         f"- Started: {iso_utc(conversation.created_at)}",
-        f"- Messages: {len(data.messages)}",
+        f"- Messages: {len(path)}" + _other_branches(len(data.messages) - len(path)),
         f"- Tokens: {conversation.input_tokens:,} in / {conversation.output_tokens:,} out",
         f"- Cost: {format_usd(conversation.cost_micros)}",
         f"- Exported: {iso_utc(datetime.now(UTC))}",
@@ -167,5 +181,5 @@ def export_markdown(user: User, conversation_id: int) -> str:
         "---",
         "",
     ]
-    body = [_message_markdown(m, data.files.get(m.id, [])) for m in data.messages]
+    body = [_message_markdown(m, data.files.get(m.id, [])) for m in path]
     return "\n".join(header) + "\n".join(body)

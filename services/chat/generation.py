@@ -35,6 +35,7 @@ class Generation:
     activity: str | None = None
     activity_since: float = 0.0  # time.monotonic() when the current activity began
     finished: bool = False
+    interrupted: bool = False  # cancelled because the instance shuts down, not by Stop
     task: asyncio.Task | None = None
     listeners: list[Callable[[], None]] = field(default_factory=list)
     _notify_pending: bool = False

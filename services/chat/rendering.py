@@ -9,9 +9,15 @@ and our `_SafeLinksFilter` enforces the URL rules:
 - images: only our own files (`/files/<id>`) and `data:image/{png,jpeg,gif,webp};base64`; any other
   image (a remote URL a prompt-injected answer could use to leak data) becomes a link that is
   *not* loaded: `<a class="remote-image" data-remote-image ...>`;
-- code blocks: `<pre class="code-block" data-copy-code>` (the chat page adds a copy button to
-  every `pre[data-copy-code]`); `<code class="language-x">` is the hook for client-side
-  highlighting (Pygments spans made sanitizing ~10x slower, so code is not highlighted here).
+- code blocks: highlighted by Pygments (`services.chat.code_highlight`) under a language label,
+  in `<pre class="code-block" data-copy-code>` (the chat page adds a "Copy code" button to
+  every `pre[data-copy-code]`);
+- math: `$…$` and `$$…$$` become MathML (`services.chat.math_render`, its own strict cleaner).
+
+Code blocks and formulas are rendered by markdown-it as placeholders; their HTML (Pygments
+escapes every character it writes; MathML has been through its own cleaner) replaces the
+placeholders after bleach, which keeps bleach's allow-list free of MathML and its cost free of
+Pygments' thousands of spans. Placeholder characters are stripped from the input first.
 
 Bounded work, whatever a message holds (issue 13): markdown-it is linear in its input (the
 old markdown2 was quadratic on `[a](` runs and backticks, and recursed on tab runs), text
@@ -41,6 +47,10 @@ import orjson
 from bleach.html5lib_shim import Filter, convert_entities
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from services.chat.code_highlight import code_block_html
+from services.chat.math_render import math_html, math_source_html
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,8 @@ MAX_MARKDOWN_CHARS = 100_000
 INLINE_RENDER_CHARS = 200
 # Block nesting (`> > >`, lists in lists) deeper than this is shown as text.
 MAX_NESTING = 20
+# Formulas past this many in one message are shown as their source (each costs ~0.1-1 ms).
+MAX_FORMULAS = 300
 
 ALLOWED_TAGS = frozenset(
     {
@@ -86,7 +98,10 @@ _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 # Characters we use as citation placeholders; never accepted from the text itself.
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _MARK_RE = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
-_STRIPPED_INPUT_RE = re.compile(f"[\\x00{_MARK_OPEN}{_MARK_CLOSE}]")
+# Where a code block's or formula's HTML goes once the rest is sanitized.
+_PIECE_OPEN, _PIECE_CLOSE = "\ue002", "\ue003"
+_PIECE_RE = re.compile(f"{_PIECE_OPEN}(\\d+){_PIECE_CLOSE}")
+_STRIPPED_INPUT_RE = re.compile(f"[\\x00{_MARK_OPEN}{_MARK_CLOSE}{_PIECE_OPEN}{_PIECE_CLOSE}]")
 _FILE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -177,13 +192,55 @@ class _SafeLinksFilter(Filter):
         yield {"type": "EndTag", "name": "a", "namespace": None}
 
 
+def _piece(env: dict, html_text: str) -> str:
+    """A placeholder for HTML that joins the output after sanitizing (see the module)."""
+    pieces = env.setdefault("pieces", [])
+    pieces.append(html_text)
+    return f"{_PIECE_OPEN}{len(pieces) - 1}{_PIECE_CLOSE}"
+
+
+def _render_fence(self, tokens: list[Token], idx: int, options: dict, env: dict) -> str:
+    token = tokens[idx]
+    return _piece(env, code_block_html(token.content, token.info)) + "\n"
+
+
+def _render_code_block(self, tokens: list[Token], idx: int, options: dict, env: dict) -> str:
+    return _piece(env, code_block_html(tokens[idx].content, "")) + "\n"
+
+
+def _math_rule(display: bool, in_paragraph: bool) -> Callable:
+    def render(self, tokens: list[Token], idx: int, options: dict, env: dict) -> str:
+        latex = tokens[idx].content
+        env["formulas"] = env.get("formulas", 0) + 1
+        convert = math_html if env["formulas"] <= MAX_FORMULAS else math_source_html
+        return _piece(env, convert(latex, display, in_paragraph)) + ("" if in_paragraph else "\n")
+
+    return render
+
+
+def _build_markdown() -> MarkdownIt:
+    markdown = (
+        MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
+        .enable(["table", "strikethrough"])
+        .use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+    )
+    markdown.add_render_rule("fence", _render_fence)
+    markdown.add_render_rule("code_block", _render_code_block)
+    for name, display, in_paragraph in (
+        ("math_inline", False, True),
+        ("math_inline_double", True, True),
+        ("math_block", True, False),
+        ("math_block_label", True, False),
+    ):
+        markdown.add_render_rule(name, _math_rule(display, in_paragraph))
+    return markdown
+
+
 class _Renderers(threading.local):
     """One converter and one cleaner per thread (neither is safe to share across threads)."""
 
     def __init__(self) -> None:
-        self.markdown = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable(
-            ["table", "strikethrough"]
-        )
+        self.markdown = _build_markdown()
         self.cleaner = bleach.Cleaner(
             tags=ALLOWED_TAGS,
             attributes=ALLOWED_ATTRIBUTES,
@@ -299,7 +356,9 @@ def _convert(text: str) -> str:
         tokens = markdown.parse(text, env)
         if _nesting_overflows(tokens):
             return plain_html(text)
-        return sanitize_html(markdown.renderer.render(tokens, markdown.options, env))
+        body = sanitize_html(markdown.renderer.render(tokens, markdown.options, env))
+        pieces = env.get("pieces")
+        return _PIECE_RE.sub(lambda m: pieces[int(m[1])], body) if pieces else body
     except Exception:  # RecursionError, MemoryError, a renderer bug: the message must still show
         log.warning(
             "Markdown rendering failed for %d characters; shown as plain text",
@@ -307,6 +366,55 @@ def _convert(text: str) -> str:
             exc_info=True,
         )
         return plain_html(text)
+
+
+_OPEN_LINK_RE = re.compile(r"\[([^\]\n]*)(?:\]\([^)\s]*)?$")
+_DANGLING_MARKER_RE = re.compile(r"(^|\s)[*_~`]+$")
+_FENCE_LINE_RE = re.compile(r"^ {0,3}```", re.MULTILINE)
+
+
+def _closers(text: str) -> str:
+    """What closes the inline constructs `text` leaves open (`**`, `*`, `~~`, a code span),
+    innermost first. Text inside an open code span does not count."""
+    ticks = text.count("`")
+    tick_at = text.rfind("`") if ticks % 2 else len(text)
+    counted = text[:tick_at]
+    opens: list[tuple[int, str]] = [(tick_at, "`")] if ticks % 2 else []
+    strong = counted.count("**")
+    if strong % 2:
+        opens.append((counted.rfind("**"), "**"))
+    single = re.sub(r"^\s*\* ", "", counted.replace("**", ""), flags=re.MULTILINE)
+    if single.count("*") % 2:
+        opens.append((counted.replace("**", "\0\0").rfind("*"), "*"))
+    if counted.count("~~") % 2:
+        opens.append((counted.rfind("~~"), "~~"))
+    return "".join(closer for _, closer in sorted(opens, reverse=True))
+
+
+def close_open_markdown(text: str) -> str:
+    """`text` (a reply still streaming) with its open constructs closed, so that it renders as
+    it will look once finished: an open code fence or `$$` block gets its end, an open
+    `**`, `*`, `~~` or code span its closer, a half-typed link shows its text and a lone
+    marker at the very end (`**` with nothing after it yet) is left out."""
+    fences = list(_FENCE_LINE_RE.finditer(text))
+    if len(fences) % 2:  # inside a code block: nothing inline to close
+        return text + ("```" if text.endswith("\n") else "\n```")
+    prose = text[fences[-1].end() :] if fences else text
+    head = text[: len(text) - len(prose)]
+    if prose.count("$$") % 2:
+        return head + prose + "$$"
+    prose = _OPEN_LINK_RE.sub(lambda m: m[1], prose)
+    prose = _DANGLING_MARKER_RE.sub(lambda m: m[1], prose)
+    return head + prose + _closers(prose)
+
+
+def render_partial(text: str) -> str:
+    """The HTML of a reply's unfinished tail, rendered as if it were complete (never cached:
+    it changes with every burst). Blocking: short tails only, see `components.chat_message`."""
+    text = _STRIPPED_INPUT_RE.sub("", text or "")
+    if not text.strip():
+        return ""
+    return _convert(close_open_markdown(text))
 
 
 def _render_markdown(text: str) -> str:

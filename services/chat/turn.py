@@ -1,14 +1,16 @@
 """One chat turn: checks, persistence, the context window, streaming and the final save.
 
-`send` (and `regenerate`, `edit_last`) check access and budget, split a conversation at the
+`send` (and `regenerate`, `edit`) check access and budget, split a conversation at the
 message cap, save the user's message, create the assistant message in status `streaming`,
 and start the reply as a background task registered in `services.chat.generation`. The task
 streams from the provider into the `Generation` and saves everything in one transaction at
 the end: `complete`, `stopped` or `failed` (with the error category), keeping every token.
 
-Costs that must stay counted after their message is gone (a replaced answer, the summary
-made when a conversation is split) are carried into the next reply's `cost_micros` and token
-counts, with the breakdown in `tool_calls["carried"]`, so per-message usage sums stay right.
+Messages form a tree (`services.chat.tree`): a new message follows the active branch's leaf,
+and Regenerate and Edit add a sibling (the earlier answer or question stays, with its cost),
+then make the new reply the active leaf. The summary made when a conversation is split is
+carried into the next reply's `cost_micros` and token counts, with the breakdown in
+`tool_calls["carried"]`, so per-message usage sums stay right.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, replace
 
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ from models import (
     utcnow,
 )
 from services.assistants.manage import load_for_use
-from services.chat import generation, titles
+from services.chat import generation, titles, tree
 from services.chat.conversations import (
     DEFAULT_TITLE,
     context_messages,
@@ -47,6 +48,8 @@ from services.chat.conversations import (
     touch,
 )
 from services.chat.generation import Generation
+from services.chat.interruptions import interrupted_error
+from services.chat.turn_lock import one_turn_at_a_time
 from services.files import attachments as chat_files
 from services.llm.base import (
     Citation,
@@ -67,6 +70,7 @@ from services.llm.base import (
 )
 from services.llm.catalog import ModelInfo, ToolPrices, load_catalog
 from services.llm.factory import active_base_url, get_provider
+from services.runtime import liveness
 from services.usage import budgets, reservations
 from services.usage.ledger import Call, Party, entries_for, total_micros
 from services.usage.pricing import (
@@ -101,10 +105,6 @@ INCOMPLETE_TEXT = {
 OUTPUT_CAP_TEXT = (
     "Stopped at the length limit: the provider kept writing past MAX_OUTPUT_TOKENS, so the "
     "app stopped reading. The cost is estimated."
-)
-RESTART_ERROR = (
-    "The server restarted before this reply finished. The text received so far is kept; "
-    "you can retry."
 )
 
 
@@ -216,21 +216,6 @@ async def chat_provider(settings: Settings | None = None) -> LLMProvider:
 
 # ---------------------------------------------------------------- public API
 
-# Check-then-start of a turn is serialized per conversation (in this process; a browser stays
-# on one container), so a double click cannot start two replies or lose a count update.
-_turn_locks: dict[int, asyncio.Lock] = {}
-
-
-@contextlib.asynccontextmanager
-async def _one_turn_at_a_time(conversation_id: int) -> AsyncIterator[None]:
-    lock = _turn_locks.setdefault(conversation_id, asyncio.Lock())
-    try:
-        async with lock:
-            yield
-    finally:
-        if not lock.locked() and _turn_locks.get(conversation_id) is lock:
-            del _turn_locks[conversation_id]
-
 
 def _check_text(text: str, attachments: list[str]) -> str:
     text = text.strip()
@@ -260,7 +245,7 @@ async def send(
     """
     attachments = list(attachments or [])
     text = _check_text(text, attachments)
-    async with _one_turn_at_a_time(conversation_id):
+    async with one_turn_at_a_time(conversation_id):
         begun = await asyncio.to_thread(
             _begin_send, user, conversation_id, text, attachments, model
         )
@@ -272,23 +257,26 @@ async def send(
     return job.turn
 
 
-async def regenerate(user: User, conversation_id: int) -> Turn:
-    """Replace the last answer (also Retry on a failed or stopped one); its cost stays counted."""
-    async with _one_turn_at_a_time(conversation_id):
-        job = await asyncio.to_thread(_begin_replacement, user, conversation_id, None)
+async def regenerate(user: User, conversation_id: int, message_id: int | None = None) -> Turn:
+    """Answer again the question of answer `message_id` (None: the last answer on the active
+    branch); also Retry on a failed or stopped one. The earlier answer stays as a sibling,
+    its cost counted, and the new one becomes the active branch."""
+    async with one_turn_at_a_time(conversation_id):
+        job = await asyncio.to_thread(_begin_replacement, user, conversation_id, message_id, None)
         _start(job, user)
     return job.turn
 
 
-async def edit_last(user: User, conversation_id: int, text: str) -> Turn:
-    """Change my last message and answer it again; the old answer is replaced."""
+async def edit(user: User, conversation_id: int, text: str, message_id: int | None = None) -> Turn:
+    """Edit my message `message_id` (None: my last one on the active branch): the new text
+    starts a new branch from the same point and is answered; the old branch stays."""
     text = text.strip()
     if not text:
         raise ValidationError("Type a message first.", "message")
     if len(text) > MAX_MESSAGE_CHARS:
         raise ValidationError("That message is too long.", "message")
-    async with _one_turn_at_a_time(conversation_id):
-        job = await asyncio.to_thread(_begin_replacement, user, conversation_id, text)
+    async with one_turn_at_a_time(conversation_id):
+        job = await asyncio.to_thread(_begin_replacement, user, conversation_id, message_id, text)
         _start(job, user)
     return job.turn
 
@@ -367,7 +355,7 @@ def cheaper_model(user: User, conversation_id: int, text: str) -> CheaperModel |
         needs_vision = current.vision if current else False
         tools = set(preview.tools)
         fresh = session.get(User, user.id) or user
-        applying = budgets.applicable(fresh, assistant)
+        applying = budgets.applicable(session, fresh, assistant)
         used = {
             b: budgets.spent_micros(session, b) + budgets.reserved_micros(session, b)
             for b in applying
@@ -409,33 +397,6 @@ def reply_outcome(
         return message, conversation, preview_in(session, conversation, assistant)
 
 
-def recover_stale_replies() -> int:
-    """Close out replies left `streaming` by a crash or restart; returns how many.
-
-    Call at start-up, before any reply can be running in this process. Their reservations
-    are released (what they streamed was never reported, so nothing is billed).
-    """
-    with session_scope() as session:
-        stale = select(ConversationMessage.id).where(
-            ConversationMessage.status == MessageStatus.streaming
-        )
-        reservations.release_for_messages(session, stale)
-        result = session.execute(
-            sa.update(ConversationMessage)
-            .where(ConversationMessage.status == MessageStatus.streaming)
-            .values(
-                status=MessageStatus.failed,
-                error=RESTART_ERROR,
-                error_category=ErrorCategory.stream_broken.value,
-                updated_at=utcnow(),
-            )
-        )
-        count = result.rowcount or 0
-    if count:
-        log.warning("Closed %d reply(ies) left streaming by a restart", count)
-    return count
-
-
 # ---------------------------------------------------------------- checks and persistence
 
 
@@ -470,8 +431,7 @@ def _begin_send(
         conversation = _latest_continuation(session, user, conversation)
         assistant = usable_assistant(session, user, conversation)
         _lock_budgets(session, user, assistant)
-        if _has_running_reply(conversation.id):
-            raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
+        _check_can_start(session, conversation.id)
         if conversation.message_count + 2 > get_settings().max_messages_per_conversation:
             return _reserve_summary(session, user, assistant, conversation)
         return _begin_turn(session, user, assistant, conversation, text, attachments, model)
@@ -495,8 +455,23 @@ def _latest_continuation(session: Session, user: User, conversation: Conversatio
     return conversation
 
 
-def _has_running_reply(conversation_id: int) -> bool:
-    return any(not g.finished for g in generation.for_conversation(conversation_id))
+def _check_can_start(session: Session, conversation_id: int) -> None:
+    """Refuse a new reply while this instance shuts down, or while one is being written in
+    the conversation, here or on another instance (its row is `streaming`)."""
+    liveness.check_accepting()
+    running_here = any(not g.finished for g in generation.for_conversation(conversation_id))
+    if (
+        running_here
+        or session.exec(
+            select(ConversationMessage.id)
+            .where(
+                ConversationMessage.conversation_id == conversation_id,
+                ConversationMessage.status == MessageStatus.streaming,
+            )
+            .limit(1)
+        ).first()
+    ):
+        raise ValidationError("Wait for the current reply to finish (or stop it).", "message")
 
 
 def _summary_input_tokens(session: Session, conversation: Conversation) -> int:
@@ -506,11 +481,7 @@ def _summary_input_tokens(session: Session, conversation: Conversation) -> int:
 
 
 def _summary_text(session: Session, conversation: Conversation) -> str:
-    messages = session.exec(
-        select(ConversationMessage)
-        .where(ConversationMessage.conversation_id == conversation.id)
-        .order_by(ConversationMessage.id)
-    ).all()
+    messages = tree.active_path(session, conversation)
     lines = [f"Earlier summary: {conversation.summary}"] if conversation.summary else []
     lines += [f"{m.role.value}: {m.content}" for m in messages if m.content]
     return "\n\n".join(lines)[-SUMMARY_SOURCE_CHARS:]
@@ -645,14 +616,18 @@ def _begin_turn(
     files = chat_files.for_turn(session, user, answering, attachments)
     user_message = ConversationMessage(
         conversation_id=conversation.id,
+        parent_id=tree.leaf_id(session, conversation),
         role=MessageRole.user,
         content=text,
         attachments=[{"id": f.id, "name": f.name, "mime": f.mime} for f in files],
     )
-    reply = _new_reply(conversation, assistant)
-    reply.model = answering
     session.add(user_message)
+    session.flush()
+    reply = _new_reply(conversation, assistant, user_message)
+    reply.model = answering
     session.add(reply)
+    session.flush()
+    conversation.active_message_id = reply.id
     if conversation.message_count == 0 and conversation.title == DEFAULT_TITLE:
         conversation.title = title_from(text)
     conversation.message_count += 2
@@ -737,40 +712,51 @@ def _attachment_tokens(session: Session, messages: list[ConversationMessage], mo
     return tokens
 
 
-def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -> _Job:
-    """Drop the last answer (its spend stays in the ledger) and start a new one, maybe after
-    an edit: one transaction, with the new answer's worst case reserved."""
+def _begin_replacement(
+    user: User, conversation_id: int, message_id: int | None, new_text: str | None
+) -> _Job:
+    """Add a sibling: a new answer to the question of answer `message_id`, or (`new_text`)
+    an edited copy of question `message_id` and its answer. Nothing is deleted, so every
+    earlier answer's spend stays counted. One transaction, the new answer's worst case held."""
     with session_scope() as session:
         conversation = owned_conversation(session, user, conversation_id)
         assistant = usable_assistant(session, user, conversation)
         _lock_budgets(session, user, assistant)
-        if _has_running_reply(conversation.id):
-            raise ValidationError("Wait for the current reply to finish (or stop it).")
-        last_two = session.exec(
-            select(ConversationMessage)
-            .where(ConversationMessage.conversation_id == conversation.id)
-            .order_by(ConversationMessage.id.desc())
-            .limit(2)
-        ).all()
-        if len(last_two) < 2 or last_two[0].role != MessageRole.assistant:
-            raise ValidationError("There is no answer to replace yet.")
-        answer, question = last_two
-        if question.role != MessageRole.user:
-            raise ValidationError("There is no message of yours to answer again.")
+        _check_can_start(session, conversation.id)
+        messages = tree.linked_messages(session, conversation)
+        path = tree.path_to(messages, conversation.active_message_id)
         if new_text is not None:
             kind = SpendKind.edit
-        elif answer.status == MessageStatus.complete:
-            kind = SpendKind.regenerate
+            original = tree.question_to_edit(messages, path, message_id)
+            added = 2
         else:
-            kind = SpendKind.retry
-        carried = _carried_from(answer)
-        session.delete(answer)
+            question, answer = tree.answer_to_regenerate(messages, path, message_id)
+            kind = (
+                SpendKind.regenerate
+                if answer.status == MessageStatus.complete
+                else (SpendKind.retry)
+            )
+            added = 1
+        if conversation.message_count + added > get_settings().max_messages_per_conversation:
+            raise ValidationError(
+                "This conversation has reached its message limit: use “Continue in a new "
+                "chat from here” to go on from this point."
+            )
         if new_text is not None:
-            question.content = new_text
-            question.updated_at = utcnow()
+            question = ConversationMessage(
+                conversation_id=conversation.id,
+                parent_id=original.parent_id,
+                role=MessageRole.user,
+                content=new_text,
+                attachments=list(original.attachments or []),
+            )
             session.add(question)
-        reply = _new_reply(conversation, assistant)
+            session.flush()
+        reply = _new_reply(conversation, assistant, question)
         session.add(reply)
+        session.flush()
+        conversation.active_message_id = reply.id
+        conversation.message_count += added
         touch(conversation)
         session.add(conversation)
         session.flush()
@@ -782,29 +768,20 @@ def _begin_replacement(user: User, conversation_id: int, new_text: str | None) -
             conversation.id, question.id, reply.id, None, warning, question=question, reply=reply
         )
     return _Job(
-        turn, request, carried, hold, kind, Party.of(user, assistant, conversation), assistant.model
+        turn, request, [], hold, kind, Party.of(user, assistant, conversation), assistant.model
     )
 
 
-def _carried_from(answer: ConversationMessage) -> list[dict]:
-    if not answer.cost_micros:
-        return []
-    return [
-        {
-            "kind": "replaced answer",
-            "input_tokens": answer.input_tokens,
-            "output_tokens": answer.output_tokens,
-            "cost_micros": answer.cost_micros,
-        }
-    ]
-
-
-def _new_reply(conversation: Conversation, assistant: Assistant) -> ConversationMessage:
+def _new_reply(
+    conversation: Conversation, assistant: Assistant, question: ConversationMessage
+) -> ConversationMessage:
     return ConversationMessage(
         conversation_id=conversation.id,
+        parent_id=question.id,
         role=MessageRole.assistant,
         status=MessageStatus.streaming,
         model=assistant.model,
+        instance_id=liveness.INSTANCE_ID,  # whose heartbeat keeps this reply alive
     )
 
 
@@ -952,7 +929,7 @@ async def _stream(job: _Job, running: Generation) -> None:
             "the cost is estimated.",
         )
     except asyncio.CancelledError:
-        outcome.error = cancelled_error()
+        outcome.error = interrupted_error() if running.interrupted else cancelled_error()
     except Exception:  # a bug must not leave the row streaming
         log.exception("Reply %s failed unexpectedly", running.message_id)
         outcome.error = ReplyError(ErrorCategory.stream_broken, "The reply failed unexpectedly.")
@@ -1191,7 +1168,7 @@ def _finish(job: _Job, text: str, outcome: _Outcome) -> None:
         session.add(message)
         conversation = session.get(Conversation, message.conversation_id)
         if conversation is not None:
-            # A replaced answer is already in the totals; a split's summary is not yet.
+            # A split's summary is not in the totals yet (only summaries are carried).
             summary = [c for c in job.carried if c["kind"] == "summary"]
             conversation.input_tokens += input_tokens + sum(c["input_tokens"] for c in summary)
             conversation.output_tokens += output_tokens + sum(c["output_tokens"] for c in summary)

@@ -2,7 +2,8 @@
 
 Used = this calendar month's ledger rows (UTC) plus the reservations still open. The user's
 budget covers their own spend with every assistant; an assistant's budget (optional) covers
-everyone's spend with it. A group budget would be one more `Budget` from `applicable`.
+everyone's spend with it; a group's budget (optional) covers the spend of the group's members,
+and a user in several groups is checked against each.
 Helpers take the caller's session. A reservation reads the same queries under shared locks
 (`reservations`), so that on MariaDB it sees the latest committed rows.
 """
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.config import get_settings
-from models import Assistant, Reservation, SpendEntry, User
+from models import Assistant, Group, GroupMember, Reservation, SpendEntry, User
 from services.usage.pricing import MICROS_PER_USD, format_usd
 
 
@@ -24,7 +25,7 @@ from services.usage.pricing import MICROS_PER_USD, format_usd
 class Budget:
     """One monthly budget: whose it is, its limit and who can raise it."""
 
-    scope: str  # "user" or "assistant"
+    scope: str  # "user", "assistant" or "group"
     scope_id: int
     limit_micros: int
     name: str  # how a message names it
@@ -55,7 +56,18 @@ def user_budget_micros(user: User) -> int | None:
     return default_budget_micros()
 
 
-def applicable(user: User, assistant: Assistant | None) -> list[Budget]:
+def user_groups(session: Session, user_id: int) -> list[Group]:
+    """The groups `user_id` belongs to, by id (the order their rows are locked in)."""
+    query = (
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == user_id)
+        .order_by(Group.id)
+    )
+    return list(session.exec(query).all())
+
+
+def applicable(session: Session, user: User, assistant: Assistant | None) -> list[Budget]:
     """The budgets a call by `user` with `assistant` counts against (fresh rows expected)."""
     budgets = []
     limit = user_budget_micros(user)
@@ -71,10 +83,42 @@ def applicable(user: User, assistant: Assistant | None) -> list[Budget]:
                 "its owner",
             )
         )
+    for group in user_groups(session, user.id):
+        if group.monthly_budget_micros is not None:
+            budgets.append(
+                Budget(
+                    "group",
+                    group.id,
+                    group.monthly_budget_micros,
+                    f"the monthly budget of your group “{group.name}”",
+                    "an administrator",
+                )
+            )
     return budgets
 
 
+def model_refusal(session: Session, user_id: int, model: str) -> str | None:
+    """Why `user_id` may not use `model` (None: allowed).
+
+    A group without a list allows every model, as does having no group; otherwise the model
+    must be on the list of at least one of the user's groups.
+    """
+    groups = user_groups(session, user_id)
+    if not groups or any(not group.allowed_models for group in groups):
+        return None
+    allowed = {name.lower() for group in groups for name in group.allowed_models}
+    if model.lower() in allowed:
+        return None
+    return (
+        f"Your groups may not use the model {model}. Allowed: {', '.join(sorted(allowed))}. "
+        "Pick an assistant on one of those models, or ask an administrator."
+    )
+
+
 def _scope_filter(model: type, budget: Budget) -> sa.ColumnElement[bool]:
+    if budget.scope == "group":  # everything the group's members spend, with any assistant
+        members = select(GroupMember.user_id).where(GroupMember.group_id == budget.scope_id)
+        return model.user_id.in_(members)
     column = model.user_id if budget.scope == "user" else model.assistant_id
     return column == budget.scope_id
 

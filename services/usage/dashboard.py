@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import func, or_, select
+from sqlmodel import func, select
 
 from core.db import session_scope
 from models import Assistant, Conversation, User
-from services.accounts.permissions import require_admin
+from services.accounts.permissions import assistant_visible_to, require_admin
 from services.usage import spend as usage
 from services.usage.spend import BudgetStatus, DailyModelUsage, GroupUsage, MonthTotals
 
@@ -119,7 +118,7 @@ def top_assistants(user: User, limit: int = TOP_ASSISTANTS_LIMIT) -> list[TopAss
         .join(Conversation, Conversation.assistant_id == Assistant.id)
         .where(
             Conversation.owner_id == user.id,
-            or_(Assistant.owner_id == user.id, Assistant.shared == sa.true()),
+            assistant_visible_to(user),
         )
         .group_by(Assistant.id, Assistant.name, Assistant.model)
         .order_by(count.desc(), Assistant.id)

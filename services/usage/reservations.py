@@ -2,7 +2,8 @@
 
 `reserve` runs inside the caller's transaction (a send's single one). It first locks the
 rows that stand for the budgets, so two reservations against one budget never interleave:
-on MariaDB `SELECT ... FOR UPDATE` on the user (and assistant) row; on SQLite, which has one
+on MariaDB `SELECT ... FOR UPDATE` on the user row, the rows of the user's groups (by id)
+and the assistant row, always in that order; on SQLite, which has one
 writer at a time, a no-op UPDATE takes the database's write lock at once (what BEGIN
 IMMEDIATE would do). The used amounts are then read fresh, the call refused if it does not
 fit, and the reservation inserted before the lock is released at commit. `settle` closes it
@@ -21,8 +22,17 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from core.config import get_settings
-from core.errors import BudgetExceeded, RateLimited
-from models import Assistant, Conversation, Reservation, SpendEntry, SpendKind, User
+from core.errors import BudgetExceeded, ModelNotAllowed, RateLimited
+from models import (
+    Assistant,
+    Conversation,
+    Group,
+    GroupMember,
+    Reservation,
+    SpendEntry,
+    SpendKind,
+    User,
+)
 from services.usage import budgets
 from services.usage.pricing import format_usd
 
@@ -52,6 +62,11 @@ def lock_budgets(session: Session, user_id: int, assistant_id: int | None) -> Us
         held["user", user_id] = session.scalars(
             statement, execution_options={"populate_existing": True}
         ).one()
+    if not sqlite and ("groups", user_id) not in held:  # by id: the order every send locks in
+        groups = select(GroupMember.group_id).where(GroupMember.user_id == user_id)
+        held["groups", user_id] = session.scalars(
+            select(Group.id).where(Group.id.in_(groups)).order_by(Group.id).with_for_update()
+        ).all()
     if assistant_id is not None and ("assistant", assistant_id) not in held and not sqlite:
         held["assistant", assistant_id] = session.scalars(
             select(Assistant).where(Assistant.id == assistant_id).with_for_update(),
@@ -114,7 +129,7 @@ def reserve(
     """
     now = now or datetime.now(UTC)
     fresh = lock_budgets(session, user.id, assistant.id if assistant else None)
-    applicable = budgets.applicable(fresh, _current_assistant(session, assistant))
+    applicable = budgets.applicable(session, fresh, _current_assistant(session, assistant))
     capped = conversation is not None and conversation.cost_cap_micros is not None
     queries: dict[str, sa.Select] = {}
     if kind in REPLY_KINDS:
@@ -127,6 +142,9 @@ def reserve(
     figures = _read_latest(session, queries)
     if kind in REPLY_KINDS:
         _check_limits(fresh, figures)
+        refusal = budgets.model_refusal(session, fresh.id, model)
+        if refusal:
+            raise ModelNotAllowed(refusal)
     warning = None
     for index, budget in enumerate(applicable):
         if amount_micros is None:

@@ -312,7 +312,7 @@ def _statuses(user: User, assistant: Assistant | None, now: datetime | None) -> 
     with session_scope() as session:
         fresh = session.get(User, user.id) or user
         current = session.get(Assistant, assistant.id) if assistant and assistant.id else None
-        applying = budgets.applicable(fresh, current)
+        applying = budgets.applicable(session, fresh, current)
         statuses = []
         for budget in applying:
             used = budgets.spent_micros(session, budget, now)
@@ -350,7 +350,7 @@ def check_budget(
     with session_scope() as session:
         fresh = session.get(User, user.id) or user
         current = session.get(Assistant, assistant.id) if assistant.id else assistant
-        for budget in budgets.applicable(fresh, current):
+        for budget in budgets.applicable(session, fresh, current):
             if estimate_micros is None:
                 raise BudgetExceeded(budgets.unpriced_refusal(assistant.model))
             used = budgets.spent_micros(session, budget, now)

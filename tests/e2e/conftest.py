@@ -70,7 +70,7 @@ def sign_up(page: Page, url: str, name: str, password: str = "password123") -> N
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Confirm password").fill(password)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text(f"Welcome, {name}")).to_be_visible()
+    expect(page.get_by_text(f"Welcome, {name}")).to_be_visible(timeout=20_000)
 
 
 @dataclass
@@ -88,12 +88,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-APP_START_SECONDS = 120  # a loaded CI machine (2 cores, several suites) starts slowly
+# A loaded CI machine (2 cores, several suites) starts slowly; E2E_APP_START_SECONDS overrides.
+APP_START_SECONDS = float(os.environ.get("E2E_APP_START_SECONDS", "120"))
 
 
-def launch_app(folder: Path, **env: str) -> tuple[subprocess.Popen, AppServer]:
-    """Start `main.py` as a subprocess (demo mode, fresh SQLite under `folder`) with extra
-    env, and wait for /health. The caller stops it with `stop_app`."""
+def spawn_app(folder: Path, **env: str) -> tuple[subprocess.Popen, AppServer]:
+    """Start `main.py` as a subprocess (demo mode, fresh SQLite unless `env` says otherwise)
+    and wait for its /health; the caller stops the process (`stop_processes`)."""
     port = _free_port()
     data_dir = folder / f"app-{port}"
     log_path = folder / f"app-{port}.log"
@@ -133,17 +134,20 @@ def launch_app(folder: Path, **env: str) -> tuple[subprocess.Popen, AppServer]:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    stop_app(process)
+    process.kill()
     raise RuntimeError(f"app did not answer /health:\n{log_path.read_text()[-3000:]}")
 
 
-def stop_app(process: subprocess.Popen) -> None:
-    """Stop an app started by `launch_app` (killed if it does not stop in 10 s)."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each process, SIGKILL it after 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture
@@ -152,13 +156,12 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
     processes: list[subprocess.Popen] = []
 
     def start(**env: str) -> AppServer:
-        process, server = launch_app(tmp_path, **env)
+        process, server = spawn_app(tmp_path, **env)
         processes.append(process)
         return server
 
     yield start
-    for process in processes:
-        stop_app(process)
+    stop_processes(processes)
 
 
 @pytest.fixture

@@ -73,10 +73,11 @@ def test_screenshots_light_and_dark(app_server: AppServer, page: Page) -> None:
     send(page, "echo: Thanks! **That** helps.")
     expect(page.get_by_text("tokens ·").nth(1)).to_be_visible(timeout=15_000)
     expect(page.get_by_role("button", name="Copy code").first).to_be_attached()
-    # The newest message stays in view: the page followed the replies to the bottom.
+    # The newest message stays in view: the message list followed the replies to the bottom
+    # (on a wide screen only the list scrolls, issue 14).
     at_bottom = (
-        "() => window.scrollY > 0 && window.innerHeight + window.scrollY"
-        " >= document.documentElement.scrollHeight - 200"
+        "() => { const el = document.querySelector('.chat-messages');"
+        " return el.scrollTop > 0 && el.scrollTop + el.clientHeight >= el.scrollHeight - 200; }"
     )
     page.wait_for_function(at_bottom, timeout=5_000)
     page.set_viewport_size({"width": 1280, "height": 1000})

@@ -19,7 +19,7 @@ from core.db import reset_engine, session_scope
 from models import SpendEntry, SpendKind, User
 from services.accounts import api_keys
 from simulator.server import SimulatorServer
-from tests.e2e.conftest import AppServer, launch_app, stop_app
+from tests.e2e.conftest import AppServer, spawn_app, stop_processes
 from tests.factories import add_assistant, make_user
 from tests.simulator_fixtures import TEST_API_KEY
 
@@ -31,13 +31,13 @@ def app_on_simulator(
     simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
     """One app for the module (starting one is slow on a loaded machine), on the simulator."""
-    process, server = launch_app(
+    process, server = spawn_app(
         tmp_path_factory.mktemp("openai-endpoint"),
         OPENAI_API_KEY=TEST_API_KEY,
         OPENAI_BASE_URL=simulator.base_url,
     )
     yield server
-    stop_app(process)
+    stop_processes([process])
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ async def test_retry_regenerate_and_edit_are_reserved_and_refused_at_the_cap(
     chat_id = new_chat(alice)
     await finished(await chat.send(alice, chat_id, "Hello in a few words"))
     regenerated = await finished(await chat.regenerate(alice, chat_id))
-    edited = await finished(await chat.edit_last(alice, chat_id, "Hi in two words"))
+    edited = await finished(await chat.edit(alice, chat_id, "Hi in two words"))
     kinds = [r.kind for r in ledger()]
     assert kinds == [SpendKind.reply, SpendKind.regenerate, SpendKind.edit]
     assert regenerated.status == edited.status == MessageStatus.complete
@@ -119,7 +119,7 @@ async def test_retry_regenerate_and_edit_are_reserved_and_refused_at_the_cap(
     assert usage.budget_status(alice).used_micros == sum(r.cost_micros for r in ledger())
     admin.set_budget(admin_user(), alice.id, "0")
     calls = model_calls(llm_env)
-    for again in (chat.regenerate(alice, chat_id), chat.edit_last(alice, chat_id, "x")):
+    for again in (chat.regenerate(alice, chat_id), chat.edit(alice, chat_id, "x")):
         with pytest.raises(BudgetExceeded, match="your monthly budget"):
             await again
     assert model_calls(llm_env) == calls

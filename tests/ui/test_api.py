@@ -6,6 +6,7 @@ from nicegui.testing import User
 
 from services.accounts import admin, api_keys
 from services.chat import conversations
+from services.runtime import liveness
 from tests.factories import add_assistant, make_user
 
 
@@ -17,7 +18,17 @@ async def test_health_checks_the_database(user: User) -> None:
     await user.open("/login")  # starts the app (and migrates its database)
     response = await user.http_client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "instance": liveness.INSTANCE_ID,
+    }
+    liveness.start_draining()  # SIGTERM: the load balancer must send no one new here
+    try:
+        draining = await user.http_client.get("/health")
+    finally:
+        liveness.start_accepting()
+    assert draining.status_code == 503 and draining.json()["status"] == "draining"
 
 
 async def test_me_and_conversations_are_per_user(user: User) -> None:

@@ -231,3 +231,19 @@ async def test_copied_budget_is_read_only_on_the_copy(user: User) -> None:
     assert budget.value == "5"
     assert "readonly" in budget.props
     assert "only its owner or an admin" in budget.props["hint"]
+
+
+async def test_the_same_knowledge_file_twice_is_refused_with_a_reason(user: User) -> None:
+    await signed_up(user, "jane")
+    owner = accounts.authenticate("jane", "password123")
+    made = svc.create_assistant(owner, AssistantInput(name="Librarian", tools=["file_search"]))
+    await user.open(f"/assistants/{made.id}")
+    await user.should_see("No files yet.")
+    upload = user.find(ui.upload).elements.pop()
+    guide = ui.upload.SmallFileUpload("guide.md", "text/markdown", b"# Guide\nBe kind.")
+    await upload.handle_uploads([guide])
+    await user.should_see("ready", retries=50)
+    await upload.handle_uploads([guide])
+    await user.should_see("“guide.md” is already in the list.", retries=30)
+    await user.should_see("failed (already added", retries=30)
+    assert [f.name for f in knowledge.list_files(owner, made.id)] == ["guide.md"]

@@ -22,3 +22,12 @@ def test_an_open_fence_full_of_blank_lines_is_linear() -> None:
     start = time.perf_counter()
     assert frozen_boundary(text, 0) == 0
     assert time.perf_counter() - start < 0.5  # guard; a rescan per blank line took seconds
+
+
+def test_an_open_code_block_is_the_whole_tail() -> None:
+    """Issue 14: the tail starts at an opening fence line and ends after a closing one, so an
+    open code block streams by appending and prose tails stay short."""
+    assert frozen_boundary("intro line\n```python\nx = 1\n", 0) == 11
+    assert frozen_boundary("```js\nlet a;\n```\nafter", 0) == 17
+    assert frozen_boundary("```js\nlet a;\n```", 0) == 0  # the closing line is not complete
+    assert frozen_boundary("say ``` inline", 0) == 0  # not at a line start

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from services.chat import rendering
+from services.chat.math_render import MATH_ATTRIBUTES, MATH_TAGS
 from services.chat.rendering import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
@@ -60,8 +61,12 @@ def assert_inert(html: str) -> None:
     parsed = parse(html)
     assert not parsed.comments
     for tag, attrs in parsed.tags:
-        assert tag in ALLOWED_TAGS | {"sup", "ol", "li"}, tag
-        allowed = set(ALLOWED_ATTRIBUTES.get(tag, [])) | ADDED_ATTRIBUTES.get(tag, set())
+        assert tag in ALLOWED_TAGS | MATH_TAGS | {"sup", "ol", "li"}, tag
+        allowed = (
+            set(ALLOWED_ATTRIBUTES.get(tag, []))
+            | set(MATH_ATTRIBUTES.get(tag, []))
+            | ADDED_ATTRIBUTES.get(tag, set())
+        )
         assert set(attrs) <= allowed, (tag, attrs)
         if "href" in attrs:
             href = re.sub(r"[\x00-\x20]", "", attrs["href"] or "").lower()
@@ -191,7 +196,7 @@ def test_code_blocks_get_copy_hook_and_language_class() -> None:
     tags = parse(html).tags
     assert ("pre", {"class": "code-block", "data-copy-code": ""}) in tags
     assert ("code", {"class": "language-python"}) in tags
-    assert "print('&lt;b&gt;')" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html
 
 
 def test_tables_and_lists_render() -> None:
@@ -304,7 +309,8 @@ def test_warm_cache_fills_the_render_cache() -> None:
 
 # The messages that froze the server (markdown2 was quadratic) or broke a conversation for good
 # (RecursionError on every load). Each must render without error, keep its text, and finish
-# fast; the 2 s limit is only a guard against a quadratic renderer coming back (figures:
+# fast; the 10 s CPU limit is only a guard against a quadratic renderer coming back, which took
+# minutes (today about 2 s CPU for the worst one; a loaded machine does not move CPU time; figures:
 # `python -m bench.render_markdown`).
 CRAFTED = {
     "nested links": "echo: " + "[a](" * 7_990,
@@ -312,15 +318,15 @@ CRAFTED = {
     "tabs in one line": "a" + "\t" * 1_000 + "b",
     "tab-separated table": ("cell\t" * 1_000 + "\n") * 8,
 }
-GUARD_SECONDS = 2.0
+GUARD_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("name", sorted(CRAFTED))
 def test_crafted_messages_render_quickly_and_keep_their_text(name: str) -> None:
     text = CRAFTED[name]
-    start = time.perf_counter()
+    start = time.process_time()
     html = render_markdown.__wrapped__(text)
-    assert time.perf_counter() - start < GUARD_SECONDS
+    assert time.process_time() - start < GUARD_SECONDS
     assert_inert(html)
     shown = html_module.unescape(re.sub(r"<[^>]+>", "", html))
     letters = re.sub(r"\s", "", text.replace("`", ""))
