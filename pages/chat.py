@@ -87,7 +87,12 @@ class ChatView:
         self.slots: dict[int, ui.column] = {}
         self.followers: list[asyncio.Task] = []  # replies written by another instance
         self.composer: ChatComposer | None = None
-        # Known before the messages are drawn, so their Edit/Regenerate show on a reload too.
+        # Known before the messages are drawn (their buttons use them), so a reload draws the
+        # same Edit/Regenerate and ‹ n/m › switches as a live page.
+        self.client = ui.context.client
+        self._regenerate = self._detached(self.regenerate)
+        self._show_branch = self._detached(self.show_branch)
+        self._fork = self._detached(self.fork)
         self.writable = view.assistant is not None and view.conversation.continued_by_id is None
         self._header(view)
         # The only part that scrolls (static/chat.css); chat_scroll.js follows its bottom.
@@ -111,10 +116,6 @@ class ChatView:
             self.composer.set_busy(bool(self.live))
         # Screen readers hear when a streamed reply ends (the text itself is not re-read).
         self.announcer = ui.label("").classes("sr-only").props('role=status aria-live="polite"')
-        self.client = ui.context.client
-        self._regenerate = self._detached(self.regenerate)
-        self._show_branch = self._detached(self.show_branch)
-        self._fork = self._detached(self.fork)
         self.client.on_delete(self._unsubscribe)
 
     def _header(self, view: conversations.ConversationView) -> None:

@@ -29,8 +29,10 @@ def nth(user: User, marker: str, index: int) -> UserInteraction:
 
 
 def markers(user: User, marker: str) -> int:
-    """How many elements carry `marker` now (0 is an answer, not an error)."""
-    return sum(marker in e._markers for e in user.client.layout.descendants())
+    """How many elements carry `marker` now (0 is an answer, not an error). NiceGUI splits a
+    marker at spaces, so "Edit message" is the markers "Edit" and "message"."""
+    words = set(marker.split())
+    return sum(words <= set(e._markers) for e in user.client.layout.descendants())
 
 
 def messages(chat_id: int, role: MessageRole) -> list[ConversationMessage]:
