@@ -57,14 +57,19 @@ def user_budget_micros(user: User) -> int | None:
 
 
 def user_groups(session: Session, user_id: int) -> list[Group]:
-    """The groups `user_id` belongs to, by id (the order their rows are locked in)."""
-    query = (
-        select(Group)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.user_id == user_id)
-        .order_by(Group.id)
-    )
-    return list(session.exec(query).all())
+    """The groups `user_id` belongs to, by id (the order their rows are locked in); read once
+    per transaction (a reservation asks for the budgets and for the allowed models)."""
+    key = (session.get_transaction(), user_id)
+    known = session.info.setdefault("user_groups", {})
+    if key not in known:
+        query = (
+            select(Group)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(GroupMember.user_id == user_id)
+            .order_by(Group.id)
+        )
+        known[key] = list(session.exec(query).all())
+    return known[key]
 
 
 def applicable(session: Session, user: User, assistant: Assistant | None) -> list[Budget]:
