@@ -389,6 +389,7 @@ async def run(
                 "LOOP_LAG_FILE": str(lag_files[index]),
                 "GC_LOG_FILE": str(workdir / "gc_log"),
                 "LOG_LEVEL": "WARNING",
+                "TITLE_MODEL": "",  # replies only, as bench/app_process.py
             }
             server = subprocess.Popen(
                 [sys.executable, "-m", "bench.chat_server"],
@@ -488,7 +489,10 @@ async def run(
         requests = httpx.get(f"{sim_url}/_sim/requests", headers=control).json()
         scheduled = {}
         for entry in requests:
-            last = entry["body"]["input"][-1]["content"] if entry["body"] else ""
+            given = (entry["body"] or {}).get("input")
+            last = given[-1]["content"] if isinstance(given, list) and given else ""
+            if not isinstance(last, str):
+                continue
             if entry["path"] == "/v1/responses" and last.split()[-2:-1] == ["user"]:
                 scheduled[int(last.rsplit(" ", 1)[1])] = entry["time"]
         ttft, lateness = [], []

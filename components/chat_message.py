@@ -378,9 +378,12 @@ def _problem(message: ConversationMessage, actions: MessageActions) -> None:
 
 
 def _icon_button(icon: str, label: str, handler: Callable) -> ui.button:
+    """A labelled icon button; its hover hint is the native `title`, not a tooltip element.
+
+    A chat page holds a few of these per message, so one element each instead of two.
+    """
     return (
         ui.button(icon=icon, on_click=handler)
-        .props(f'flat round dense size=sm aria-label="{label}"')
-        .tooltip(label)
+        .props(f'flat round dense size=sm aria-label="{label}" title="{label}"')
         .mark(label)
     )

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import events, ui
 
 from components.chat_attachments import image
+from components.lazy import BuiltOnFirstUse
 from models import StoredFile
 
 
@@ -22,6 +23,10 @@ class Gallery:
         self.load = load
         self.images: list[StoredFile] = []
         self.index = 0
+        # Most chat pages never open the gallery: its dialogs are built on the first open.
+        self.dialogs = BuiltOnFirstUse(self._build)
+
+    def _build(self) -> None:
         with ui.dialog() as self.dialog, ui.card().classes("w-full max-w-4xl gap-3"):
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label("Images in this conversation").classes("text-lg font-semibold")
@@ -42,6 +47,7 @@ class Gallery:
 
     async def open(self) -> None:
         """Load the current images and show the grid (or its empty state)."""
+        self.dialogs.ensure()
         self.grid.clear()
         with self.grid:
             ui.spinner(size="lg").classes("col-span-full justify-self-center")

@@ -11,6 +11,7 @@ from components.assets import use_static
 from components.branch_switch import BranchSwitch
 from components.chat_attachments import AttachCallbacks
 from components.chat_composer import ChatComposer
+from components.chat_history import earlier_button, first_shown
 from components.chat_message import (
     MessageActions,
     ReplyActivity,
@@ -97,6 +98,7 @@ class ChatView:
         # The only part that scrolls (static/chat.css); chat_scroll.js follows its bottom.
         self.column = ui.column().classes("chat-messages w-full gap-3 pb-2 no-wrap")
         self.column.props('role=log aria-label="Messages"')
+        self.first, self.earlier = 0, None
         with self.column:
             self.empty = (
                 ui.label(
@@ -105,8 +107,7 @@ class ChatView:
                 if not self.messages
                 else None
             )
-            for message in self.messages:
-                self._add(message)
+            self._draw_history()
         jump_to_latest_button()
         if self.writable:
             self.composer = ChatComposer(
@@ -189,9 +190,10 @@ class ChatView:
         self.empty = None
         self.messages, self.branches = view.messages, view.branches
         with self.column:
-            for message in self.messages:
-                self._add(message)
-        for message in self.messages:  # a reply that ended before it could be subscribed
+            self._draw_history()
+        for message in self.messages[
+            self.first :
+        ]:  # a reply that ended before it could be subscribed
             if message.status == MessageStatus.streaming and message.id not in self.live:
                 await self._finished(message.id)
         if self.composer is not None:
@@ -224,8 +226,9 @@ class ChatView:
             live = message_bubble(
                 message, self._actions(message), running.text if running else None
             )
-            activity = ReplyActivity()
-        if live is not None and running is not None:
+            # Only a reply still arriving has an activity line (a label and a 1 s timer).
+            activity = ReplyActivity() if live is not None and running is not None else None
+        if activity is not None:
             activity.show(running.activity, running.activity_since)
             self.live[message.id] = (live, activity)
             self.seen_versions[message.id] = running.version
@@ -235,6 +238,28 @@ class ChatView:
                 background_tasks.create(self._follow(message.id, live), name="chat-reply-follow")
             )
         self.slots[message.id] = slot
+
+    def _draw_history(self) -> None:
+        """The newest page of messages, under "Load earlier messages" while older ones wait."""
+        self.first = first_shown(len(self.messages))
+        self.earlier = earlier_button(self.load_earlier) if self.first else None
+        for message in self.messages[self.first :]:
+            self._add(message)
+
+    def load_earlier(self) -> None:
+        """Draw the next page of older messages above the oldest one shown."""
+        if self.earlier is None:
+            return
+        start = first_shown(len(self.messages), self.first)
+        place = self.column.default_slot.children.index(self.earlier) + 1
+        for offset, message in enumerate(self.messages[start : self.first]):
+            with self.column:
+                self._add(message)
+            self.slots[message.id].move(self.column, target_index=place + offset)
+        self.first = start
+        if not start:
+            self.earlier.delete()
+            self.earlier = None
 
     def _redraw(self, message: ConversationMessage) -> None:
         slot = self.slots[message.id]

@@ -13,6 +13,7 @@ from nicegui.elements.upload_files import FileUpload
 from components.chat_attachments import AttachCallbacks
 from components.forms import FormMessage, submit_form
 from components.gallery import Gallery
+from components.lazy import BuiltOnFirstUse
 from core.errors import ServiceError
 from models import User
 from pages.share import share_button
@@ -65,6 +66,9 @@ class CostCapDialog:
     def __init__(self, user: User, conversation_id: int) -> None:
         self.user = user
         self.conversation_id = conversation_id
+        self.form = BuiltOnFirstUse(self._build)  # most pages never open it
+
+    def _build(self) -> None:
         with ui.dialog() as self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-sm"):
             ui.label("Spending cap").classes("text-lg font-medium")
             self.current = ui.label().classes("text-sm text-slate-600 dark:text-slate-300")
@@ -91,6 +95,7 @@ class CostCapDialog:
             ui.notify(str(exc), type="negative")
             return
         micros = conversation.cost_cap_micros
+        self.form.ensure()
         self.current.set_text(_cap_text(micros))
         self.cap.value = "" if micros is None else f"{micros / MICROS_PER_USD:.2f}"
         self.cap.error = None
