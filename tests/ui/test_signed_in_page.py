@@ -25,7 +25,7 @@ async def test_pages_take_the_user_and_expose_only_their_route_parameters(user: 
         "/assistants/new": [],
         "/assistants/{assistant_id}": ["assistant_id"],
         "/chat": [],
-        "/chat/new": ["assistant"],
+        "/chat/new": ["assistant", "temporary"],
         "/chat/{conversation_id}": ["conversation_id", "continued"],
     }
     for path, parameters in routes.items():
