@@ -122,5 +122,4 @@ def downgrade() -> None:
     with op.batch_alter_table("conversation") as batch:
         for name in ("temporary", "archived", "pinned", "folder_id"):
             batch.drop_column(name)
-    op.drop_index("ix_folder_owner_name", table_name="folder")
     op.drop_table("folder")

@@ -166,7 +166,7 @@ def _migrate_old_rows(url: str) -> None:
     config = db.alembic_config(url)
     command.upgrade(config, "0006")
     _old_shape_rows(url)
-    command.upgrade(config, "0007")
+    command.upgrade(config, "head")  # 0007 and every later migration (the app reads at head)
     engine = db.build_engine(url)
     with engine.connect() as conn:
         parents = dict(

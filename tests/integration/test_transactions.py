@@ -47,4 +47,4 @@ async def test_a_send_is_one_transaction_plus_the_final_save(counted: dict) -> N
     page = load_chat_page(user, chat_id)
     assert counted["begin"] - before == 1
     assert len(page.view.messages) == 4 and page.preview is not None
-    assert page.assistants == [(assistant.id, "Helper")] and len(page.conversations) == 1
+    assert page.assistants == [(assistant.id, "Helper")] and len(page.conversations.items) == 1
