@@ -119,7 +119,8 @@ def downgrade() -> None:
         op.drop_index("ft_conversation_title", table_name="conversation")
         op.drop_index("ft_message_content", table_name="conversation_message")
     op.drop_index("ix_conversation_folder_id", table_name="conversation")
-    with op.batch_alter_table("conversation") as batch:
-        for name in ("temporary", "archived", "pinned", "folder_id"):
-            batch.drop_column(name)
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy would re-create the table,
+    # which fails while foreign keys are enforced and messages point at it.
+    for name in ("temporary", "archived", "pinned", "folder_id"):
+        op.drop_column("conversation", name)
     op.drop_table("folder")

@@ -41,7 +41,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("conversation_message") as batch:
-        batch.drop_index("ix_message_status_instance")
-        batch.drop_column("instance_id")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would re-create the table, which fails
+    # while foreign keys are enforced and rows point at it.
+    op.drop_index("ix_message_status_instance", table_name="conversation_message")
+    op.drop_column("conversation_message", "instance_id")
     op.drop_table("instance")

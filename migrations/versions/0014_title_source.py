@@ -31,5 +31,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("conversation") as batch:
-        batch.drop_column("title_source")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would re-create the table, which fails
+    # while foreign keys are enforced and messages point at it.
+    op.drop_column("conversation", "title_source")
