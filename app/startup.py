@@ -178,12 +178,15 @@ def _startup() -> None:
 
 HOURLY_JOB_FIRST_DELAY = 60.0  # let start-up settle first
 HOURLY_JOB_INTERVAL = 3600.0
+TEMPORARY_JOB_INTERVAL = 600.0
 
 
-async def _hourly(work: Callable[[], object], what: str) -> None:
-    """Run `work` every hour (a blocking one off the event loop); a failed run is retried
-    next hour."""
-    await asyncio.sleep(HOURLY_JOB_FIRST_DELAY)
+async def _every(
+    interval: float, work: Callable[[], object], what: str, first_delay: float = 0.0
+) -> None:
+    """Run `work` every `interval` seconds (a blocking one off the event loop); a failed run
+    is retried on the next round."""
+    await asyncio.sleep(first_delay)
     while True:
         try:
             if inspect.iscoroutinefunction(work):
@@ -192,33 +195,23 @@ async def _hourly(work: Callable[[], object], what: str) -> None:
                 await run.io_bound(work)
         except Exception:
             log.exception("The %s job failed", what)
-        await asyncio.sleep(HOURLY_JOB_INTERVAL)
+        await asyncio.sleep(interval)
 
 
 def _start_hourly_jobs() -> None:
     # Every instance runs them. Storage: bill yesterday's vector-store storage (the ledger's
     # unique key bills a day once) and expire unused conversation stores. Audit: delete events
     # past AUDIT_RETENTION_DAYS (idempotent).
-    background_tasks.create(_hourly(storage.run_daily, "storage billing"), name="storage-billing")
-    background_tasks.create(_hourly(audit.prune, "audit retention"), name="audit-retention")
-
-
-TEMPORARY_JOB_INTERVAL = 600.0
-
-
-async def _temporary_chat_job() -> None:
-    """Every 10 minutes: delete temporary chats older than TEMPORARY_CHAT_HOURS (any instance
-    may run it; deleting an already deleted chat is a no-op)."""
-    while True:
-        try:
-            await run.io_bound(temporary.purge_expired)
-        except Exception:  # retried on the next round
-            log.exception("The temporary chat clean-up failed")
-        await asyncio.sleep(TEMPORARY_JOB_INTERVAL)
+    for work, what in ((storage.run_daily, "storage billing"), (audit.prune, "audit retention")):
+        job = _every(HOURLY_JOB_INTERVAL, work, what, HOURLY_JOB_FIRST_DELAY)
+        background_tasks.create(job, name=what.replace(" ", "-"))
 
 
 def _start_temporary_chat_job() -> None:
-    background_tasks.create(_temporary_chat_job(), name="temporary-chats")
+    # Every 10 minutes: delete temporary chats older than TEMPORARY_CHAT_HOURS (any instance
+    # may run it; deleting an already deleted chat is a no-op).
+    job = _every(TEMPORARY_JOB_INTERVAL, temporary.purge_expired, "temporary chat clean-up")
+    background_tasks.create(job, name="temporary-chats")
 
 
 def setup() -> None:

@@ -26,14 +26,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pymysql
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 
+from bench.dashboard import prepare_mariadb  # noqa: E402
 from core import db  # noqa: E402
 from core.config import get_settings  # noqa: E402
 from models import Assistant, Conversation, ConversationMessage, Role, User  # noqa: E402
@@ -165,23 +164,6 @@ def queries(words: list[str], rng: random.Random) -> list[tuple[str, SearchFilte
         else:
             made.append((rng.choice(words[:500]), SearchFilters(archived=None, assistant_id=1)))
     return made
-
-
-def prepare_mariadb(url: str) -> None:
-    """Drop and re-create the bench database."""
-    parsed = make_url(url)
-    conn = pymysql.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 3306,
-        user=parsed.username,
-        password=parsed.password or "",
-    )
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{parsed.database}`")
-        cursor.execute(
-            f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
-    conn.close()
 
 
 def run(url: str, seeded: bool = False) -> None:
