@@ -365,18 +365,22 @@ def context_messages(
     are the other branches (a regenerated answer's siblings, an edited question's old text).
     """
     conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        return []
-    sendable = [
-        m
-        for m in tree.active_path(session, conversation)
-        if m.id != exclude_id
-        and (
-            m.role == MessageRole.user or (m.content != "" and m.status != MessageStatus.streaming)
-        )
-    ]
     limit = get_settings().context_messages
-    return sendable[-limit:] if limit > 0 else []
+    if conversation is None or limit <= 0:
+        return []
+    window = limit + 4  # room for the reply being written and a failed empty one or two
+    newest = tree.tail(session, conversation, window)
+    picked = [m for m in newest if _sendable(m, exclude_id)]
+    if len(picked) < limit and len(newest) == window:  # the branch goes further back
+        picked = [m for m in tree.active_path(session, conversation) if _sendable(m, exclude_id)]
+    return picked[-limit:]
+
+
+def _sendable(message: ConversationMessage, exclude_id: int | None) -> bool:
+    return message.id != exclude_id and (
+        message.role == MessageRole.user
+        or (message.content != "" and message.status != MessageStatus.streaming)
+    )
 
 
 def touch(conversation: Conversation) -> None:

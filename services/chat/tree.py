@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, literal, select
 
 from core.errors import NotFound, ValidationError
 from models import Conversation, ConversationMessage, MessageRole
@@ -43,31 +43,63 @@ def all_messages(session: Session, conversation_id: int) -> list[ConversationMes
     )
 
 
-def path_to(messages: list[ConversationMessage], leaf_id: int | None) -> list[ConversationMessage]:
-    """Root→leaf path ending at `leaf_id` among `messages` (all of one conversation).
+def links(session: Session, conversation_id: int) -> list[tuple[int, int | None]]:
+    """(id, parent_id) of every message of a conversation, oldest first: the tree's shape,
+    enough to walk it without loading any text."""
+    return list(
+        session.exec(
+            select(ConversationMessage.id, ConversationMessage.parent_id)
+            .where(ConversationMessage.conversation_id == conversation_id)
+            .order_by(ConversationMessage.id)
+        )
+    )
+
+
+def path_ids(shape: list[tuple[int, int | None]], leaf_id: int | None) -> list[int]:
+    """Ids of the root→leaf path ending at `leaf_id` in a conversation of that `shape`
+    ((id, parent_id) pairs, oldest first).
 
     No leaf (a conversation never branched): all messages in order. A leaf that is gone
     falls back to the newest message, so a conversation is never shown empty.
     """
     if leaf_id is None:
-        return list(messages)
-    by_id = {m.id: m for m in messages}
-    node = by_id.get(leaf_id)
-    if node is None:
-        node = messages[-1] if messages else None
-    path: list[ConversationMessage] = []
+        return [message_id for message_id, _ in shape]
+    parents = dict(shape)
+    node = leaf_id if leaf_id in parents else (shape[-1][0] if shape else None)
+    path: list[int] = []
     seen: set[int] = set()
-    while node is not None and node.id not in seen:
-        seen.add(node.id)
+    while node is not None and node in parents and node not in seen:
+        seen.add(node)
         path.append(node)
-        node = by_id.get(node.parent_id) if node.parent_id is not None else None
+        node = parents[node]
     path.reverse()
     return path
 
 
+def path_to(messages: list[ConversationMessage], leaf_id: int | None) -> list[ConversationMessage]:
+    """Root→leaf path ending at `leaf_id` among `messages` (all of one conversation), as
+    `path_ids` walks it."""
+    by_id = {m.id: m for m in messages}
+    return [by_id[i] for i in path_ids([(m.id, m.parent_id) for m in messages], leaf_id)]
+
+
+def load(session: Session, ids: list[int]) -> list[ConversationMessage]:
+    """The messages `ids`, in that order (ids that are gone are left out)."""
+    if not ids:
+        return []
+    rows = session.exec(select(ConversationMessage).where(ConversationMessage.id.in_(ids)))
+    by_id = {m.id: m for m in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def active_ids(session: Session, conversation: Conversation) -> list[int]:
+    """Ids of the active branch, root→leaf, read from the tree's shape alone."""
+    return path_ids(links(session, conversation.id), conversation.active_message_id)
+
+
 def active_path(session: Session, conversation: Conversation) -> list[ConversationMessage]:
     """The active branch, root→leaf (empty for a conversation without messages)."""
-    return path_to(all_messages(session, conversation.id), conversation.active_message_id)
+    return load(session, active_ids(session, conversation))
 
 
 def siblings(session: Session, message: ConversationMessage) -> list[ConversationMessage]:
@@ -138,9 +170,55 @@ def linked_messages(session: Session, conversation: Conversation) -> list[Conver
 
 
 def leaf_id(session: Session, conversation: Conversation) -> int | None:
-    """The message a new message follows: the end of the active path (None when empty)."""
-    path = path_to(linked_messages(session, conversation), conversation.active_message_id)
-    return path[-1].id if path else None
+    """The message a new message follows: the end of the active path (None when empty).
+    A primary-key read, except once for a linear conversation, which it links."""
+    if conversation.active_message_id is None:
+        messages = linked_messages(session, conversation)
+        return messages[-1].id if messages else None
+    return _active_leaf(session, conversation)
+
+
+def _active_leaf(session: Session, conversation: Conversation) -> int | None:
+    """`active_message_id` while it exists in this conversation, else its newest message
+    (as `path_ids` falls back)."""
+    leaf = session.get(ConversationMessage, conversation.active_message_id)
+    if leaf is not None and leaf.conversation_id == conversation.id:
+        return leaf.id
+    return session.exec(
+        select(func.max(ConversationMessage.id)).where(
+            ConversationMessage.conversation_id == conversation.id
+        )
+    ).one()
+
+
+def tail(session: Session, conversation: Conversation, count: int) -> list[ConversationMessage]:
+    """The last `count` messages of the active branch, oldest first, in one statement that
+    reads only them: the newest rows of a linear conversation, or a recursive walk up the
+    parent links from the active leaf."""
+    if conversation.active_message_id is None:
+        newest = session.exec(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .order_by(ConversationMessage.id.desc())
+            .limit(count)
+        )
+        return list(reversed(list(newest)))
+    leaf = _active_leaf(session, conversation)
+    if leaf is None or count <= 0:
+        return []
+    table = ConversationMessage.__table__
+    walk = select(table.c.id, table.c.parent_id, literal(1).label("depth"))
+    walk = walk.where(table.c.id == leaf).cte("walk", recursive=True)
+    step = select(table.c.id, table.c.parent_id, walk.c.depth + 1)
+    walk = walk.union_all(
+        step.join_from(table, walk, table.c.id == walk.c.parent_id).where(walk.c.depth < count)
+    )
+    rows = session.exec(
+        select(ConversationMessage)
+        .join(walk, ConversationMessage.id == walk.c.id)
+        .order_by(walk.c.depth.desc())
+    )
+    return list(rows)
 
 
 def member(messages: list[ConversationMessage], message_id: int) -> ConversationMessage:

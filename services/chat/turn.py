@@ -641,11 +641,12 @@ def _begin_turn(
     assistant.last_used_at = utcnow()  # what `mark_used` does, in this transaction
     session.add(assistant)
     session.flush()
-    request = _request(session, user, assistant, conversation, reply.id)
+    history = context_messages(session, conversation.id, exclude_id=reply.id)
+    request = _request(session, user, assistant, conversation, history)
     if answering != request.model:
         request = replace(request, model=answering)
     hold, warning = _reserve_reply(
-        session, user, assistant, conversation, request, reply.id, SpendKind.reply
+        session, user, assistant, conversation, request, history, reply.id, SpendKind.reply
     )
     turn = Turn(conversation.id, user_message.id, reply.id, notice, warning, user_message, reply)
     return _Job(
@@ -666,6 +667,7 @@ def _reserve_reply(
     assistant: Assistant,
     conversation: Conversation,
     request: ReplyRequest,
+    history: list[ConversationMessage],
     reply_id: int,
     kind: SpendKind,
 ) -> tuple[int, str | None]:
@@ -674,7 +676,7 @@ def _reserve_reply(
     model_info = catalog.get(request.model)
     worst = worst_case_micros(
         model_info,
-        _request_input_tokens(session, request, conversation),
+        _request_input_tokens(session, request, history),
         request.max_output_tokens,
         request.tools,
         catalog.tool_prices,
@@ -686,13 +688,13 @@ def _reserve_reply(
 
 
 def _request_input_tokens(
-    session: Session, request: ReplyRequest, conversation: Conversation
+    session: Session, request: ReplyRequest, history: list[ConversationMessage]
 ) -> int:
-    """The request's input, estimated: text, per-message overhead, images and documents."""
+    """The request's input, estimated: text, per-message overhead, and the images and
+    documents of `history` (the messages the request was built from)."""
     tokens = estimate_tokens(request.instructions) + sum(
         estimate_tokens(m.text) + MESSAGE_OVERHEAD_TOKENS for m in request.messages
     )
-    history = context_messages(session, conversation.id)
     return tokens + _attachment_tokens(session, history, request.model)
 
 
@@ -760,9 +762,10 @@ def _begin_replacement(
         touch(conversation)
         session.add(conversation)
         session.flush()
-        request = _request(session, user, assistant, conversation, reply.id)
+        history = context_messages(session, conversation.id, exclude_id=reply.id)
+        request = _request(session, user, assistant, conversation, history)
         hold, warning = _reserve_reply(
-            session, user, assistant, conversation, request, reply.id, kind
+            session, user, assistant, conversation, request, history, reply.id, kind
         )
         turn = Turn(
             conversation.id, question.id, reply.id, None, warning, question=question, reply=reply
@@ -796,12 +799,13 @@ def _request(
     user: User,
     assistant: Assistant,
     conversation: Conversation,
-    reply_id: int,
+    history: list[ConversationMessage],
 ) -> ReplyRequest:
-    """Instructions + carried summary + the last CONTEXT_MESSAGES messages, nothing else."""
+    """Instructions + carried summary + `history` (the last CONTEXT_MESSAGES messages of the
+    active branch, `context_messages`), nothing else."""
     messages = []
     vision = chat_files.model_sees_images(assistant.model)
-    for message in context_messages(session, conversation.id, exclude_id=reply_id):
+    for message in history:
         messages.append(chat_files.context_message(session, user, message, vision))
     vector_stores = [v for v in (assistant.vector_store_id, conversation.vector_store_id) if v]
     return assistant_request(

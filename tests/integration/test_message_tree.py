@@ -73,6 +73,25 @@ def test_no_leaf_reads_linear_and_a_missing_leaf_the_newest(forked: dict[str, in
         assert tree.active_path(session, empty) == []
 
 
+def test_tail_reads_the_newest_of_the_active_branch_and_matches_the_path(
+    forked: dict[str, int],
+) -> None:
+    """The send path's context read (a recursive walk up from the leaf) ends where the
+    whole active path ends, on every leaf, with none and with a missing one."""
+    with session_scope() as session:
+        conversation = session.get(Conversation, forked["chat"])
+        for leaf in (forked["a2a"], forked["a2b"], forked["a1b"], None, 999_999):
+            conversation.active_message_id = leaf
+            path = _contents(tree.active_path(session, conversation))
+            for count in (1, 2, 3, 10):
+                assert _contents(tree.tail(session, conversation, count)) == path[-count:]
+        conversation.active_message_id = forked["a2b"]
+        assert _contents(tree.tail(session, conversation, 3)) == ["A1", "Q2", "A2b"]
+        assert tree.leaf_id(session, conversation) == forked["a2b"]
+        conversation.active_message_id = 999_999  # gone: the newest message, as the path reads
+        assert tree.leaf_id(session, conversation) == forked["a1b"]
+
+
 def test_siblings_share_a_parent_and_roots_are_siblings(forked: dict[str, int]) -> None:
     with session_scope() as session:
         answer = session.get(ConversationMessage, forked["a2b"])
