@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import func, select
 
@@ -15,6 +18,16 @@ from services.usage.spend import BudgetStatus, DailyModelUsage, GroupUsage, Mont
 
 RECENT_LIMIT = 6
 TOP_ASSISTANTS_LIMIT = 5
+# The page's figures are independent reads; each runs on its own pooled connection, so a page
+# costs its slowest query rather than the sum (bounded: 4 at once, whatever the traffic).
+_readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dashboard")
+
+
+def _at_once(**reads: Callable[[], Any]) -> dict[str, Any]:
+    """Run independent read-only queries in parallel; their results by name (the first
+    error raised, as a plain call would)."""
+    futures = {name: _readers.submit(read) for name, read in reads.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 @dataclass(frozen=True)
@@ -130,17 +143,19 @@ def top_assistants(user: User, limit: int = TOP_ASSISTANTS_LIMIT) -> list[TopAss
 
 def dashboard_for(user: User, now: datetime | None = None) -> Dashboard:
     """The user's dashboard: counts, this month vs last, budget, forecast, charts, shortcuts."""
-    month = usage.month_totals(user, now=now)
-    budget = usage.budget_status(user, now=now)
+    since = usage.chart_start(now)
+    figures = _at_once(
+        month=lambda: usage.month_totals(user, now=now),
+        budget=lambda: usage.budget_status(user, now=now),
+        counts=lambda: counts_for(user.id),
+        daily=lambda: usage.daily_usage(user, now=now),
+        by_assistant=lambda: usage.usage_by_assistant(user, since=since),
+        recent=lambda: recent_conversations(user),
+        top_assistants=lambda: top_assistants(user),
+    )
+    month, budget = figures["month"], figures["budget"]
     return Dashboard(
-        counts=counts_for(user.id),
-        month=month,
-        budget=budget,
-        forecast=usage.forecast(month.this.cost_micros, budget.budget_micros, now),
-        daily=usage.daily_usage(user, now=now),
-        by_assistant=usage.usage_by_assistant(user, since=usage.chart_start(now)),
-        recent=recent_conversations(user),
-        top_assistants=top_assistants(user),
+        **figures, forecast=usage.forecast(month.this.cost_micros, budget.budget_micros, now)
     )
 
 
@@ -149,9 +164,11 @@ def team_usage(admin: User, now: datetime | None = None) -> TeamUsage:
     require_admin(admin)
     since = usage.chart_start(now)
     return TeamUsage(
-        month=usage.month_totals(admin, everyone=True, now=now),
-        daily=usage.daily_usage(admin, everyone=True, now=now),
-        by_user=usage.usage_by_user(admin, since),
-        by_assistant=usage.usage_by_assistant(admin, everyone=True, since=since),
-        by_model=usage.usage_by_model(admin, everyone=True, since=since),
+        **_at_once(
+            month=lambda: usage.month_totals(admin, everyone=True, now=now),
+            daily=lambda: usage.daily_usage(admin, everyone=True, now=now),
+            by_user=lambda: usage.usage_by_user(admin, since),
+            by_assistant=lambda: usage.usage_by_assistant(admin, everyone=True, since=since),
+            by_model=lambda: usage.usage_by_model(admin, everyone=True, since=since),
+        )
     )
