@@ -19,9 +19,9 @@ from nicegui import events, ui
 from nicegui.elements.upload_files import FileUpload
 
 from components.assets import use_static
-from components.file_drop import format_size
 from core.errors import ServiceError
 from services.files.attachments import Attachment
+from services.files.uploads import format_size
 
 IMAGE_ACCEPT = "image/png,image/jpeg,image/webp,image/gif"
 ACTIVE = ("uploading", "checking", "processing")

@@ -3,7 +3,8 @@
 The browser shows each file's transfer progress (Quasar's uploader); once a file has arrived,
 `on_upload(name, data)` does the real work and returns the item to show. Items then carry a
 status chip (`uploading`, `processing`, `ready`, `failed (reason)`) that the owner updates with
-`set_items` (e.g. from a polling timer). Reused by knowledge files and chat attachments.
+`set_items` (e.g. from a polling timer); `queued` marks a file kept in the page until the form
+it belongs to is first saved. Reused by knowledge files and chat attachments.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from nicegui import events, ui
 
 from components.assets import use_static
 from core.errors import ServiceError
+from services.files.uploads import format_size
 
 ACTIVE_STATUSES = ("uploading", "processing")
 _CHIP_STYLE = {
@@ -29,6 +31,8 @@ _CHIP_STYLE = {
         "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-100",
     ),
     "failed": ("error", "bg-red-100 text-red-800 dark:bg-red-900/40 dark:text-red-100"),
+    # Picked on the form of an assistant not saved yet: uploaded by its first save.
+    "queued": ("schedule", "bg-slate-100 text-slate-700 dark:bg-slate-700 dark:text-slate-100"),
 }
 
 
@@ -44,17 +48,10 @@ class DropItem:
     local: bool = False  # only in this page (an upload in flight or a refused file)
 
 
-def format_size(size: int) -> str:
-    """A short human size: 812 B, 4.2 KB, 3.1 MB."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
-
-
 def status_text(item: DropItem) -> str:
     """The chip text: the status, with the reason when it failed."""
+    if item.status == "queued":
+        return "added when you save"
     return f"failed ({item.error})" if item.status == "failed" and item.error else item.status
 
 

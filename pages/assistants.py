@@ -7,24 +7,21 @@ from nicegui import run, ui
 from components.assistant_card import assistant_card
 from components.assistant_form import AssistantForm
 from components.feedback import feedback_section
-from components.file_drop import DropItem, FileDrop
 from components.heading import heading
 from components.layout import not_found_view
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 from models import Role, User
+from pages.assistant_knowledge import PickedFiles, knowledge_section, upload_picked
 from pages.shell import signed_in_page
 from services.accounts import groups
-from services.assistants import knowledge
 from services.assistants import manage as assistants
-from services.assistants.knowledge import KnowledgeFile
+from services.assistants.knowledge import KnowledgeFile, list_files
 from services.assistants.manage import AssistantInput, AssistantSummary
 from services.chat import feedback
-from services.files import uploads
 from services.usage import spend
 
 SORT_OPTIONS = {"recent": "Recently used", "name": "Name"}
 SEARCH_DEBOUNCE_SECONDS = 0.3
-POLL_SECONDS = 1.0
 DELETE_NOTE = (
     "Its knowledge files are deleted at the model provider too. Conversations with it are "
     "kept: everyone can still read theirs, but no new messages can be sent in them."
@@ -179,61 +176,6 @@ async def assistants_page(user: User) -> None:
 # ---------------------------------------------------------------- form
 
 
-def _drop_item(file: KnowledgeFile) -> DropItem:
-    return DropItem(file.id, file.name, file.size, file.status.value, file.error)
-
-
-def knowledge_section(
-    user: User, assistant_id: int | None, files: list[KnowledgeFile], editable: bool
-) -> None:
-    """Knowledge files: drop zone, per-file status chips, polling while files process."""
-    ui.label("Knowledge files").classes("text-sm font-semibold mt-2")
-    if assistant_id is None:
-        ui.label("Save the assistant first, then add files for File search here.").classes(
-            "text-xs text-slate-500 dark:text-slate-400"
-        )
-        return
-    refusal = knowledge.documents_refusal()
-    if refusal and not files:
-        ui.label(f"{refusal} File search needs the provider's Files API (LLM_FILES).").classes(
-            "text-xs text-amber-700 dark:text-amber-300"
-        )
-        return
-
-    async def upload(name: str, data: bytes) -> DropItem:
-        return _drop_item(await knowledge.add_file(user, assistant_id, name, data))
-
-    async def remove(item: DropItem) -> None:
-        await knowledge.remove_file(user, assistant_id, item.key)
-        ui.notify(f"Removed {item.name}.")
-
-    extensions = ",".join(f".{ext}" for ext in uploads.DOCUMENT_EXTENSIONS)
-    drop = FileDrop(
-        on_upload=upload,
-        on_remove=remove if editable else None,
-        items=[_drop_item(file) for file in files],
-        label="Drop files here or pick them (+)",
-        hint=(
-            f"PDF, Word, PowerPoint, text, Markdown, HTML, CSV, JSON or code; up to "
-            f"{uploads.max_file_bytes() // (1024 * 1024)} MB each."
-        ),
-        accept=extensions,
-        max_file_bytes=uploads.max_file_bytes(),
-        read_only=not editable,
-    )
-
-    async def poll() -> None:
-        if not drop.waiting_for_server:
-            return
-        try:
-            fresh = await knowledge.refresh_statuses(user, assistant_id)
-        except ServiceError:
-            return
-        drop.set_items([_drop_item(file) for file in fresh])
-
-    ui.timer(POLL_SECONDS, poll)
-
-
 def _forecast_line(forecast: spend.Forecast) -> None:
     """The month-end forecast of the assistant's spend, in the dashboard's words."""
     reaches_cap = forecast.cap_day is not None
@@ -265,7 +207,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
     else:
         try:
             record = await run.io_bound(assistants.get_assistant_for_use, user, assistant_id)
-            files = await run.io_bound(knowledge.list_files, user, assistant_id)
+            files = await run.io_bound(list_files, user, assistant_id)
         except NotFound:
             not_found_view()
             return
@@ -278,6 +220,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
             ratings = await run.io_bound(feedback.assistant_feedback, user, assistant_id)
         if read_only:
             owner_note = "Shared with the team. Only its owner or an admin can change it."
+    picked = PickedFiles()  # knowledge files picked before the first save
     title = "New assistant" if assistant_id is None else initial.name
     with ui.row().classes("w-full items-center gap-2 flex-wrap"):
         ui.button(icon="arrow_back", on_click=lambda: form.leave()).props(
@@ -313,6 +256,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         if assistant_id is None:
             form.mark_saved(data)
             ui.notify(f"Created “{created.name}”.", type="positive")
+            await upload_picked(user, created.id, picked)
             ui.navigate.to(f"/assistants/{created.id}")
             return
         form.mark_saved(data)
@@ -331,7 +275,7 @@ async def _show_form(user: User, assistant_id: int | None) -> None:
         group_choices=await run.io_bound(groups.group_choices, user),
     )
     with form.knowledge_area:
-        knowledge_section(user, assistant_id, files, editable=not read_only)
+        knowledge_section(user, assistant_id, files, editable=not read_only, picked=picked)
     if ratings is not None:
         feedback_section(ratings)
 

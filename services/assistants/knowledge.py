@@ -111,10 +111,25 @@ def count_files(session: Session, assistant_id: int) -> int:
     ).one()
 
 
-def _prepare(user: User, assistant_id: int, name: str, data: bytes) -> _Prepared:
+def _checked(name: str, data: bytes) -> tuple[str, str]:
+    """(clean name, sniffed type) of a document, else ValidationError saying why not."""
     clean = uploads.sanitize_filename(name)
     uploads.check_size(clean, len(data))
-    mime = uploads.sniff_document(data, clean)
+    return clean, uploads.sniff_document(data, clean)
+
+
+def check_unsaved_file(name: str, data: bytes, already: int) -> str:
+    """Check a file picked on the form of an assistant not saved yet, as `add_file` will
+    (name, size, type, and the count with the `already` picked): its clean name, or
+    ValidationError saying why not. It is uploaded by `add_file` once the assistant exists."""
+    check_documents_supported()
+    clean, _ = _checked(name, data)
+    uploads.check_count(already)
+    return clean
+
+
+def _prepare(user: User, assistant_id: int, name: str, data: bytes) -> _Prepared:
+    clean, mime = _checked(name, data)
     with session_scope() as session:
         file_store.check_upload_quota(session, user, len(data))  # first: see its docstring
         load_for_edit(session, user, assistant_id)

@@ -247,3 +247,29 @@ async def test_the_same_knowledge_file_twice_is_refused_with_a_reason(user: User
     await user.should_see("“guide.md” is already in the list.", retries=30)
     await user.should_see("failed (already added", retries=30)
     assert [f.name for f in knowledge.list_files(owner, made.id)] == ["guide.md"]
+
+
+async def test_knowledge_files_picked_before_the_first_save_are_added_by_it(user: User) -> None:
+    await signed_up(user, "lena")
+    await user.open("/assistants/new")
+    user.find("Name").type("Librarian")
+    user.find("File search").click()
+    upload = user.find(ui.upload).elements.pop()
+    await upload.handle_uploads(
+        [
+            ui.upload.SmallFileUpload("guide.md", "text/markdown", b"# Guide\nBe kind."),
+            ui.upload.SmallFileUpload("virus.txt", "text/plain", b"MZ\x00\x00binary"),
+        ]
+    )
+    await user.should_see("added when you save", retries=30)
+    await user.should_see("failed (virus.txt is not a text file", retries=30)
+    owner = accounts.authenticate("lena", "password123")
+    assert svc.list_assistants(owner) == []  # nothing is stored before the save
+    user.find(kind=ui.button, content="Save").click()
+    await user.should_see("Created “Librarian”.", retries=30)
+    await user.should_see(kind=ui.button, content="Chat", retries=50)
+    [made] = svc.list_assistants(owner)
+    await user.should_see("ready", retries=50)
+    assert [(f.name, f.status) for f in knowledge.list_files(owner, made.id)] == [
+        ("guide.md", "ready")
+    ]
