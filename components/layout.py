@@ -35,9 +35,9 @@ class ShellUser:
 
 
 def apply_theme(theme: str) -> ui.dark_mode:
-    """A dark-mode element set from a stored preference (auto, light or dark), and the app's
-    stylesheet (focus ring, contrast) that every page loads with it."""
-    use_static("app.css")
+    """A dark-mode element set from a stored preference (auto, light or dark), and what every
+    page loads with it: the app's stylesheet (focus ring, contrast) and dialog focus handling."""
+    use_static("app.css", "dialog_focus.js")
     return ui.dark_mode(THEMES.get(theme))
 
 
