@@ -167,13 +167,6 @@ def test_focus_goes_to_the_composer_and_back_after_stop(app_server: AppServer, p
     expect(composer).to_be_focused(timeout=20_000)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Quarantined: failed in the merged CI run (a shortcut's target not visible); not "
-        "investigated."
-    ),
-    strict=False,
-)
 def test_keyboard_shortcuts(app_server: AppServer, page: Page) -> None:
     open_new_chat(page, app_server)
     composer = page.get_by_role("textbox", name="Message")
@@ -192,7 +185,7 @@ def test_keyboard_shortcuts(app_server: AppServer, page: Page) -> None:
     composer.focus()
     expect(composer).to_have_value("")
     page.keyboard.press("ArrowUp")
-    expect(page.get_by_text("Editing your last message")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Editing a message")).to_be_visible(timeout=20_000)
     expect(composer).to_have_value(SLOW_REPLY)
     page.get_by_role("button", name="Cancel edit").click()
     composer.fill("")
