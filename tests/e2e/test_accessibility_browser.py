@@ -51,13 +51,6 @@ def open_new_chat(page: Page, app_server: AppServer) -> int:
     return assistant_id
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Quarantined: axe finds Quasar's uploader on the assistant form (knowledge "
-        "files): fix unverified."
-    ),
-    strict=False,
-)
 def test_axe_reports_nothing_serious_on_any_page_light_and_dark(
     app_server: AppServer, page: Page
 ) -> None:
