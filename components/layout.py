@@ -109,7 +109,7 @@ def app_shell(
             ):
                 ui.icon(icon, size="sm")
                 ui.label(label)
-    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4") as main:
+    with ui.column().classes("w-full max-w-6xl mx-auto p-2 sm:p-4 gap-4") as main:
         if demo_mode:
             with ui.row().classes(
                 "w-full items-center gap-2 px-3 py-2 rounded-lg text-sm "
