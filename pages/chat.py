@@ -126,7 +126,7 @@ class ChatView:
         ):
             with ui.column().classes("gap-0 min-w-0"):
                 self.title = heading(conversation.title).classes(
-                    add="text-lg truncate", remove="text-2xl"
+                    add="text-lg truncate max-w-full", remove="text-2xl"
                 )
                 ui.label(
                     f"{assistant.name} · {assistant.model}" if assistant else "Assistant deleted"
