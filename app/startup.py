@@ -218,6 +218,8 @@ def setup() -> None:
     """Register everything on NiceGUI's app (re-run by the test fixture for every test)."""
     logging.basicConfig(level=get_settings().log_level)
     app.colors(**BRAND_COLORS)
+    # Quasar's loading bar (shown while a request is under way) is a role=progressbar: name it.
+    app.config.quasar_config["loadingBar"]["aria-label"] = "Loading"
     if "NICEGUI_STORAGE_PATH" not in os.environ:
         # Keep NiceGUI's user storage (the session tokens) with the rest of our data.
         Storage.path = (get_settings().data_dir / ".nicegui").resolve()

@@ -77,10 +77,9 @@ class FileDrop:
         self._read_only = read_only
         with ui.column().classes("w-full gap-2") as self.root:
             if not read_only:
-                use_static("file_drop.js", "file_drop.css")
+                use_static("file_drop.css")
                 self.upload = (
                     ui.upload(
-                        label=label,
                         multiple=True,
                         auto_upload=True,
                         max_file_size=max_file_bytes,
@@ -94,10 +93,31 @@ class FileDrop:
                     )
                 )
                 self.upload.mark("file-drop")
+                self._header(label)
                 if hint:
                     ui.label(hint).classes("text-xs text-slate-500 dark:text-slate-400")
             self.list = ui.column().classes("w-full gap-1")
         self._render()
+
+    def _header(self, label: str) -> None:
+        """The uploader's header: its label and a named "Choose files" button.
+
+        Quasar's own header puts the `<input type=file>` inside an icon-only link-button (a
+        control nested in a control, unnamed: axe-core's nested-interactive); here the input
+        (Quasar's add trigger, which feeds the uploader) sits apart and hidden, and the button
+        opens its picker.
+        """
+        pick = f"() => getElement({self.upload.id}).$refs.qRef.pickFiles()"
+        with (
+            self.upload.add_slot("header"),
+            ui.row().classes("w-full items-center no-wrap gap-2 px-3 py-2"),
+        ):
+            ui.label(label).classes("grow text-sm font-medium")
+            ui.button("Choose files", icon="add").props("flat dense no-caps color=white").on(
+                "click", js_handler=pick
+            )
+            with ui.element("div").classes("hidden"):
+                ui.element("q-uploader-add-trigger")
 
     @property
     def items(self) -> list[DropItem]:

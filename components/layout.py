@@ -35,9 +35,9 @@ class ShellUser:
 
 
 def apply_theme(theme: str) -> ui.dark_mode:
-    """A dark-mode element set from a stored preference (auto, light or dark), and the app's
-    stylesheet (focus ring, contrast) that every page loads with it."""
-    use_static("app.css")
+    """A dark-mode element set from a stored preference (auto, light or dark), and what every
+    page loads with it: the app's stylesheet (focus ring, contrast) and dialog focus handling."""
+    use_static("app.css", "dialog_focus.js")
     return ui.dark_mode(THEMES.get(theme))
 
 
@@ -109,7 +109,7 @@ def app_shell(
             ):
                 ui.icon(icon, size="sm")
                 ui.label(label)
-    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4") as main:
+    with ui.column().classes("w-full max-w-6xl mx-auto p-2 sm:p-4 gap-4") as main:
         if demo_mode:
             with ui.row().classes(
                 "w-full items-center gap-2 px-3 py-2 rounded-lg text-sm "

@@ -70,7 +70,6 @@ def knowledge_section(
         on_upload=upload,
         on_remove=remove if editable else None,
         items=[_drop_item(file) for file in files],
-        label="Drop files here or pick them (+)",
         hint=(
             f"PDF, Word, PowerPoint, text, Markdown, HTML, CSV, JSON or code; up to "
             f"{uploads.max_file_bytes() // (1024 * 1024)} MB each."

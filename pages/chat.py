@@ -83,6 +83,9 @@ class ChatView:
         self.messages = view.messages
         self.branches = view.branches
         self.live: dict[int, tuple[StreamingAnswer, ReplyActivity]] = {}
+        # Stop (or Esc) pressed while a send is on its way: Stop shows at once, the reply exists
+        # only once `chat.send` returns (seconds on a loaded server), and is stopped then.
+        self.stop_requested = False
         self.seen_versions: dict[int, int] = {}
         self.slots: dict[int, ui.column] = {}
         self.followers: list[asyncio.Task] = []  # replies written by another instance
@@ -126,7 +129,7 @@ class ChatView:
         ):
             with ui.column().classes("gap-0 min-w-0"):
                 self.title = heading(conversation.title).classes(
-                    add="text-lg truncate", remove="text-2xl"
+                    add="text-lg truncate max-w-full", remove="text-2xl"
                 )
                 ui.label(
                     f"{assistant.name} · {assistant.model}" if assistant else "Assistant deleted"
@@ -348,6 +351,7 @@ class ChatView:
         if composer.busy or not composer.attachments_ready or not (text.strip() or files):
             return
         composer.set_busy(True)
+        self.stop_requested = False
         try:
             if composer.editing:
                 turn = await chat.edit(self.user, self.conversation_id, text, composer.editing_id)
@@ -364,6 +368,8 @@ class ChatView:
             if isinstance(exc, AuthError):  # revoked while the page was open
                 ui.navigate.to("/login")
             return
+        if self.stop_requested:
+            chat.stop(self.user, turn.assistant_message_id)
         if turn.warning:
             ui.notify(turn.warning, type="warning")
         if turn.conversation_id != self.conversation_id:
@@ -489,6 +495,9 @@ class ChatView:
             self.composer.set_busy(bool(self.live))
 
     async def stop(self) -> None:
+        """Stop the replies streaming here (or the one a send in flight is about to start)."""
+        if not self.live and self.composer is not None and self.composer.busy:
+            self.stop_requested = True
         for message_id in list(self.live):
             chat.stop(self.user, message_id)
 

@@ -79,6 +79,14 @@ class Generation:
             self._notify_pending = True
             asyncio.get_running_loop().call_soon(self._notify)
 
+    def cancel_task(self) -> None:
+        """Cancel the reply's task one loop iteration from now. A task cancelled before its
+        first step never runs its body, so nothing would save the reply (it would stay
+        `streaming`, its reservation held); one iteration on, it has started and saves what
+        it has as stopped (or interrupted)."""
+        if self.task is not None and not self.task.done():
+            self.task.get_loop().call_soon(self.task.cancel)
+
     def _notify(self) -> None:
         self._notify_pending = False
         for callback in list(self.listeners):
@@ -128,7 +136,7 @@ def cancel(message_id: int) -> bool:
     generation = _running.get(message_id)
     if generation is None or generation.task is None or generation.task.done():
         return False
-    generation.task.cancel()
+    generation.cancel_task()
     return True
 
 

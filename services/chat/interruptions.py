@@ -102,7 +102,7 @@ async def drain(grace_seconds: float) -> int:
     running = [g for g in generation.running() if g.task is not None and not g.task.done()]
     for live in running:
         live.interrupted = True
-        live.task.cancel()
+        live.cancel_task()
     if running:
         log.warning("Shutting down: saving %d live reply(ies)", len(running))
         _, pending = await asyncio.wait({g.task for g in running}, timeout=grace_seconds)

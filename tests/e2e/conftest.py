@@ -50,17 +50,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require_chromium()
 
 
-def save_screenshot(page: Page, name: str) -> None:
-    """Keep a full-page screenshot in test-artifacts/; also refresh docs/screenshots/ when
-    UPDATE_SCREENSHOTS=1 (so a normal test run leaves the committed pictures alone)."""
+def save_screenshot(page: Page, name: str, full_page: bool = True) -> None:
+    """Keep a screenshot (the whole page, or with `full_page=False` the viewport as it is) in
+    test-artifacts/; also refresh docs/screenshots/ when UPDATE_SCREENSHOTS=1 (so a normal test
+    run leaves the committed pictures alone)."""
     page.mouse.move(1, 1)  # no hover tooltips in the picture
     page.wait_for_timeout(400)  # let transitions settle
+    if full_page:  # from the top: a full-page shot of a scrolled page draws the header mid-page
+        page.evaluate("window.scrollTo(0, 0)")
     targets = [ARTIFACTS]
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         targets.append(DOC_SCREENSHOTS)
     for folder in targets:
         folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / name), full_page=True)
+        page.screenshot(path=str(folder / name), full_page=full_page)
 
 
 def sign_up(page: Page, url: str, name: str, password: str = "password123") -> None:

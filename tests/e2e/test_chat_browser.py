@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -45,22 +46,29 @@ def send(page: Page, text: str) -> None:
     box.press("Enter")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Quarantined: the formatted streaming tail (issue 14) changes the visible length "
-        "sequence this test asserts."
-    ),
-    strict=False,
-)
+# The streamed reply as the reader sees it: its Markdown (frozen blocks and the open tail),
+# not the "Thinking…" indicator shown before the first token, and whether it still streams.
+STREAMED = """() => {
+  const answer = [...document.querySelectorAll('.chat-answer')].pop();
+  const text = [...answer.querySelectorAll('.chat-md')].map((el) => el.innerText).join(' ');
+  return {streaming: !!answer.querySelector('.chat-streaming'), words: text.split(/\\s+/)
+    .filter(Boolean).length};
+}"""
+
+
 def test_a_turn_streams_visibly_and_survives_reload(app_server: AppServer, page: Page) -> None:
     open_chat(app_server, page)
     send(page, "[[sim:tokens=150]] [[sim:tokens_per_s=40]]")
-    answer = page.locator(ANSWER).last
-    lengths: list[int] = []
+    expect(page.locator(".chat-streaming .chat-tail")).to_have_text(
+        re.compile(r"\w"), timeout=15_000
+    )
+    samples: list[dict] = []
     for _ in range(8):
         time.sleep(0.3)
-        lengths.append(len(answer.inner_text()))
-    assert lengths == sorted(lengths) and len(set(lengths)) >= 4, lengths
+        samples.append(page.evaluate(STREAMED))
+    words = [sample["words"] for sample in samples if sample["streaming"]]
+    # The text grows while it streams (never shrinks), in several visible steps, before done.
+    assert words == sorted(words) and len(set(words)) >= 4 and words[0] > 0, samples
     assert page.get_by_role("button", name="Send").is_disabled()
 
     page.reload()  # mid-stream: the reply keeps going on the server and shows up again

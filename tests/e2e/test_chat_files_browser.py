@@ -48,9 +48,17 @@ def photo(tmp_path: Path) -> Path:
     return path
 
 
-def loaded(page: Page, selector: str) -> bool:
-    """The image arrived through the authenticated /files route and decoded."""
-    return page.locator(selector).first.evaluate("img => img.complete && img.naturalWidth > 0")
+LOADED_JS = """(selector) => {
+  const img = document.querySelector(selector);
+  return img !== null && img.complete && img.naturalWidth > 0;
+}"""
+
+
+def expect_loaded(page: Page, selector: str) -> None:
+    """The (first) image arrives through the authenticated /files route and decodes: visible is
+    not enough, an `<img>` has its CSS size before its bytes come (and a chip redraw makes a new
+    one). A refused or broken URL never decodes, so this times out."""
+    page.wait_for_function(LOADED_JS, arg=selector, timeout=15_000)
 
 
 def test_drop_pick_send_cite_and_browse_the_gallery(
@@ -68,7 +76,7 @@ def test_drop_pick_send_cite_and_browse_the_gallery(
     expect(notes_chip).to_contain_text("ready", timeout=15_000)
     expect(photo_chip).to_contain_text("ready", timeout=15_000)
     expect(page.get_by_alt_text("Preview of otter.png")).to_be_visible()
-    assert loaded(page, 'img[alt="Preview of otter.png"]')
+    expect_loaded(page, 'img[alt="Preview of otter.png"]')
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
 
     box = page.get_by_role("textbox", name="Message")
@@ -82,7 +90,7 @@ def test_drop_pick_send_cite_and_browse_the_gallery(
     expect(answer.locator(".citation-sources")).to_contain_text("otter-notes.md")
     chart = answer.locator("img.generated-image")
     expect(chart).to_be_visible()
-    assert loaded(page, "img.generated-image")
+    expect_loaded(page, "img.generated-image")
     save_screenshot(page, "chat-attachments.png")
 
     page.get_by_role("button", name="Gallery").click()
@@ -98,6 +106,6 @@ def test_drop_pick_send_cite_and_browse_the_gallery(
     expect(caption).to_contain_text("1 of 2")
     page.keyboard.press("ArrowLeft")
     expect(caption).to_contain_text("2 of 2")
-    assert loaded(page, "img.lightbox-image")
+    expect_loaded(page, "img.lightbox-image")
     page.keyboard.press("Escape")
     expect(page.locator("img.lightbox-image")).to_have_count(0)

@@ -15,6 +15,7 @@ from core.db import session_scope
 from models import Conversation
 from models import User as Account
 from services.assistants.manage import AssistantInput, create_assistant
+from services.chat import turn
 from simulator.server import SimulatorServer
 from tests.ui.helpers import log_out, register
 
@@ -69,6 +70,27 @@ async def test_stop_keeps_partial_answer_and_offers_retry(user: User) -> None:
     user.find(kind=ui.button, content="Stop").click()
     await user.should_see("Stopped.", retries=50)
     await user.should_see("Retry")
+
+
+async def test_stop_pressed_before_the_reply_exists_stops_it(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stop shows as soon as Send is pressed; pressed (or Esc) before `chat.send` has returned
+    (seconds on a loaded server), the reply that send starts is stopped all the same."""
+    await open_new_chat(user)
+    released = asyncio.Event()
+    real_send = turn.send
+
+    async def slow_send(*args: object, **kwargs: object) -> turn.Turn:
+        await released.wait()
+        return await real_send(*args, **kwargs)
+
+    monkeypatch.setattr(turn, "send", slow_send)
+    await send(user, "[[sim:tokens=600]] [[sim:tokens_per_s=40]]")
+    await user.should_see(kind=ui.button, content="Stop", retries=20)
+    user.find(kind=ui.button, content="Stop").click()
+    released.set()
+    await user.should_see("Stopped.", retries=50)
 
 
 async def test_failed_reply_then_retry_succeeds(user: User, llm_env: SimulatorServer) -> None:
