@@ -2,18 +2,24 @@
 
 1. Slow request heads: N connections each send a partial request head, one byte every few
    seconds; printed: how many the server still holds open after 15 s.
-2. A 200 MiB chunked multipart body to POST /api/token; printed: the answer, and how many
-   bytes the server took before answering.
-3. Sign-in lockout: five wrong passwords for random usernames from one address, then the
-   right password of a real account from the same address; and the same with a spoofed
-   X-Forwarded-For naming another address. Printed: the status codes.
+2. A 200 MiB chunked JSON body to the JSON API's POST /api/conversations (with a real API
+   key; FastAPI reads a JSON body whole before it validates it); printed: the answer, and how
+   many bytes the server took before answering. (POST /api/token, the form route this used,
+   is gone since issue 16.)
+3. Sign-in lockout, through the sign-in form (bench/chat_load.py's Browser): five wrong
+   passwords for random usernames from one address, then the right password of a real
+   account from the same address; and the same with a spoofed X-Forwarded-For naming another
+   address. Printed: what the form answered.
 
-Run: `uv run python -m bench.abuse_limits` (add `--app /work/before` to measure older code).
+Run: `uv run python -m bench.abuse_limits` (add `--app /work/before` to measure older code;
+code from before issue 16 has no API keys nor that route, and step 2 shows its router's
+answer).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import select
 import socket
@@ -22,9 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from bench.app_process import ROOT, app_env, app_python, free_port, serving
+from bench.chat_load import Browser
 
 
 def _still_open(sock: socket.socket) -> bool:
@@ -54,13 +59,14 @@ def slow_heads(port: int, count: int) -> int:
     return open_count
 
 
-def big_body(port: int) -> tuple[str, int, float]:
+def big_body(port: int, key: str) -> tuple[str, int, float]:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(
-        b"POST /api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: multipart/form-data; boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + key.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
-    part = b'--x\r\nContent-Disposition: form-data; name="username"; filename="a"\r\n\r\n'
+    part = b'{"assistant_id": 1, "padding": "'
     sock.sendall(b"%x\r\n%s\r\n" % (len(part), part))
     chunk = b"%x\r\n%s\r\n" % (2**20, b"a" * 2**20)
     sent, answer, start = 0, b"", time.perf_counter()
@@ -85,18 +91,20 @@ def big_body(port: int) -> tuple[str, int, float]:
     return status, sent, time.perf_counter() - start
 
 
-def lockout(base: str) -> tuple[int, int]:
-    def attempt(username: str, password: str, forwarded: str | None = None) -> int:
-        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
-        data = {"username": username, "password": password}
-        return httpx.post(f"{base}/api/token", data=data, headers=headers, timeout=30).status_code
+async def lockout(base: str) -> tuple[str, str]:
+    async def after_five_wrong(prefix: str, owner: str, forwarded: str | None = None) -> str:
+        browser = Browser(base)
+        if forwarded:
+            browser.http.headers["X-Forwarded-For"] = forwarded  # on the sign-in page's GET
+        try:
+            for index in range(5):
+                await browser.attempt_sign_in(f"{prefix}{index}", "wrong")
+            return await browser.attempt_sign_in(owner, "password123")
+        finally:
+            await browser.close()
 
-    for index in range(5):
-        attempt(f"random{index}", "wrong")
-    own = attempt("owner", "password123")
-    for index in range(5):
-        attempt(f"spoof{index}", "wrong", "203.0.113.7")
-    spoofed = attempt("owner2", "password123", "203.0.113.7")
+    own = await after_five_wrong("random", "owner")
+    spoofed = await after_five_wrong("spoof", "owner2", "203.0.113.7")
     return own, spoofed
 
 
@@ -112,24 +120,36 @@ def main() -> None:
         "try:\n    from core import db\n    from services.accounts.users import create_user\n"
         "except ImportError:\n    from app import db\n"
         "    from services.accounts import create_user\n"
-        "db.migrate()\ncreate_user('owner', 'password123')\ncreate_user('owner2', 'password123')"
+        "db.migrate()\nowner = create_user('owner', 'password123')\n"
+        "create_user('owner2', 'password123')\n"
+        "try:\n    from services.accounts.api_keys import create_key\n"
+        "except ImportError:  # before issue 16: no API keys\n    pass\n"
+        "else:\n    print(create_key(owner, 'abuse bench').secret)\n"
     )
-    subprocess.run([app_python(args.app), "-c", setup], cwd=args.app, env=env, check=True)
+    made = subprocess.run(
+        [app_python(args.app), "-c", setup],
+        cwd=args.app,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,  # the key; the logs stay on stderr
+        text=True,
+    )
+    key = (made.stdout.strip().splitlines() or [""])[-1]
     base = f"http://127.0.0.1:{port}"
     with serving(args.app, env, workdir):
         print(f"app: {args.app}")
         held = slow_heads(port, args.connections)
         print(f"slow request heads: {held}/{args.connections} connections still open after 15 s")
-        status, sent, seconds = big_body(port)
+        status, sent, seconds = big_body(port, key)
         print(
-            f"200 MiB chunked multipart to /api/token: '{status}' after {sent / 2**20:.0f} MiB "
-            f"sent ({seconds:.1f} s)"
+            f"200 MiB chunked JSON to POST /api/conversations: '{status}' after "
+            f"{sent / 2**20:.0f} MiB sent ({seconds:.1f} s)"
         )
-        own, spoofed = lockout(base)
+        own, spoofed = asyncio.run(lockout(base))
         print(
             "after 5 wrong passwords for random usernames from this address, the owner's "
-            f"right password from it: HTTP {own}; with X-Forwarded-For 203.0.113.7 (spoofed "
-            f"from 127.0.0.1) for both: HTTP {spoofed}"
+            f"right password from it: {own}; with X-Forwarded-For 203.0.113.7 (spoofed "
+            f"from 127.0.0.1) for both: {spoofed}"
         )
 
 

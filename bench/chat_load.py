@@ -92,6 +92,11 @@ def _percentiles(values: list[float]) -> str:
     return f"p50 {pick(0.50):.0f} ms, p95 {pick(0.95):.0f} ms, p99 {pick(0.99):.0f} ms"
 
 
+SIGNED_IN = "signed in"
+# What the sign-in form shows when it refuses (services/accounts/users.py).
+SIGN_IN_REFUSALS = ("Wrong username or password.", "Too many failed sign-ins")
+
+
 @dataclass
 class Page:
     """A page as the browser received it: its elements and socket query."""
@@ -133,6 +138,8 @@ class Browser:
     tail: str = ""
     frozen_words: int = 0
     opened: str | None = None  # the last path the server told the page to open
+    signing_in: bool = False  # watching the sign-in form for a refusal
+    refusal: str | None = None
 
     def __post_init__(self) -> None:
         self.http = httpx.AsyncClient(base_url=self.base, timeout=30)
@@ -166,11 +173,14 @@ class Browser:
         )
 
     async def _on_message(self, event: str, data: dict) -> None:
-        self.received_bytes += len(json.dumps(data, separators=(",", ":")))
+        dumped = json.dumps(data, separators=(",", ":"))
+        self.received_bytes += len(dumped)
         if event == "open":
             self.opened = data.get("path")
         elif event == "run_javascript":
             self._on_code(data.get("code", ""))
+        elif event == "update" and self.signing_in:
+            self.refusal = next((r for r in SIGN_IN_REFUSALS if r in dumped), self.refusal)
         elif (
             event == "update"
             and self.sent_at
@@ -209,20 +219,32 @@ class Browser:
     async def click(self, text: str) -> None:
         await self.event(self.page.button(text), "click", {})
 
-    async def sign_in(self, username: str) -> None:
+    async def attempt_sign_in(self, username: str, password: str) -> str:
+        """Send the sign-in form: SIGNED_IN, or the refusal it shows (SIGN_IN_REFUSALS)."""
         await self.open("/login")
         await self.type_into("Username", username)
-        await self.type_into("Password", "password123")
-        self.opened = None
-        await self.click("Sign in")
-        for _ in range(100):
-            await asyncio.sleep(0.1)
-            if self.opened:  # the one-time link that starts the signed-in session
-                await self.http.get(self.opened, follow_redirects=False)
-                self.opened = None
-            if (await self.http.get("/", follow_redirects=False)).status_code == 200:
-                return
-        raise RuntimeError(f"{username} could not sign in")
+        await self.type_into("Password", password)
+        self.opened = self.refusal = None
+        self.signing_in = True
+        try:
+            await self.click("Sign in")
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if self.refusal is not None:
+                    return self.refusal
+                if self.opened:  # the one-time link that starts the signed-in session
+                    await self.http.get(self.opened, follow_redirects=False)
+                    self.opened = None
+                if (await self.http.get("/", follow_redirects=False)).status_code == 200:
+                    return SIGNED_IN
+        finally:
+            self.signing_in = False
+        raise RuntimeError(f"no answer to {username}'s sign-in")
+
+    async def sign_in(self, username: str, password: str = "password123") -> None:
+        outcome = await self.attempt_sign_in(username, password)
+        if outcome != SIGNED_IN:
+            raise RuntimeError(f"{username} could not sign in: {outcome}")
 
     async def close(self) -> None:
         if self.sio is not None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
-from components.prompt_picker import PICKER_KEYS_JS, PromptPicker
+from components.prompt_picker import PICKER_INPUT_JS, PICKER_KEYS_JS, PromptPicker
 from components.shortcuts import mark_shortcut
 from services.usage.pricing import format_usd
 
@@ -90,6 +90,9 @@ class ChatComposer:
             self.picker = PromptPicker(prompts, self._insert_prompt)
         self.picker.panel.move(self.column, target_index=0)
         self.textarea.on_value_change(lambda e: self.picker.update(e.value or ""))
+        self.textarea.on(
+            "beforeinput", lambda e: self.picker.update(e.args), js_handler=PICKER_INPUT_JS
+        )
         self.textarea.on("keydown", lambda e: self.picker.key(e.args), js_handler=PICKER_KEYS_JS)
 
     def _insert_prompt(self, text: str) -> None:

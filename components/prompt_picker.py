@@ -19,6 +19,13 @@ PICKER_KEYS_JS = (
     "(e) => { if (['ArrowDown', 'ArrowUp', 'Escape'].includes(e.key) "
     "&& (e.target.value || '').startsWith('/')) { e.preventDefault(); emit(e.key); } }"
 )
+# Typing that leaves the text as it was (a "/" typed over a selected "/" after Escape) sends
+# no value change, yet must open the list again: each input to a text with a leading "/" is
+# sent once it is in. `beforeinput`, because Quasar keeps a field's `input` listener for itself.
+PICKER_INPUT_JS = (
+    "(e) => setTimeout(() => { const text = e.target.value || ''; "
+    "if (text.startsWith('/')) emit(text); })"
+)
 
 
 class PromptPicker:
@@ -53,7 +60,10 @@ class PromptPicker:
             return
         query = text[1:].strip().lower()
         matches = [p for p in self.prompts if query in p.title.lower()][:SHOWN]
-        if [p.id for p in matches] != [p.id for p in self.matches]:
+        same = [p.id for p in matches] == [p.id for p in self.matches]
+        if same and self.panel.visible:
+            return  # the value change and the input event of one keystroke: drawn once
+        if not same:
             self.index = 0
         self.matches = matches
         self._draw()

@@ -31,6 +31,9 @@
   }
 
   document.addEventListener('keydown', (event) => {
+    // A key the focused element already acted on is not a shortcut too: Escape that closes
+    // the composer's prompt list must not also stop the reply streaming meanwhile.
+    if (event.defaultPrevented) return;
     const key = event.key;
     const mod = event.ctrlKey || event.metaKey;
     if (mod && !event.shiftKey && !event.altKey && key.toLowerCase() === 'k') {

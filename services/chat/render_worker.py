@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -165,17 +166,25 @@ def warm(
 
     Returns after `budget_seconds` at most, so the page is ready in time however crafted its
     messages are: what is not done yet is drawn as plain text and replaced when it is.
+    Short messages (cheap enough for the event loop) are rendered here, never queued for the
+    worker: a worker still starting, or starved at its lower priority on a busy machine,
+    used to hold a page of short messages for the whole budget.
     """
+    deadline = time.monotonic() + budget_seconds
+    by_length = sorted(messages, key=lambda message: len(message[0] or ""))
+    cheap = [m for m in by_length if len(m[0] or "") <= rendering.INLINE_RENDER_CHARS]
     pending: dict[Future, tuple[str, list[dict]]] = {}
     try:  # shortest first: as many messages as possible are ready when the budget ends
-        for text, citations in sorted(messages, key=lambda message: len(message[0] or "")):
+        for text, citations in by_length[len(cheap) :]:
             if rendering.cached_html(text, citations) is None:
                 pending[_submit(text, citations)] = (text, citations)
     except (BrokenProcessPool, OSError, RuntimeError) as exc:  # RuntimeError: shut down
         log.warning("Markdown worker unavailable (%s); rendering here", exc)
         _reset_broken()
         return rendering.warm_cache(messages, budget_seconds)
-    done, _ = wait(pending, timeout=budget_seconds) if pending else (set(), set())
+    rendering.warm_cache(cheap, budget_seconds)  # while the worker renders the long ones
+    remaining = max(0.0, deadline - time.monotonic())
+    done, _ = wait(pending, timeout=remaining) if pending else (set(), set())
     for future in done:  # the done-callbacks may not have run yet
         if not future.cancelled() and future.exception() is None:
             rendering.remember(*pending[future], future.result()[0])

@@ -1,6 +1,9 @@
 """Connection and body limits and forwarded addresses, tried on the real server over sockets.
 
-Bounded loops to 127.0.0.1 only: a few dozen slow connections, bodies of a few MiB.
+Bounded loops to 127.0.0.1 only: a few dozen slow connections, bodies of a few MiB. Bodies go
+to the JSON API (POST /api/conversations), sign-ins through the sign-in form's socket events
+(bench/chat_load.py's Browser): the password-for-token route they used, POST /api/token, is
+gone since issue 16.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis
+from sqlmodel import func, select
 
+from bench.chat_load import SIGNED_IN, Browser
 from core import db
+from core.db import session_scope
+from models import AuditEvent
+from services.accounts import api_keys
 from services.accounts.users import create_user
 from tests.e2e.conftest import AppServer
 
@@ -89,25 +97,40 @@ def test_oversized_heads_are_refused(start_app: Callable[..., AppServer]) -> Non
         sock.close()
 
 
-@pytest.mark.xfail(
-    reason=("Quarantined: posts to /api/token, which issue 16 removed; needs another form route."),
-    strict=False,
-)
-def test_form_bodies_are_capped_before_they_are_read(start_app: Callable[..., AppServer]) -> None:
-    server = start_app(**LIMITS)
+def _app_with_a_key(start_app: Callable[..., AppServer]) -> tuple[AppServer, str]:
+    """The app (LIMITS on) on the test database, and a chat key of an account there (the JSON
+    API's Bearer token)."""
+    db.migrate()
+    owner = create_user("keyowner", "password123")
+    key = api_keys.create_key(owner, "limits test").secret
+    url = db.get_engine().url.render_as_string(hide_password=False)
+    return start_app(DATABASE_URL=url, **LIMITS), key
+
+
+def test_request_bodies_are_capped_before_they_are_read(
+    start_app: Callable[..., AppServer],
+) -> None:
+    """The JSON API's POST /api/conversations stands for every route that reads a body.
+
+    Issue 16 removed POST /api/token, the last route that parsed a form; FastAPI reads a JSON
+    body whole into memory before it validates it (and before it checks the key), so the cap
+    matters as much here. A real key makes the small body reach the route's own checks."""
+    server, key = _app_with_a_key(start_app)
+    auth = b"Authorization: Bearer " + key.encode() + b"\r\n"
     declared = httpx.post(
-        f"{server.url}/api/token",
-        headers={"Content-Type": "multipart/form-data; boundary=x"},
-        content=b"--x\r\n",
+        f"{server.url}/api/conversations",
+        headers={"Authorization": f"Bearer {key}"},
+        json={},
         timeout=5,
     )
-    assert declared.status_code == 422  # a small body gets through to the form checks
+    assert declared.status_code == 422  # a small body gets through to the route's checks
 
     sock = _connect(server)  # 200 MiB announced: refused before a byte of it is read
     try:
         sock.sendall(
-            b"POST /api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 209715200\r\n\r\n"
+            b"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + auth
+            + b"Content-Type: application/json\r\nContent-Length: 209715200\r\n\r\n"
         )
         assert _answer(sock).startswith(b"HTTP/1.1 413")
     finally:
@@ -118,10 +141,11 @@ def test_form_bodies_are_capped_before_they_are_read(start_app: Callable[..., Ap
     answer = b""
     try:
         sock.sendall(
-            b"POST /api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: multipart/form-data; boundary=x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + auth
+            + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
-        part = b'--x\r\nContent-Disposition: form-data; name="username"; filename="a"\r\n\r\n'
+        part = b'{"assistant_id": 1, "padding": "'
         sock.sendall(b"%x\r\n%s\r\n" % (len(part), part))
         chunk = b"%x\r\n%s\r\n" % (65536, b"a" * 65536)
         sock.settimeout(0.05)
@@ -140,18 +164,16 @@ def test_form_bodies_are_capped_before_they_are_read(start_app: Callable[..., Ap
     assert sent < 4 * 2**20  # answered after about the cap, not after the whole body
 
 
-@pytest.mark.xfail(
-    reason=("Quarantined: posts to /api/token, which issue 16 removed; needs another form route."),
-    strict=False,
-)
 def test_a_stalled_body_is_cut_off(start_app: Callable[..., AppServer]) -> None:
-    server = start_app(**LIMITS)
+    """A JSON body that stops arriving (POST /api/conversations, as above) gets 408."""
+    server, key = _app_with_a_key(start_app)
     sock = _connect(server)
     try:
         sock.sendall(
-            b"POST /api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
-            b"username=a"
+            b"POST /api/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + key.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            b'{"assistant_id": '
         )
         started = time.monotonic()
         assert _answer(sock).startswith(b"HTTP/1.1 408")
@@ -160,34 +182,50 @@ def test_a_stalled_body_is_cut_off(start_app: Callable[..., AppServer]) -> None:
         sock.close()
 
 
-def _sign_in(server: AppServer, username: str, password: str, forwarded: str) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/api/token",
-        data={"username": username, "password": password},
-        headers={"X-Forwarded-For": forwarded},
-        timeout=10,
-    )
+def _sign_in_failures(address: str) -> int:
+    """How many failed sign-ins the audit log holds from this address."""
+    with session_scope() as session:
+        found = select(func.count()).where(
+            AuditEvent.action == "signin.failed", AuditEvent.address == address
+        )
+        return session.exec(found).one()
 
 
-@pytest.mark.xfail(
-    reason=("Quarantined: counts sign-in failures through /api/token, which issue 16 removed."),
-    strict=False,
-)
-def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
+async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
     start_app: Callable[..., AppServer],
 ) -> None:
+    """Sign-in failures are counted against the address the sign-in page was requested from.
+
+    Passwords are only taken by the sign-in form since issue 16 (the page's socket events);
+    the limiter keys on the page request's client address, so X-Forwarded-For goes on GET
+    /login, exactly where a browser behind a proxy sends it."""
     db.migrate()
     create_user("grace", "password123")
     url = db.get_engine().url.render_as_string(hide_password=False)
     server = start_app(DATABASE_URL=url)
     # Someone local tries to lock out the office address 203.0.113.7 by naming it.
-    for index in range(6):
-        assert _sign_in(server, f"random{index}", "wrong", "203.0.113.7").status_code == 401
-    assert _sign_in(server, "grace", "password123", "203.0.113.7").status_code == 200
+    local = Browser(server.url)
+    local.http.headers["X-Forwarded-For"] = "203.0.113.7"
+    try:
+        for index in range(6):
+            refusal = await local.attempt_sign_in(f"random{index}", "wrong-password")
+            assert refusal == "Wrong username or password."
+        assert await local.attempt_sign_in("grace", "password123") == SIGNED_IN
+    finally:
+        await local.close()
+    assert _sign_in_failures("127.0.0.1") == 6  # counted against the real peer
+    assert _sign_in_failures("203.0.113.7") == 0
     assert "address=203.0.113.7" not in server.log_path.read_text()
 
     trusted = start_app(DATABASE_URL=url, TRUSTED_PROXIES="127.0.0.1")
-    assert _sign_in(trusted, "grace", "wrong", "198.51.100.9").status_code == 401
+    proxied = Browser(trusted.url)
+    proxied.http.headers["X-Forwarded-For"] = "198.51.100.9"
+    try:
+        refusal = await proxied.attempt_sign_in("grace", "wrong-password")
+        assert refusal == "Wrong username or password."
+    finally:
+        await proxied.close()
+    assert _sign_in_failures("198.51.100.9") == 1
     assert "address=198.51.100.9" in trusted.log_path.read_text()
 
 

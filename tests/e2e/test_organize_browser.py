@@ -123,13 +123,6 @@ def test_multi_select_archives_several_at_once(app_server: AppServer, page: Page
     expect(row(page, ids["Quarterly taxes"])).to_be_visible()
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Quarantined: first merged run: an ambiguous New chat locator (fixed) and later "
-        "steps unverified."
-    ),
-    strict=False,
-)
 def test_a_temporary_chat_is_not_listed_and_is_gone_after_leaving(
     app_server: AppServer, page: Page
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 import pytest
 
@@ -52,8 +53,29 @@ def test_warm_returns_within_its_budget_and_the_rest_follows() -> None:
     done = render_worker.warm(messages, budget_seconds=0.1)
     assert time.perf_counter() - start < 1.0  # guard: it did not wait for the slow ones
     assert done < len(messages)
-    assert rendering.cached_html("**short**") is not None  # rendered in the worker
+    assert rendering.cached_html("**short**") is not None  # rendered here, not queued
     assert "<em>" in render_worker.render_isolated(*messages[0])  # joins the job under way
+
+
+def test_warm_does_not_hold_short_messages_for_a_slow_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker still starting (or starved on a busy machine) answers nothing in time; the
+    short messages are ready anyway, and only the long one waits for it."""
+    queued: list[str] = []
+
+    def never_answers(text: str, citations: list[dict] | None) -> Future:
+        queued.append(text)
+        return Future()
+
+    monkeypatch.setattr(render_worker, "_submit", never_answers)
+    long = "*a* " * 60
+    messages = [("**one**", []), (long, []), ("Plan two days in Lisbon.", [])]
+    start = time.perf_counter()
+    assert render_worker.warm(messages, budget_seconds=0.3) == 2
+    assert time.perf_counter() - start < 1.0  # guard: the budget still bounds the wait
+    assert queued == [long]
+    assert rendering.cached_html("**one**") == "<p><strong>one</strong></p>\n"
 
 
 def test_short_text_is_rendered_in_the_calling_thread() -> None:
