@@ -15,7 +15,8 @@ from tests.e2e.test_chat_browser import add_assistant, send
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-SLOW_REPLY = "[[sim:tokens=400]] [[sim:tokens_per_s=20]]"
+# Long enough (2 min) that a loaded machine still stops it mid-stream after an axe run.
+SLOW_REPLY = "[[sim:tokens=2400]] [[sim:tokens_per_s=20]]"
 FOCUSED_RING = """() => {
   const el = document.activeElement;
   const ring = el.closest('.q-field') ? el.closest('.q-field__control') : el;
