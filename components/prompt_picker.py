@@ -140,8 +140,10 @@ class PromptPicker:
                 name: ui.input(name).classes("w-full").on("keydown.enter", self._submit)
                 for name in prompt.variables
             }
+        # Focused as it mounts: a focus call sent afterwards arrived late on a busy server and
+        # took the caret from the field being typed into.
+        next(iter(self.fields.values())).props("autofocus")
         self.dialog.open()
-        next(iter(self.fields.values())).run_method("focus")
 
     def _submit(self) -> None:
         if self.asking is None:

@@ -184,6 +184,7 @@ def test_prompt_picker_inserts_a_prompt_and_asks_for_its_variables(
     box.press("Enter")
     dialog_field = page.get_by_label("text", exact=True)
     expect(dialog_field).to_be_visible(timeout=LONG)
+    expect(dialog_field).to_be_focused()  # on opening: a late focus would steal the caret
     dialog_field.fill("good morning")
     page.get_by_label("language", exact=True).fill("Portuguese")
     page.get_by_label("language", exact=True).press("Enter")
