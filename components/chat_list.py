@@ -81,6 +81,7 @@ class ConversationList:
         self.scope = ListScope()
         self.items: list[ConversationItem] = []
         self.hits: list[SearchHit] = []
+        self.recent_only = False  # the search ranked only the newest of many matches
         self.has_more = False
         self.selecting = False
         self.selected: set[int] = set()
@@ -367,6 +368,7 @@ class ConversationList:
             page = await self.actions.search(self.query, self.search_filters(), 0)
             if page is not None:
                 self.hits, self.has_more = page.hits, page.has_more
+                self.recent_only = page.recent_only
         else:
             page = await self.actions.load_page(self.scope, 0)
             if page is not None:
@@ -426,7 +428,6 @@ class ConversationList:
             ui.label(f"No conversation matches “{self.query}”.").classes(
                 "text-sm text-slate-500 p-2"
             )
-            return
         for hit in self.hits:
             with (
                 ui.link(target=f"/chat/{hit.conversation_id}")
@@ -444,6 +445,11 @@ class ConversationList:
                 ui.label(f"{hit.assistant_name} · {hit.updated_at:%Y-%m-%d}").classes(
                     "truncate text-xs text-slate-500"
                 )
+        if self.recent_only:  # too many matches to rank them all: say so
+            ui.label(
+                "Many messages match: these are the best of the most recent ones. "
+                "Add a word or a date range to search further back."
+            ).classes("text-xs text-slate-500 p-2").mark("search-recent-only")
 
     def _row(self, item: ConversationItem) -> None:
         active = item.id == self.active_id

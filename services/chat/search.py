@@ -1,38 +1,41 @@
 """Full-text search over the user's conversation titles and message text, ranked, with a
 highlighted snippet.
 
-SQLite answers from the FTS5 tables `message_fts` / `conversation_fts` (bm25, lower is better);
-MariaDB from the InnoDB FULLTEXT indexes (`MATCH ... AGAINST` in boolean mode, higher is
-better). Both are built by migration 0009 and kept current on every write (triggers on SQLite,
-InnoDB itself on MariaDB). User input is never syntax: it is cut into words (letters and
-digits) and each word becomes a quoted FTS5 prefix phrase or a `+word*` boolean term, so
-quotes, `*`, `-`, `(`, NEAR, AND, `%` and emoji are plain data. Temporary chats and other
-users' conversations are never searched.
+SQLite answers from the FTS5 tables `message_fts` / `conversation_fts` (migrations 0009 and
+0015, kept current by triggers), MariaDB from the InnoDB FULLTEXT indexes of 0009 and a scan of
+the user's newest messages; `search_backends` says how each finds and scores the candidates.
+Here they are ranked per conversation (its best message or title), one page is taken (one row
+more tells whether another follows, nothing is counted) and only that page's titles and
+snippets are read. User input is never syntax: it is cut into words (letters and digits) and
+each word becomes a quoted FTS5 prefix phrase, a `+word*` boolean term or a word-start REGEXP
+of letters and digits, so quotes, `*`, `-`, `(`, NEAR, AND, `%` and emoji are plain data.
+Temporary chats and other users' conversations are never searched.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from core.db import session_scope
-from models import Assistant, Conversation, User
+from models import Assistant, Conversation, ConversationMessage, User
 from services.accounts.permissions import active_actor
+from services.chat.search_backends import (
+    Candidate,
+    Scope,
+    mariadb_candidates,
+    sqlite_candidates,
+)
 
 WORD = re.compile(r"[^\W_]+")  # letters and digits, as both indexes cut words
 MAX_TERMS = 8
 PAGE_SIZE = 20
 SNIPPET_CHARS = 160
-TITLE_WEIGHT = 2  # a title hit counts twice a message hit
-# SQLite ranks (bm25) at most the user's newest CANDIDATES matching messages: finding them is
-# an index walk, but scoring costs per match, and a word found in every message would cost
-# ~1 s at 100,000 messages. Rarer words (the ones worth ranking) are ranked over all matches.
-CANDIDATES = 1000
 # InnoDB ignores words shorter than innodb_ft_min_token_size (default 3) and its default
 # stopwords; a required (+) term it ignores would match nothing, so those words are left out.
 MARIADB_MIN_TOKEN = 3
@@ -102,11 +105,14 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of hits, best first; `has_more` when another page follows."""
+    """One page of hits, best first; `has_more` when another page follows. `recent_only`: the
+    words matched too many messages to rank them all, so the newest matches were ranked (a
+    date range or another word reaches further back)."""
 
     hits: list[SearchHit]
     has_more: bool
     terms: list[str]
+    recent_only: bool = False
 
 
 def search_terms(query: str, dialect: str) -> list[str]:
@@ -115,16 +121,6 @@ def search_terms(query: str, dialect: str) -> list[str]:
     if dialect != "sqlite":
         words = [w for w in words if len(w) >= MARIADB_MIN_TOKEN and w not in MARIADB_STOPWORDS]
     return list(dict.fromkeys(words))[:MAX_TERMS]
-
-
-def fts5_query(terms: list[str]) -> str:
-    """An FTS5 MATCH string: every term a quoted prefix phrase, all required."""
-    return " ".join('"' + term.replace('"', '""') + '"*' for term in terms)
-
-
-def boolean_query(terms: list[str]) -> str:
-    """A MATCH ... AGAINST boolean-mode string: every term required, as a prefix."""
-    return " ".join(f"+{term}*" for term in terms)
 
 
 def search_conversations(
@@ -141,30 +137,13 @@ def search_conversations(
         terms = search_terms(query, dialect)
         if not terms:
             return SearchPage([], False, [])
-        ranked = _ranked_ids(session, user, terms, filters, dialect, offset, limit + 1)
-        has_more = len(ranked) > limit
-        ranked = ranked[:limit]
-        texts = _best_texts(session, user, terms, dialect, ranked)
-        rows = {
-            conversation.id: (conversation, name)
-            for conversation, name in session.execute(
-                sa.select(Conversation, Assistant.name)
-                .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)
-                .where(Conversation.id.in_(ranked or [0]))
-            )
-        }
-        hits = [
-            SearchHit(
-                conversation_id=cid,
-                title=rows[cid][0].title,
-                assistant_name=rows[cid][1] or "Deleted assistant",
-                updated_at=rows[cid][0].updated_at,
-                snippet_html=snippet_html(texts.get(cid, rows[cid][0].title), terms),
-            )
-            for cid in ranked
-            if cid in rows
-        ]
-        return SearchPage(hits, has_more, terms)
+        params: dict = {"owner": user.id}
+        scope = Scope(user.id, _filter_sql(filters, params), params)
+        find = sqlite_candidates if dialect == "sqlite" else mariadb_candidates
+        candidates, recent_only = find(session, scope, terms)
+        ranked = _best_per_conversation(candidates)[offset : offset + limit + 1]
+        hits = _hits(session, ranked[:limit], terms)
+        return SearchPage(hits, len(ranked) > limit, terms, recent_only)
 
 
 def _filter_sql(filters: SearchFilters, params: dict) -> str:
@@ -194,87 +173,55 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC).replace(tzinfo=None)
 
 
-def _ranked_ids(
-    session: Session,
-    user: User,
-    terms: list[str],
-    filters: SearchFilters,
-    dialect: str,
-    offset: int,
-    limit: int,
-) -> list[int]:
-    params: dict = {"owner": user.id, "limit": limit, "offset": offset}
-    where = _filter_sql(filters, params)
-    if dialect == "sqlite":
-        params["q"] = fts5_query(terms)
-        params["floor"] = _candidate_floor(session, user, params["q"])
-        hits = f"""
-            SELECT m.conversation_id AS conversation_id, bm25(message_fts) AS score
-            FROM message_fts JOIN conversation_message m ON m.id = message_fts.rowid
-            WHERE message_fts MATCH :q AND message_fts.rowid >= :floor
-            UNION ALL
-            SELECT conversation_fts.rowid, {TITLE_WEIGHT} * bm25(conversation_fts)
-            FROM conversation_fts WHERE conversation_fts MATCH :q"""
-        best, order = "MIN(hit.score)", "ASC"
-    else:
-        params["q"] = boolean_query(terms)
-        hits = f"""
-            SELECT m.conversation_id AS conversation_id,
-                   MATCH(m.content) AGAINST (:q IN BOOLEAN MODE) AS score
-            FROM conversation_message m WHERE MATCH(m.content) AGAINST (:q IN BOOLEAN MODE)
-            UNION ALL
-            SELECT t.id, {TITLE_WEIGHT} * MATCH(t.title) AGAINST (:q IN BOOLEAN MODE)
-            FROM conversation t WHERE MATCH(t.title) AGAINST (:q IN BOOLEAN MODE)"""
-        best, order = "MAX(hit.score)", "DESC"
-    statement = sa.text(f"""
-        SELECT hit.conversation_id, {best} AS best, MAX(c.updated_at) AS touched
-        FROM ({hits}) hit JOIN conversation c ON c.id = hit.conversation_id
-        WHERE {where}
-        GROUP BY hit.conversation_id
-        ORDER BY best {order}, touched DESC, hit.conversation_id DESC
-        LIMIT :limit OFFSET :offset""")
-    return [row[0] for row in session.execute(statement, params)]
+def _best_per_conversation(candidates: list[Candidate]) -> list[Candidate]:
+    """One candidate per conversation, best first (ties: the latest activity first); a
+    conversation's best message wins over its title for the snippet when both match."""
+    best: dict[int, Candidate] = {}
+    for candidate in candidates:
+        known = best.get(candidate.conversation_id)
+        if known is None or candidate.score > known.score:
+            message_id = candidate.message_id or (known.message_id if known else None)
+            best[candidate.conversation_id] = replace(candidate, message_id=message_id)
+        elif known.message_id is None and candidate.message_id is not None:
+            best[candidate.conversation_id] = replace(known, message_id=candidate.message_id)
+    return sorted(
+        best.values(), key=lambda c: (c.score, c.updated_at, c.conversation_id), reverse=True
+    )
 
 
-def _candidate_floor(session: Session, user: User, query: str) -> int:
-    """The id of the user's CANDIDATES-th newest matching message (0 when there are fewer)."""
-    statement = sa.text("""
-        SELECT message_fts.rowid FROM message_fts
-        JOIN conversation_message m ON m.id = message_fts.rowid
-        JOIN conversation c ON c.id = m.conversation_id
-        WHERE message_fts MATCH :q AND c.owner_id = :owner AND c.temporary = :false
-        ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET :skip""")
-    params = {"q": query, "owner": user.id, "false": False, "skip": CANDIDATES - 1}
-    return session.execute(statement, params).scalar() or 0
-
-
-def _best_texts(
-    session: Session, user: User, terms: list[str], dialect: str, conversation_ids: list[int]
-) -> dict[int, str]:
-    """The best-ranked matching message text of each conversation (none for title-only hits)."""
-    if not conversation_ids:
-        return {}
-    ids = sa.bindparam("ids", expanding=True)
-    params: dict = {"ids": conversation_ids}
-    if dialect == "sqlite":
-        statement = sa.text("""
-            SELECT m.conversation_id, m.content FROM message_fts
-            JOIN conversation_message m ON m.id = message_fts.rowid
-            WHERE message_fts MATCH :q AND message_fts.rowid >= :floor
-            AND m.conversation_id IN :ids
-            ORDER BY bm25(message_fts)""").bindparams(ids)
-        params["q"] = fts5_query(terms)
-        params["floor"] = _candidate_floor(session, user, params["q"])
-    else:
-        statement = sa.text("""
-            SELECT m.conversation_id, m.content FROM conversation_message m
-            WHERE MATCH(m.content) AGAINST (:q IN BOOLEAN MODE) AND m.conversation_id IN :ids
-            ORDER BY MATCH(m.content) AGAINST (:q IN BOOLEAN MODE) DESC""").bindparams(ids)
-        params["q"] = boolean_query(terms)
-    texts: dict[int, str] = {}
-    for conversation_id, content in session.execute(statement, params):
-        texts.setdefault(conversation_id, content)
-    return texts
+def _hits(session: Session, ranked: list[Candidate], terms: list[str]) -> list[SearchHit]:
+    """The page's hits: titles, assistant names and snippets, read for these rows only."""
+    if not ranked:
+        return []
+    rows = {
+        conversation.id: (conversation, name)
+        for conversation, name in session.execute(
+            sa.select(Conversation, Assistant.name)
+            .join(Assistant, Assistant.id == Conversation.assistant_id, isouter=True)
+            .where(Conversation.id.in_([c.conversation_id for c in ranked]))
+        )
+    }
+    message_ids = [c.message_id for c in ranked if c.message_id is not None]
+    texts = dict(
+        session.execute(
+            sa.select(ConversationMessage.id, ConversationMessage.content).where(
+                ConversationMessage.id.in_(message_ids or [0])
+            )
+        ).all()
+    )
+    return [
+        SearchHit(
+            conversation_id=c.conversation_id,
+            title=rows[c.conversation_id][0].title,
+            assistant_name=rows[c.conversation_id][1] or "Deleted assistant",
+            updated_at=rows[c.conversation_id][0].updated_at,
+            snippet_html=snippet_html(
+                texts.get(c.message_id, rows[c.conversation_id][0].title), terms
+            ),
+        )
+        for c in ranked
+        if c.conversation_id in rows
+    ]
 
 
 def snippet_html(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.db import get_engine, session_scope
 from models import Conversation, ConversationMessage, MessageRole, User, utcnow
-from services.chat import conversations, folders
+from services.chat import conversations, folders, search_backends
 from services.chat.search import SearchFilters, search_conversations, snippet_html
 from tests.factories import add_assistant, make_user
 
@@ -53,6 +53,7 @@ def test_the_index_exists_and_follows_inserts_updates_and_deletes(alice: User) -
             )
         assert {"message_fts_insert", "message_fts_update", "message_fts_delete"} <= triggers
         assert {"conversation_fts_insert", "conversation_fts_update"} <= triggers
+        assert "conversation_owner_messages_fts" in triggers
     first = chat(alice, "Holiday plans", "We should visit the lighthouse in Porto")
     assert found(alice, "lighthouse") == [first]
     with session_scope() as session:  # an edited message is found by its new text only
@@ -153,3 +154,81 @@ def test_pages_of_results(alice: User) -> None:
     second = search_conversations(alice, "walrus", offset=3, limit=3)
     assert first.has_more and not second.has_more
     assert sorted(h.conversation_id for h in first.hits + second.hits) == ids
+
+
+def assert_index_consistent() -> None:
+    """SQLite: FTS5 checks its index against the content (a wrong value passed by a trigger,
+    such as a missing owner, fails here)."""
+    if get_engine().dialect.name != "sqlite":
+        return
+    with get_engine().begin() as conn:
+        for table in ("message_fts", "conversation_fts"):
+            conn.exec_driver_sql(
+                f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"
+            )
+
+
+def test_the_index_follows_a_change_of_owner_and_of_conversation(alice: User) -> None:
+    bob = make_user("bob")
+    moved = chat(alice, "Beekeeping", "honey harvest in june")
+    other = chat(alice, "Other", "unrelated words")
+    with session_scope() as session:  # a message moved into another conversation
+        message = session.exec(
+            sa.select(ConversationMessage).where(ConversationMessage.conversation_id == moved)
+        ).scalar_one()
+        message.conversation_id = other
+        session.add(message)
+    assert found(alice, "honey") == [other]
+    with session_scope() as session:  # a conversation handed to another user
+        session.get(Conversation, other).owner_id = bob.id
+    assert found(alice, "honey") == [] and found(alice, "unrelated") == []
+    assert found(bob, "honey") == [other] and found(bob, "other") == [other]
+    assert_index_consistent()
+    conversations.delete_conversation(bob, other)
+    assert found(bob, "honey") == []
+    assert_index_consistent()
+
+
+def test_many_matches_rank_the_newest_after_the_filters(
+    alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_backends, "CANDIDATES", 3)  # SQLite's window
+    monkeypatch.setattr(search_backends, "RECENT_MATCHES", 3)  # MariaDB's
+    archived = chat(alice, "Old", "heron spotted")
+    folders.set_archived(alice, [archived], True)
+    newer = [chat(alice, f"New {n}", "heron seen", "heron again") for n in range(3)]
+    page = search_conversations(alice, "heron")
+    assert page.recent_only  # 6 matching messages, the newest 3 ranked
+    assert {h.conversation_id for h in page.hits} <= set(newer) and page.hits
+    archive = search_conversations(alice, "heron", SearchFilters(archived=True))
+    assert [h.conversation_id for h in archive.hits] == [archived]  # filtered, then limited
+    assert not archive.recent_only
+    assert not search_conversations(alice, "spotted").recent_only
+
+
+def test_rare_words_are_found_in_old_messages_past_the_recent_scan(
+    alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MariaDB reads the newest SCAN_ROWS messages first; a word not among them goes to
+    # FULLTEXT, or, when estimated too common for it, the recent matches are ranked.
+    monkeypatch.setattr(search_backends, "SCAN_ROWS", 4)
+    monkeypatch.setattr(search_backends, "SAMPLE_ROWS", 4)
+    old = chat(alice, "Old notes", "the narwhal tusk is a common word")
+    with session_scope() as session:
+        session.get(Conversation, old).updated_at = utcnow() - timedelta(days=300)
+    recent = [chat(alice, f"Recent {n}", "common word", "more words here") for n in range(4)]
+    assert found(alice, "narwhal") == [old]
+    assert found(alice, "narwhal common") == [old]  # the rarest word to FULLTEXT, then REGEXP
+    assert found(alice, "tusk narwhal") == [old]
+    page = search_conversations(alice, "common")
+    assert {h.conversation_id for h in page.hits} == {old, *recent}
+    monkeypatch.setattr(search_backends, "FULLTEXT_MAX_DOCS", 0)  # nothing is rare enough
+    page = search_conversations(alice, "narwhal")
+    common = search_conversations(alice, "common")
+    if get_engine().dialect.name != "sqlite":
+        assert page.hits == [] and page.recent_only  # not among the newest; the page says so
+        assert common.recent_only and common.hits
+        assert {h.conversation_id for h in common.hits} <= set(recent)  # the newest ones
+    else:
+        assert [h.conversation_id for h in page.hits] == [old]
+        assert {h.conversation_id for h in common.hits} == {old, *recent}

@@ -15,7 +15,7 @@ from core.db import session_scope
 from models import Conversation
 from models import User as Account
 from services.assistants.manage import AssistantInput, create_assistant
-from services.chat import turn
+from services.chat import search_backends, turn
 from simulator.server import SimulatorServer
 from tests.ui.helpers import log_out, register
 
@@ -127,6 +127,21 @@ async def test_rename_delete_and_search(user: User) -> None:
     await user.should_see("Conversation deleted", retries=20)
     await user.open("/chat")
     await user.should_see("No conversations yet.")
+
+
+async def test_search_says_when_only_the_newest_matches_were_ranked(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_backends, "CANDIDATES", 1)  # SQLite ranks one match at most
+    await open_new_chat(user)
+    await send(user, "echo: kayak trip")  # the message and its echoed reply both match
+    await user.should_see("tokens ·", retries=50)
+    await user.open("/chat")
+    user.find("Search conversations").type("kayak")
+    await user.should_see(marker="search-recent-only", retries=20)
+    user.find("Search conversations").clear().type("nothing-like-this")
+    await user.should_see("No conversation matches", retries=20)
+    await user.should_not_see(marker="search-recent-only")
 
 
 async def test_other_users_conversation_is_a_404_page(user: User) -> None:
