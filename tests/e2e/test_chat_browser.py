@@ -87,7 +87,8 @@ def test_screenshots_light_and_dark(app_server: AppServer, page: Page) -> None:
     expect(page.get_by_text("tokens ·")).to_be_visible(timeout=15_000)
     send(page, "echo: Thanks! **That** helps.")
     expect(page.get_by_text("tokens ·").nth(1)).to_be_visible(timeout=15_000)
-    expect(page.get_by_role("button", name="Copy code").first).to_be_attached()
+    # Plain text until the Markdown worker (nice 10) renders it: seconds on a loaded machine.
+    expect(page.get_by_role("button", name="Copy code").first).to_be_attached(timeout=20_000)
     # The newest message stays in view: the message list followed the replies to the bottom
     # (on a wide screen only the list scrolls, issue 14).
     at_bottom = (

@@ -29,7 +29,8 @@ def test_code_and_math_render_in_light_and_dark(app_server: AppServer, page: Pag
     send(page, CODE_AND_MATH)
     expect(page.get_by_text("tokens ·")).to_be_visible(timeout=30_000)
     answer = page.locator(".chat-answer").last
-    expect(answer.locator(".code-lang")).to_have_text("Python")
+    # Plain text until the Markdown worker (nice 10) renders it: seconds on a loaded machine.
+    expect(answer.locator(".code-lang")).to_have_text("Python", timeout=20_000)
     expect(answer.get_by_role("button", name="Copy code")).to_be_visible()
     # Pygments' token classes: `import` is Keyword.Namespace (kn), `def` a Keyword (k).
     expect(answer.locator(".code-block-wrap .kn").first).to_have_text("import")
