@@ -139,6 +139,7 @@ def test_a_temporary_chat_is_not_listed_and_is_gone_after_leaving(
     box.press("Enter")
     expect(page.get_by_text("tokens ·")).to_be_visible(timeout=60_000)
     expect(row(page, conversation_id)).to_have_count(0)  # never in the list
+    save_screenshot(page, "temporary-chat.png", full_page=False)
     page.get_by_role("button", name="New chat", exact=True).click()  # leaving closes it
     page.wait_for_url(lambda url: f"/chat/{conversation_id}" not in url, timeout=60_000)
     deadline_ok = False
