@@ -56,8 +56,13 @@ MARIADB_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 ELEMENTS_RE = re.compile(r"parseElements\(String\.raw`(.*?)`\)", re.S)
 QUERY_RE = re.compile(r"query: (\{.*?\}),\n")
-APPEND_RE = re.compile(r'insertAdjacentText\("beforeend",(".*")\)$', re.S)
-RESET_RE = re.compile(r"\.textContent=(\".*\")$", re.S)
+# A streaming answer's text reaches the browser two ways (components/chat_message.py): as the
+# formatted HTML of its `chat-md` elements in `update` messages, and as plain text appended to
+# the open tail by `run_javascript` (an open code block, a long unbroken paragraph).
+APPEND_RE = re.compile(
+    r"^getHtmlElement\((\d+)\)[.\w()']*\.insertAdjacentText\('beforeend',(\".*\")\)$", re.S
+)
+TAG_RE = re.compile(r"<[^>]*>")
 UNESCAPE = {"&#36;": "$", "&#96;": "`", "&gt;": ">", "&lt;": "<", "&amp;": "&"}
 
 
@@ -135,8 +140,7 @@ class Browser:
     arrivals: list[float] = field(default_factory=list)  # time of word i
     sent_at: float = 0.0
     done_at: float | None = None
-    tail: str = ""
-    frozen_words: int = 0
+    texts: dict[str, str] = field(default_factory=dict)  # answer element id -> its text
     opened: str | None = None  # the last path the server told the page to open
     signing_in: bool = False  # watching the sign-in form for a refusal
     refusal: str | None = None
@@ -177,27 +181,37 @@ class Browser:
         self.received_bytes += len(dumped)
         if event == "open":
             self.opened = data.get("path")
-        elif event == "run_javascript":
-            self._on_code(data.get("code", ""))
+        elif event == "run_javascript" and self.sent_at:
+            if match := APPEND_RE.search(data.get("code", "")):
+                element_id, text = match.group(1), json.loads(match.group(2))
+                self.texts[element_id] = self.texts.get(element_id, "") + text
+                self._count_words()
         elif event == "update" and self.signing_in:
             self.refusal = next((r for r in SIGN_IN_REFUSALS if r in dumped), self.refusal)
-        elif (
-            event == "update"
-            and self.sent_at
-            and "tokens ·" in json.dumps(data, ensure_ascii=False)
-        ):
-            self.done_at = time.time()
+        elif event == "update" and self.sent_at:
+            self._on_update(data)
+            if "tokens ·" in json.dumps(data, ensure_ascii=False):
+                self.done_at = time.time()
 
-    def _on_code(self, code: str) -> None:
+    def _on_update(self, elements: dict) -> None:
+        """Follow the answer's `chat-md` elements (added, redrawn or deleted) in an update."""
+        for element_id, element in elements.items():
+            if element_id == "_id":  # the outbox's message number
+                continue
+            if element is None:
+                self.texts.pop(element_id, None)
+            elif "chat-md" in (element.get("class") or []):
+                html = (element.get("props") or {}).get("innerHTML", "")
+                text = TAG_RE.sub(" ", html)
+                for escaped, char in UNESCAPE.items():
+                    text = text.replace(escaped, char)
+                self.texts[element_id] = text
+        self._count_words()
+
+    def _count_words(self) -> None:
+        """Time-stamp each word the first time the page shows it."""
         now = time.time()
-        if match := APPEND_RE.search(code):
-            self.tail += json.loads(match.group(1))
-        elif match := RESET_RE.search(code):
-            self.frozen_words += len(self.tail.split()) - len(json.loads(match.group(1)).split())
-            self.tail = json.loads(match.group(1))
-        else:
-            return
-        words = self.frozen_words + len(self.tail.split())
+        words = sum(len(text.split()) for text in self.texts.values())
         while len(self.arrivals) < words:
             self.arrivals.append(now)
 
