@@ -35,6 +35,10 @@ THINKING_TEXT = "Thinking…"
 # until its block ends: re-rendering costs ~4 us per character on every burst (~100 ms).
 PARTIAL_RENDER_CHARS = 4_000
 _FENCE_OR_BLANK = re.compile(f"{FENCE}|\n\n+")
+# A tail of letters, digits, spaces and these marks on one line, starting with a letter, is one
+# paragraph of plain text in Markdown whatever follows it: new words of that kind are appended
+# to it in the browser instead of re-rendering and re-sending the whole tail on every burst.
+_PLAIN_PROSE = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:?!'])*")
 
 Action = Callable[[], Awaitable[None] | None]
 
@@ -156,6 +160,7 @@ class StreamingAnswer:
         self.frozen = frozen_boundary(text, 0)
         self.code_shown: int | None = None  # how much of the text the open code block shows
         self.plain_shown: int | None = None  # the same for a too-long tail shown as text
+        self.prose_shown: str | None = None  # the plain-prose tail the browser shows
         with self.container:
             self.thinking = thinking_indicator() if not text else None
             if self.frozen:
@@ -179,7 +184,7 @@ class StreamingAnswer:
             tail_index = self.container.default_slot.children.index(self.tail)
             block.move(self.container, target_index=tail_index)
             self.frozen = cut
-            self.code_shown = self.plain_shown = None
+            self.code_shown = self.plain_shown = self.prose_shown = None
         self._draw_tail(text)
 
     def _draw_tail(self, text: str) -> None:
@@ -206,9 +211,16 @@ class StreamingAnswer:
                 _send_js(self.tail.client, f"{element}.lastElementChild.insertAdjacentText("
                          f"'beforeend',{_js(text[self.plain_shown :])})")  # fmt: skip
             self.plain_shown = len(text)
+        elif self.prose_shown is not None and _PLAIN_PROSE.fullmatch(tail):
+            shown = tail.rstrip()  # Markdown drops a paragraph's trailing spaces
+            if len(shown) > len(self.prose_shown):
+                _send_js(self.tail.client, f"{element}.lastElementChild.insertAdjacentText("
+                         f"'beforeend',{_js(shown[len(self.prose_shown) :])})")  # fmt: skip
+                self.prose_shown = shown
         else:
             self.code_shown = self.plain_shown = None
             self._set_tail(render_partial(tail))
+            self.prose_shown = tail.rstrip() if _PLAIN_PROSE.fullmatch(tail) else None
         self.shown = len(text)
 
     def _set_tail(self, html: str) -> None:
