@@ -13,6 +13,7 @@ from nicegui.events import ValueChangeEventArguments
 
 from components.assets import use_static
 from components.chat_list_dialogs import confirm_delete, name_dialog, pick_folder
+from components.lazy import BuiltOnFirstUse
 from components.shortcuts import mark_shortcut
 from models import Folder
 from services.chat.conversations import ConversationItem, ConversationPage, ListScope, group_by_day
@@ -104,7 +105,7 @@ class ConversationList:
                 )
             self.filter_panel = ui.column().classes("w-full gap-1")
             self.filter_panel.set_visibility(False)
-            self._filters()
+            self.filters = BuiltOnFirstUse(self._filters)  # built when first shown
             self.folder_nav = ui.column().classes("w-full gap-0")
             self.toolbar = ui.row().classes("w-full items-center gap-1 no-wrap min-h-8")
             self.list = ui.column().classes("w-full gap-0 max-h-[70vh] overflow-y-auto")
@@ -156,10 +157,13 @@ class ConversationList:
         return {0: none_label, **{folder.id: folder.name for folder in self.folders}}
 
     def _toggle_filters(self) -> None:
+        self.filters.ensure()
         self.filter_panel.set_visibility(not self.filter_panel.visible)
 
     def search_filters(self) -> SearchFilters:
         """The filters as chosen in the panel (bad dates are ignored)."""
+        if not self.filters.built:
+            return SearchFilters()
         archived = {"list": False, "archived": True, "all": None}[self.f_archived.value or "list"]
         return SearchFilters(
             assistant_id=self.f_assistant.value or None,
@@ -190,7 +194,8 @@ class ConversationList:
             ui.button("New folder", icon="create_new_folder", on_click=self._new_folder).props(
                 "flat dense no-caps size=sm"
             ).classes("self-start")
-        self.f_folder.set_options(self._folder_options("Any folder"), value=self.f_folder.value)
+        if self.filters.built:
+            self.f_folder.set_options(self._folder_options("Any folder"), value=self.f_folder.value)
 
     def _nav_row(
         self,
@@ -500,24 +505,26 @@ class ConversationList:
             rename = ui.button(icon="edit", on_click=lambda: self._edit(row, item))
             delete = ui.button(icon="delete", on_click=lambda: self._confirm_delete(item))
             for button, verb in ((rename, "Rename"), (delete, "Delete")):
-                button.props("flat round dense size=sm").tooltip(verb)
+                # The hover hint is the native `title`: one element per button, not two.
+                button.props(f"flat round dense size=sm title={verb}")
                 # By key: a props string would parse quotes in the title.
                 button.props["aria-label"] = f"{verb} {item.title}"
             rename.mark(f"rename-{item.id}")
             delete.mark(f"delete-{item.id}")
-            with (
-                ui.button(icon="more_vert")
-                .props("flat round dense size=sm")
-                .mark(f"more-{item.id}") as more,
-                ui.menu(),
-            ):
-                more.props["aria-label"] = f"More actions for {item.title}"
-                ui.menu_item("Unpin" if item.pinned else "Pin", lambda: self._pin(item))
-                ui.menu_item("Move to folder…", lambda: self._move_one(item))
-                ui.menu_item(
-                    "Unarchive" if item.archived else "Archive",
-                    lambda: self._archive_one(item),
-                )
+            more = ui.button(icon="more_vert").props("flat round dense size=sm")
+            more.mark(f"more-{item.id}").props["aria-label"] = f"More actions for {item.title}"
+            more.on_click(BuiltOnFirstUse(lambda: self._more_menu(more, item)).ensure)
+
+    def _more_menu(self, more: ui.button, item: ConversationItem) -> None:
+        """A row's Pin / Move / Archive menu, built when first opened (most rows never are)."""
+        with more, ui.menu() as menu:
+            ui.menu_item("Unpin" if item.pinned else "Pin", lambda: self._pin(item))
+            ui.menu_item("Move to folder…", lambda: self._move_one(item))
+            ui.menu_item(
+                "Unarchive" if item.archived else "Archive",
+                lambda: self._archive_one(item),
+            )
+        menu.open()  # from now on it opens itself on the button's clicks
 
     async def _pin(self, item: ConversationItem) -> None:
         if await self.actions.on_pin(item.id, not item.pinned):

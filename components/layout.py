@@ -10,6 +10,7 @@ from nicegui import ui
 
 from components.assets import use_static
 from components.heading import heading
+from components.lazy import BuiltOnFirstUse
 from components.shortcuts import shortcuts_button
 
 NAV_ITEMS = (
@@ -32,6 +33,26 @@ class ShellUser:
     username: str
     is_admin: bool
     theme: str
+
+
+BRAND_HTML = (
+    '<i class="q-icon notranslate material-icons text-indigo-500" aria-hidden="true" '
+    'style="font-size: 24px">auto_awesome</i>'
+    '<span class="text-lg font-semibold">Assistant Studio</span>'
+)
+NAV_ACTIVE = "bg-indigo-50 text-indigo-700 dark:bg-indigo-900/40 dark:text-indigo-200 font-medium"
+NAV_IDLE = "text-slate-700 dark:text-slate-200 hover:bg-slate-100 dark:hover:bg-slate-700"
+
+
+def _nav_link(label: str, href: str, icon: str, active: bool) -> str:
+    """One drawer link as HTML (fixed labels and paths, nothing from users)."""
+    current = ' aria-current="page"' if active else ""
+    return (
+        f'<a href="{href}"{current} class="nicegui-link flex items-center gap-3 px-3 py-2 '
+        f'rounded-lg no-underline {NAV_ACTIVE if active else NAV_IDLE}">'
+        '<i class="q-icon notranslate material-icons" aria-hidden="true" role="presentation" '
+        f'style="font-size: 24px">{icon}</i><div>{label}</div></a>'
+    )
 
 
 def apply_theme(theme: str) -> ui.dark_mode:
@@ -60,8 +81,7 @@ def app_shell(
             ui.button(icon="menu", on_click=lambda: drawer.toggle()).props(
                 'flat round dense aria-label="Toggle navigation"'
             ).classes("lg:hidden")
-            ui.icon("auto_awesome", size="sm").classes("text-indigo-500")
-            ui.label("Assistant Studio").classes("text-lg font-semibold")
+            ui.html(BRAND_HTML, sanitize=False).classes("flex items-center gap-2")
         with ui.row().classes("items-center gap-1"):
 
             async def toggle_theme() -> None:
@@ -71,23 +91,33 @@ def app_shell(
 
             shortcuts_button()
             ui.button(icon="dark_mode", on_click=toggle_theme).props(
-                'flat round aria-label="Toggle dark mode"'
-            ).tooltip("Light / dark")
+                'flat round aria-label="Toggle dark mode" title="Light / dark"'
+            )
             with ui.button(icon="account_circle").props("flat no-caps") as menu_button:
                 # Quasar's `.hidden` is !important and beats `sm:block`: hide below sm instead.
                 ui.label(user.username).classes("ml-1 max-sm:hidden")
                 # By key: a props string would parse quotes in the name. The name contains the
                 # visible text (WCAG "label in name").
                 menu_button.props["aria-label"] = f"User menu for {user.username}"
-                with ui.menu().classes("p-1"), ui.column().classes("gap-0"):
-                    menu_items = (
-                        ("Profile", "person", lambda: ui.navigate.to("/profile")),
-                        ("Log out", "logout", on_logout),
-                    )
-                    for label, icon, handler in menu_items:
-                        ui.button(label, icon=icon, on_click=handler).props(
-                            "flat no-caps no-wrap align=left"
-                        ).classes("w-full whitespace-nowrap")
+
+                def build_menu() -> None:
+                    with (
+                        menu_button,
+                        ui.menu().classes("p-1") as menu,
+                        ui.column().classes("gap-0"),
+                    ):
+                        menu_items = (
+                            ("Profile", "person", lambda: ui.navigate.to("/profile")),
+                            ("Log out", "logout", on_logout),
+                        )
+                        for label, icon, handler in menu_items:
+                            ui.button(label, icon=icon, on_click=handler).props(
+                                "flat no-caps no-wrap align=left"
+                            ).classes("w-full whitespace-nowrap")
+                    menu.open()  # from now on the menu opens itself on the button's clicks
+
+                lazy_menu = BuiltOnFirstUse(build_menu)
+                menu_button.on_click(lazy_menu.ensure)
             menu_button.mark("user-menu")
     with (
         ui.left_drawer(value=None, bordered=True)  # open on wide screens only
@@ -95,20 +125,11 @@ def app_shell(
         .classes("bg-[#fff] dark:bg-slate-800 p-2") as drawer
     ):
         items = NAV_ITEMS + ((ADMIN_ITEM,) if user.is_admin else ())
-        for label, href, icon in items:
-            is_active = label == active
-            with ui.link(target=href).classes(
-                "flex items-center gap-3 px-3 py-2 rounded-lg no-underline "
-                + (
-                    "bg-indigo-50 text-indigo-700 dark:bg-indigo-900/40 dark:text-indigo-200 "
-                    "font-medium"
-                    if is_active
-                    else "text-slate-700 dark:text-slate-200 hover:bg-slate-100 "
-                    "dark:hover:bg-slate-700"
-                )
-            ):
-                ui.icon(icon, size="sm")
-                ui.label(label)
+        # One element for every link: each tab holds its elements in server memory.
+        ui.html(
+            "".join(_nav_link(label, href, icon, label == active) for label, href, icon in items),
+            sanitize=False,
+        ).classes("w-full")
     with ui.column().classes("w-full max-w-6xl mx-auto p-2 sm:p-4 gap-4") as main:
         if demo_mode:
             with ui.row().classes(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from nicegui import ui
 
+from components.lazy import BuiltOnFirstUse
 from services.chat.prompts import PromptItem, fill
 
 SHOWN = 8
@@ -46,7 +47,9 @@ class PromptPicker:
             .mark("prompt-picker")
         )
         self.panel.visible = False
-        self._variables_dialog()
+        self.asking: PromptItem | None = None
+        self.fields: dict[str, ui.input] = {}
+        self.form = BuiltOnFirstUse(self._variables_dialog)  # only prompts with variables
 
     @property
     def is_open(self) -> bool:
@@ -128,10 +131,9 @@ class PromptPicker:
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
                 ui.button("Insert prompt", on_click=self._submit).props("unelevated no-caps")
-        self.asking: PromptItem | None = None
-        self.fields: dict[str, ui.input] = {}
 
     def _ask(self, prompt: PromptItem) -> None:
+        self.form.ensure()
         self.asking = prompt
         self.dialog_title.text = prompt.title
         self.fields_column.clear()

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.lazy import BuiltOnFirstUse
+
 TEAM, PUBLIC = "team", "public"
 
 
@@ -23,6 +25,9 @@ class ShareDialog:
     ) -> None:
         self.public_allowed = public_allowed
         self.on_create = on_create
+        self.form = BuiltOnFirstUse(self._build)  # most pages never open it
+
+    def _build(self) -> None:
         with ui.dialog() as self.dialog, ui.card().classes("p-5 gap-3 w-full max-w-lg"):
             ui.label("Share a snapshot").classes("text-lg font-medium")
             ui.label(
@@ -49,6 +54,7 @@ class ShareDialog:
     async def open(self) -> None:
         """Reset and show the dialog (asks whether public links are allowed right now)."""
         allowed = await self.public_allowed()
+        self.form.ensure()
         self.audience.value = TEAM
         self.audience.set_visibility(allowed)
         self.result.visible = False

@@ -11,6 +11,7 @@ from nicegui.elements.mixins.text_element import TextElement
 
 from components.assets import use_static
 from components.heading import heading
+from components.lazy import BuiltOnFirstUse
 
 SHORTCUTS = (
     ("Ctrl/⌘ + K", "Find a conversation"),
@@ -30,19 +31,34 @@ def mark_shortcut(element: ui.element, name: str) -> ui.element:
 
 
 def shortcuts_button() -> None:
-    """A header button opening the list of shortcuts; `?` anywhere outside a field opens it."""
+    """A header button opening the list of shortcuts; `?` anywhere outside a field opens it.
+
+    The list is built when first opened: every page has the button, few pages open it.
+    """
     use_static("shortcuts.js")
-    with ui.dialog() as dialog, ui.card().classes("w-full max-w-md gap-3"):
-        heading("Keyboard shortcuts", level=2)
-        with ui.element("dl").classes("w-full grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm"):
-            for keys, action in SHORTCUTS:
-                TextElement(tag="dt", text=keys).classes("font-mono font-medium")
-                TextElement(tag="dd", text=action).classes("text-slate-700 dark:text-slate-200")
-        with ui.row().classes("w-full justify-end"):
-            ui.button("Close", on_click=dialog.close).props("flat no-caps")
-    dialog.props('aria-label="Keyboard shortcuts"')
-    button = ui.button(icon="keyboard", on_click=dialog.open).props(
-        'flat round aria-label="Keyboard shortcuts"'
+    dialog: ui.dialog | None = None
+
+    def build() -> None:
+        nonlocal dialog
+        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md gap-3"):
+            heading("Keyboard shortcuts", level=2)
+            with ui.element("dl").classes(
+                "w-full grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm"
+            ):
+                for keys, action in SHORTCUTS:
+                    TextElement(tag="dt", text=keys).classes("font-mono font-medium")
+                    TextElement(tag="dd", text=action).classes("text-slate-700 dark:text-slate-200")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=dialog.close).props("flat no-caps")
+        dialog.props('aria-label="Keyboard shortcuts"')
+
+    lazy = BuiltOnFirstUse(build)
+
+    def open_list() -> None:
+        lazy.ensure()
+        dialog.open()
+
+    button = ui.button(icon="keyboard", on_click=open_list).props(
+        'flat round aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"'
     )
-    button.tooltip("Keyboard shortcuts (?)")
     mark_shortcut(button, "help")
