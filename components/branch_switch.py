@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
+from components.icon_button import icon_button
+
 SwitchTo = Callable[[int], Awaitable[None] | None]
 
 
@@ -32,11 +34,6 @@ def branch_switch(switch: BranchSwitch, noun: str) -> None:
 
 
 def _step(icon: str, label: str, target: int | None, on_switch: SwitchTo) -> None:
-    button = (
-        ui.button(icon=icon, on_click=lambda: on_switch(target))
-        .props(f'flat round dense size=sm aria-label="{label}"')
-        .tooltip(label)
-        .mark(label)
-    )
+    button = icon_button(icon, label, lambda: on_switch(target))
     if target is None:
         button.disable()

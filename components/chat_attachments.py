@@ -116,7 +116,7 @@ class ChatAttachments:
         self.attach_button = (
             ui.button(icon="attach_file")
             .props('flat round dense aria-label="Attach files"')
-            .tooltip("Attach files (or drop them on the conversation)")
+            .props('title="Attach files (or drop them on the conversation)"')
             .mark("attach-files")
         )
         self.attach_button.on("click", js_handler=f"() => getHtmlElement({picker.id}).click()")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
+from components.lazy import BuiltOnFirstUse
 from components.prompt_picker import PICKER_INPUT_JS, PICKER_KEYS_JS, PromptPicker
 from components.shortcuts import mark_shortcut
 from services.usage.pricing import format_usd
@@ -47,11 +48,8 @@ class ChatComposer:
         with ui.column().classes(
             "chat-composer w-full gap-1 sticky bottom-0 z-10 pt-2 pb-1"
         ) as self.column:
-            with ui.row().classes("w-full items-center gap-2 text-sm") as self.edit_bar:
-                ui.icon("edit", size="xs").classes("text-indigo-500")
-                ui.label("Editing a message; sending starts a new branch (the old one stays).")
-                ui.button("Cancel edit", on_click=self.cancel_edit).props("flat dense no-caps")
-            self.edit_bar.visible = False
+            self.edit_bar: ui.row | None = None
+            self._edit_bar = BuiltOnFirstUse(self._build_edit_bar)  # most pages never edit
             self.attachments = ChatAttachments(attach, self._refresh_send) if attach else None
             with ui.row().classes("w-full items-end gap-1 sm:gap-2 no-wrap"):
                 if self.attachments is not None:
@@ -180,6 +178,7 @@ class ChatComposer:
         """Put one of my messages (`message_id`; None: my last one) back in the composer."""
         self.editing = True
         self.editing_id = message_id
+        self._edit_bar.ensure()
         self.edit_bar.visible = True
         self.textarea.value = text
         self.textarea.run_method("focus")
@@ -188,7 +187,15 @@ class ChatComposer:
         """Leave edit mode (the text stays)."""
         self.editing = False
         self.editing_id = None
-        self.edit_bar.visible = False
+        if self.edit_bar is not None:
+            self.edit_bar.visible = False
+
+    def _build_edit_bar(self) -> None:
+        with ui.row().classes("w-full items-center gap-2 text-sm") as self.edit_bar:
+            ui.icon("edit", size="xs").classes("text-indigo-500")
+            ui.label("Editing a message; sending starts a new branch (the old one stays).")
+            ui.button("Cancel edit", on_click=self.cancel_edit).props("flat dense no-caps")
+        self.edit_bar.move(target_index=0)  # above the message box
 
 
 def _cost_hint(cost: CostEstimate | None) -> str:

@@ -49,7 +49,6 @@ def cost_badge(message: ConversationMessage) -> ui.label:
         "dark:bg-slate-700 dark:text-slate-200 cursor-help"
     )
     badge.props('tabindex=0 aria-label="Cost of this reply"')
-    with badge, ui.tooltip().classes("text-sm"):
-        for line in cost_breakdown(message):
-            ui.label(line)
+    with badge, ui.tooltip().classes("text-sm"):  # one label: two elements per reply, not six
+        ui.label("\n".join(cost_breakdown(message))).classes("whitespace-pre-line")
     return badge

@@ -23,6 +23,7 @@ from nicegui import Client, background_tasks, run, ui
 from components.branch_switch import BranchSwitch, branch_switch
 from components.chat_attachments import generated_files, sent_attachments
 from components.chat_cost import cost_badge
+from components.icon_button import icon_button
 from models import ConversationMessage, MessageRole, MessageStatus
 from services.chat.code_highlight import code_block_html
 from services.chat.render_worker import render_isolated
@@ -272,9 +273,9 @@ def _user_bubble(message: ConversationMessage, actions: MessageActions) -> None:
             ui.label(message.content).classes("whitespace-pre-wrap break-words")
             sent_attachments(message.attachments or [])
         with ui.row().classes("gap-0 text-slate-500"):
-            _icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
+            icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
             if actions.on_edit:
-                _icon_button("edit", "Edit message", actions.on_edit)
+                icon_button("edit", "Edit message", actions.on_edit)
             _tree_actions(actions, "version")
 
 
@@ -302,11 +303,9 @@ def _assistant_bubble(
             _refusal(actions)
         if message.status != MessageStatus.streaming:
             with ui.row().classes("items-center gap-1 text-slate-500"):
-                _icon_button(
-                    "content_copy", "Copy answer", lambda: actions.on_copy(message.content)
-                )
+                icon_button("content_copy", "Copy answer", lambda: actions.on_copy(message.content))
                 if actions.on_regenerate and message.status == MessageStatus.complete:
-                    _icon_button("refresh", "Regenerate", actions.on_regenerate)
+                    icon_button("refresh", "Regenerate", actions.on_regenerate)
                 _tree_actions(actions, "answer")
                 if actions.feedback_row and message.status in RATEABLE:
                     actions.feedback_row(message)
@@ -316,7 +315,7 @@ def _assistant_bubble(
 
 def _tree_actions(actions: MessageActions, noun: str) -> None:
     if actions.on_fork:
-        _icon_button("call_split", "Continue in a new chat from here", actions.on_fork)
+        icon_button("call_split", "Continue in a new chat from here", actions.on_fork)
     if actions.branch is not None:
         branch_switch(actions.branch, noun)
 
@@ -387,15 +386,3 @@ def _problem(message: ConversationMessage, actions: MessageActions) -> None:
             ui.button("Retry", icon="replay", on_click=actions.on_retry).props(
                 "flat dense no-caps size=sm"
             )
-
-
-def _icon_button(icon: str, label: str, handler: Callable) -> ui.button:
-    """A labelled icon button; its hover hint is the native `title`, not a tooltip element.
-
-    A chat page holds a few of these per message, so one element each instead of two.
-    """
-    return (
-        ui.button(icon=icon, on_click=handler)
-        .props(f'flat round dense size=sm aria-label="{label}" title="{label}"')
-        .mark(label)
-    )

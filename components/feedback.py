@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.icon_button import icon_button
+from components.lazy import BuiltOnFirstUse
 from services.chat.feedback import (
     DOWN,
     MAX_COMMENT_CHARS,
@@ -33,21 +35,22 @@ class FeedbackControls:
         with ui.row().classes("items-center gap-0") as self.row:
             self.row.mark("answer-feedback")
             for value, icon, label in THUMBS:
-                self.buttons[value] = (
-                    ui.button(icon=icon, on_click=lambda value=value: self._rate(value))
-                    .props(f'flat round dense size=sm aria-label="{label}"')
-                    .tooltip(label)
-                    .mark(label)
+                self.buttons[value] = icon_button(
+                    icon, label, lambda value=value: self._rate(value)
                 )
-            self.comment_button = (
-                ui.button(icon="rate_review", on_click=self._toggle_comment)
-                .props('flat round dense size=sm aria-label="Comment on this answer"')
-                .tooltip("Comment on this answer")
-                .mark("Comment on this answer")
+            self.comment_button = icon_button(
+                "rate_review", "Comment on this answer", self._toggle_comment
             )
+        # Most answers are never commented on: the form is built the first time it opens.
+        self.form: ui.column | None = None
+        self.input: ui.textarea | None = None
+        self._form = BuiltOnFirstUse(self._build_form)
+        self._show()
+
+    def _build_form(self) -> None:
         with ui.column().classes("w-full max-w-xl gap-1") as self.form:
             self.input = (
-                ui.textarea("Comment (optional)", value=comment or "")
+                ui.textarea("Comment (optional)", value=self.comment or "")
                 .props(f"outlined dense autogrow maxlength={MAX_COMMENT_CHARS}")
                 .classes("w-full")
                 .mark("feedback-comment")
@@ -56,11 +59,15 @@ class FeedbackControls:
                 ui.button("Save comment", on_click=self._save_comment).props(
                     "unelevated dense no-caps size=sm"
                 )
-                ui.button("Cancel", on_click=lambda: self.form.set_visibility(False)).props(
+                ui.button("Cancel", on_click=lambda: self._show_form(False)).props(
                     "flat dense no-caps size=sm"
                 )
-        self.form.set_visibility(False)
-        self._show()
+
+    def _show_form(self, visible: bool) -> None:
+        if visible:
+            self._form.ensure()
+        if self.form is not None:
+            self.form.set_visibility(visible)
 
     def _show(self) -> None:
         for value, button in self.buttons.items():
@@ -75,23 +82,25 @@ class FeedbackControls:
             self.rating = rating
             if rating is None:
                 self.comment = None
-                self.form.set_visibility(False)
+                self._show_form(False)
             elif rating == DOWN and not self.comment:
-                self.form.set_visibility(True)  # say what was wrong, if you like
+                self._show_form(True)  # say what was wrong, if you like
             ui.notify("Thanks for the feedback" if rating is not None else "Rating removed")
         self._show()
 
     def _toggle_comment(self) -> None:
-        self.input.value = self.comment or ""
-        self.form.set_visibility(not self.form.visible)
+        opening = self.form is None or not self.form.visible
+        self._show_form(opening)
+        if opening and self.input is not None:
+            self.input.value = self.comment or ""
 
     async def _save_comment(self) -> None:
-        if self.rating is None:
+        if self.rating is None or self.input is None:
             return
         comment = (self.input.value or "").strip() or None
         if await self.on_save(self.rating, comment):
             self.comment = comment
-            self.form.set_visibility(False)
+            self._show_form(False)
             ui.notify("Comment saved")
 
 

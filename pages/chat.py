@@ -484,8 +484,9 @@ class ChatView:
         )
         self.messages.append(reply)
         for earlier in reversed(self.messages[:-2]):
-            if earlier.id in self.slots and earlier.role == MessageRole.assistant:
-                self._redraw(earlier)  # drop Continue from the previous answer
+            if earlier.role == MessageRole.assistant:
+                if earlier.id in self.slots and earlier.status == MessageStatus.incomplete:
+                    self._redraw(earlier)  # drop Continue (only the last answer offers it)
                 break
         with self.column:
             self._add(reply)

@@ -92,6 +92,35 @@ def test_the_patch_installs_and_answers_like_the_original(original_expects_argum
     assert nicegui_tuning._cache, "nothing was cached: the patch no longer takes effect"
 
 
+def test_props_parse_is_cached_per_string_and_answers_like_the_original(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Props, "parse", staticmethod(nicegui_tuning._original_parse))
+    nicegui_tuning.speed_up_nicegui()
+    assert Props.parse is nicegui_tuning._parse
+    nicegui_tuning._parsed.clear()
+    texts = [
+        'flat round dense size=sm aria-label="Copy answer" title="Copy answer"',
+        "outlined dense autogrow maxlength=4000",
+        "tabindex=0 aria-label='It\\'s'",
+        "options=[1,2] config={'a':1}",  # mutable values: never shared between calls
+        "",
+        None,
+    ]
+    for text in texts * 2:
+        assert Props.parse(text) == nicegui_tuning._original_parse(text), text
+    assert texts[0] in nicegui_tuning._parsed and texts[3] not in nicegui_tuning._parsed
+    first = Props.parse(texts[0])
+    first["flat"] = False  # a caller changing its dict does not change the next answer
+    assert Props.parse(texts[0])["flat"] is True
+    # NiceGUI still parses through the name the patch replaces.
+    element = _Element()
+    props = Props(element=element)
+    props._update = lambda: None  # type: ignore[method-assign]
+    props("dense title=x")
+    assert props == {"dense": True, "title": "x"}
+
+
 def test_the_sdk_still_offers_raw_streaming_responses() -> None:
     client = make_async_client(llm_settings("http://127.0.0.1:9/v1"))
     assert callable(client.responses.with_streaming_response.create)
