@@ -229,15 +229,17 @@ class StreamingAnswer:
         self.tail.update()  # the browser may hold appended text the server copy lacks
 
 
-def thinking_indicator() -> ui.row:
+def thinking_indicator() -> ui.html:
     """What an answer shows before its first token: animated dots and "Thinking…", announced
     politely (not `role=status`: that is the activity line under the reply, which takes over
-    with "Thinking… 12 s" when a reasoning model reports its thinking)."""
-    with ui.row().classes("items-center gap-2 py-1 thinking-indicator") as row:
-        row.props('aria-live="polite"').mark("thinking-indicator")
-        ui.html('<span class="thinking-dots" aria-hidden="true"><i></i><i></i><i></i></span>')
-        ui.label(THINKING_TEXT).classes("text-sm text-slate-600 dark:text-slate-300")
-    return row
+    with "Thinking… 12 s" when a reasoning model reports its thinking). One element."""
+    indicator = ui.html(
+        '<span class="thinking-dots" aria-hidden="true"><i></i><i></i><i></i></span>'
+        f'<span class="text-sm text-slate-600 dark:text-slate-300">{THINKING_TEXT}</span>',
+        sanitize=False,
+    )
+    indicator.classes("flex items-center gap-2 py-1 thinking-indicator")
+    return indicator.props('aria-live="polite"').mark("thinking-indicator")
 
 
 def _send_js(client: Client, code: str) -> None:
@@ -254,10 +256,16 @@ def _js(text: str) -> str:
     return orjson.dumps(text).decode()
 
 
+def bubble_alignment(message: ConversationMessage) -> str:
+    """The classes of the column a bubble is drawn in: questions right, answers left."""
+    return "items-end" if message.role == MessageRole.user else "items-start"
+
+
 def message_bubble(
     message: ConversationMessage, actions: MessageActions, streaming_text: str | None = None
 ) -> StreamingAnswer | None:
-    """One message as a chat bubble; returns the live view when the reply is streaming."""
+    """One message as a chat bubble, drawn into the current container (a column aligned by
+    `bubble_alignment`); returns the live view when the reply is streaming."""
     if message.role == MessageRole.user:
         _user_bubble(message, actions)
         return None
@@ -265,51 +273,49 @@ def message_bubble(
 
 
 def _user_bubble(message: ConversationMessage, actions: MessageActions) -> None:
-    with ui.column().classes("w-full items-end gap-1"):
-        with ui.element("div").classes(
-            "max-w-[85%] rounded-2xl rounded-br-sm px-4 py-2 bg-indigo-600 text-white "
-            "dark:bg-indigo-500 shadow-sm"
-        ):
-            ui.label(message.content).classes("whitespace-pre-wrap break-words")
-            sent_attachments(message.attachments or [])
-        with ui.row().classes("gap-0 text-slate-500"):
-            icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
-            if actions.on_edit:
-                icon_button("edit", "Edit message", actions.on_edit)
-            _tree_actions(actions, "version")
+    with ui.element("div").classes(
+        "max-w-[85%] rounded-2xl rounded-br-sm px-4 py-2 bg-indigo-600 text-white "
+        "dark:bg-indigo-500 shadow-sm"
+    ):
+        ui.label(message.content).classes("whitespace-pre-wrap break-words")
+        sent_attachments(message.attachments or [])
+    with ui.row().classes("gap-0 text-slate-500"):
+        icon_button("content_copy", "Copy message", lambda: actions.on_copy(message.content))
+        if actions.on_edit:
+            icon_button("edit", "Edit message", actions.on_edit)
+        _tree_actions(actions, "version")
 
 
 def _assistant_bubble(
     message: ConversationMessage, actions: MessageActions, streaming_text: str | None
 ) -> StreamingAnswer | None:
     live = None
-    with ui.column().classes("w-full items-start gap-1"):
-        with ui.element("div").classes(
-            "max-w-[95%] sm:max-w-[85%] rounded-2xl rounded-bl-sm px-4 py-2 shadow-sm chat-answer"
-        ):
-            if message.status == MessageStatus.streaming:
-                live = StreamingAnswer(streaming_text or message.content)
-            elif message.content:
-                markdown_html(message.content, message.citations)
-            elif message.status == MessageStatus.complete:
-                ui.label("(empty reply)").classes("italic text-slate-500")
-            generated_files(message.tool_calls)
-            _reasoning_summary(message)
-        if message.status in (MessageStatus.failed, MessageStatus.stopped):
-            _problem(message, actions)
-        elif message.status == MessageStatus.incomplete:
-            _incomplete(message, actions)
-        elif message.status == MessageStatus.refused:
-            _refusal(actions)
-        if message.status != MessageStatus.streaming:
-            with ui.row().classes("items-center gap-1 text-slate-500"):
-                icon_button("content_copy", "Copy answer", lambda: actions.on_copy(message.content))
-                if actions.on_regenerate and message.status == MessageStatus.complete:
-                    icon_button("refresh", "Regenerate", actions.on_regenerate)
-                _tree_actions(actions, "answer")
-                if actions.feedback_row and message.status in RATEABLE:
-                    actions.feedback_row(message)
-                cost_badge(message)
+    with ui.element("div").classes(
+        "max-w-[95%] sm:max-w-[85%] rounded-2xl rounded-bl-sm px-4 py-2 shadow-sm chat-answer"
+    ):
+        if message.status == MessageStatus.streaming:
+            live = StreamingAnswer(streaming_text or message.content)
+        elif message.content:
+            markdown_html(message.content, message.citations)
+        elif message.status == MessageStatus.complete:
+            ui.label("(empty reply)").classes("italic text-slate-500")
+        generated_files(message.tool_calls)
+        _reasoning_summary(message)
+    if message.status in (MessageStatus.failed, MessageStatus.stopped):
+        _problem(message, actions)
+    elif message.status == MessageStatus.incomplete:
+        _incomplete(message, actions)
+    elif message.status == MessageStatus.refused:
+        _refusal(actions)
+    if message.status != MessageStatus.streaming:
+        with ui.row().classes("items-center gap-1 text-slate-500"):
+            icon_button("content_copy", "Copy answer", lambda: actions.on_copy(message.content))
+            if actions.on_regenerate and message.status == MessageStatus.complete:
+                icon_button("refresh", "Regenerate", actions.on_regenerate)
+            _tree_actions(actions, "answer")
+            if actions.feedback_row and message.status in RATEABLE:
+                actions.feedback_row(message)
+            cost_badge(message)
     return live
 
 

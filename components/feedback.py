@@ -32,15 +32,11 @@ class FeedbackControls:
     def __init__(self, rating: int | None, comment: str | None, on_save: SaveFeedback) -> None:
         self.rating, self.comment, self.on_save = rating, comment, on_save
         self.buttons: dict[int, ui.button] = {}
-        with ui.row().classes("items-center gap-0") as self.row:
-            self.row.mark("answer-feedback")
-            for value, icon, label in THUMBS:
-                self.buttons[value] = icon_button(
-                    icon, label, lambda value=value: self._rate(value)
-                )
-            self.comment_button = icon_button(
-                "rate_review", "Comment on this answer", self._toggle_comment
-            )
+        for value, icon, label in THUMBS:  # in the answer's action row, no row of their own
+            self.buttons[value] = icon_button(icon, label, lambda value=value: self._rate(value))
+        self.comment_button = icon_button(
+            "rate_review", "Comment on this answer", self._toggle_comment
+        )
         # Most answers are never commented on: the form is built the first time it opens.
         self.form: ui.column | None = None
         self.input: ui.textarea | None = None

@@ -16,6 +16,7 @@ from components.chat_message import (
     MessageActions,
     ReplyActivity,
     StreamingAnswer,
+    bubble_alignment,
     message_bubble,
 )
 from components.chat_scroll import jump_to_latest_button
@@ -225,7 +226,7 @@ class ChatView:
 
     def _add(self, message: ConversationMessage) -> None:
         running = generation.get(message.id) if message.status == MessageStatus.streaming else None
-        with ui.column().classes("w-full gap-1") as slot:
+        with ui.column().classes(f"w-full gap-1 {bubble_alignment(message)}") as slot:
             live = message_bubble(
                 message, self._actions(message), running.text if running else None
             )
