@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from nicegui import ui
+from nicegui.events import GenericEventArguments
 
 from components.chat_attachments import AttachCallbacks, ChatAttachments
 from components.lazy import BuiltOnFirstUse
@@ -18,10 +19,13 @@ if TYPE_CHECKING:
     from services.chat.turn import CostEstimate
 
 # Enter sends, Shift+Enter (or IME composition) inserts a newline: decided in the browser.
+# Enter carries the box's text: a value update still on its way (the browser sends it as a
+# separate event) must not make Enter send an empty or shorter message.
 ENTER_SENDS_JS = (
     "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) "
-    "{ e.preventDefault(); emit(); } }"
+    "{ e.preventDefault(); emit(e.target.value); } }"
 )
+MAX_MESSAGE_CHARS = 32_000  # the box's maxlength
 NEAR_CAP = 10
 
 
@@ -56,7 +60,9 @@ class ChatComposer:
                     self.attachments.buttons()
                 self.textarea = (
                     ui.textarea(label="Message", on_change=self._refresh_hint)
-                    .props("autogrow outlined dense rows=1 maxlength=32000 autofocus")
+                    .props(
+                        f"autogrow outlined dense rows=1 maxlength={MAX_MESSAGE_CHARS} autofocus"
+                    )
                     .classes("flex-1 rounded max-h-72 overflow-auto")
                 )
                 mark_shortcut(self.textarea, "composer")
@@ -97,11 +103,14 @@ class ChatComposer:
         self.textarea.value = text
         self.textarea.run_method("focus")
 
-    async def _enter(self) -> None:
-        """Enter: take the highlighted prompt while the picker is open, else send."""
+    async def _enter(self, event: GenericEventArguments) -> None:
+        """Enter: take the highlighted prompt while the picker is open, else send the text the
+        browser had in the box when Enter was pressed."""
         if self.picker is not None and self.picker.is_open:
             self.picker.choose()
             return
+        if isinstance(event.args, str) and event.args != self.textarea.value:
+            self.textarea.value = event.args[:MAX_MESSAGE_CHARS]
         result = self._on_send()
         if result is not None:
             await result

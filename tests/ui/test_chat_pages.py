@@ -63,6 +63,19 @@ async def test_enter_sends_and_shift_enter_does_not(user: User) -> None:
     await user.should_see("tokens ·", retries=50)
 
 
+async def test_enter_sends_the_text_it_carries_even_before_the_value_update(user: User) -> None:
+    # The browser sends the box's value and the Enter key as two events; Enter carries the text,
+    # so a value update still on its way cannot make it send nothing (or an older text).
+    await open_new_chat(user)
+    textarea = user.find("Message").elements.pop()
+    assert "emit(e.target.value)" in ENTER_SENDS_JS
+    listener = next(lis for lis in textarea._event_listeners.values() if lis.type == "keydown")
+    textarea._handle_event({"listener_id": listener.id, "args": "echo: typed just before Enter"})
+    await user.should_see("typed just before Enter", retries=50)
+    await user.should_see("tokens ·", retries=50)
+    assert textarea.value == ""  # sent, and the box cleared
+
+
 async def test_stop_keeps_partial_answer_and_offers_retry(user: User) -> None:
     await open_new_chat(user)
     await send(user, "[[sim:tokens=600]] [[sim:tokens_per_s=40]]")
