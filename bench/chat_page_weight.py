@@ -4,8 +4,10 @@ Opens, as signed-in browsers over the real protocol (bench/chat_load.py's `Brows
 conversation and one with `--messages` finished messages, and prints for each: elements the
 server holds for the page, bytes of the page's HTML, and the server's RSS growth per open tab
 (`--tabs` tabs of that page, connected). Figures a busy machine does not distort.
+`--conversations N` gives the user N more (one-message) conversations, so the sidebar lists
+N more rows: the difference in elements over N is the cost of one row.
 
-Run: `uv run python -m bench.chat_page_weight` (add `--messages 80 --tabs 40`).
+Run: `uv run python -m bench.chat_page_weight` (add `--messages 80 --tabs 40 --conversations 10`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import psutil
 from bench.chat_load import ROOT, Browser, _free_port, _wait_http
 
 
-def _prepare(messages: int) -> tuple[int, int]:
-    """One user, an assistant, an empty conversation and one with `messages` messages."""
+def _prepare(messages: int, conversations: int) -> tuple[int, int]:
+    """One user, an assistant, an empty conversation, one with `messages` messages and
+    `conversations` more with one message each."""
     from core import db
     from core.db import session_scope
     from models import ConversationMessage, MessageRole, MessageStatus
@@ -49,6 +52,14 @@ def _prepare(messages: int) -> tuple[int, int]:
                     status=MessageStatus.complete,
                     model=None if user_turn else "gpt-4o-mini",
                     output_tokens=0 if user_turn else 60,
+                )
+            )
+    for index in range(conversations):
+        extra = create_conversation(user, assistant.id).id
+        with session_scope() as session:
+            session.add(
+                ConversationMessage(
+                    conversation_id=extra, role=MessageRole.user, content=f"extra {index}"
                 )
             )
     return empty, long
@@ -77,7 +88,7 @@ async def _weigh(probe: Browser, path: str, tabs: int, process: psutil.Process) 
     )
 
 
-async def run(tabs: int, messages: int) -> None:
+async def run(tabs: int, messages: int, conversations: int = 0) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="chat-weight-"))
     os.environ.update(
         DATA_DIR=str(workdir),
@@ -85,7 +96,7 @@ async def run(tabs: int, messages: int) -> None:
         BCRYPT_ROUNDS="4",
         SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     )
-    empty, long = _prepare(messages)
+    empty, long = _prepare(messages, conversations)
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.chat_server"],
@@ -123,8 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tabs", type=int, default=40)
     parser.add_argument("--messages", type=int, default=80)
+    parser.add_argument("--conversations", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(run(args.tabs, args.messages))
+    asyncio.run(run(args.tabs, args.messages, args.conversations))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from html import escape
 
 from nicegui import ui
 from nicegui.events import ValueChangeEventArguments
@@ -59,9 +60,20 @@ def new_chat_picker(assistants: list[tuple[int, str]], on_new: Callable[[int, bo
         button = ui.button("New chat", icon="add", on_click=lambda: on_new(picker.value, False))
         button.props("unelevated no-caps").classes("flex-1")
         mark_shortcut(button, "new-chat")
-        ui.button(icon="visibility_off", on_click=lambda: on_new(picker.value, True)).props(
-            'outline no-caps aria-label="Temporary chat"'
-        ).tooltip("Temporary chat: not kept in history, deleted when you leave")
+        temporary = ui.button(icon="visibility_off", on_click=lambda: on_new(picker.value, True))
+        # The hover hint is the native `title`: one element, not two.
+        temporary.props('outline no-caps aria-label="Temporary chat"')
+        temporary.props["title"] = "Temporary chat: not kept in history, deleted when you leave"
+
+
+def icon_html(name: str, classes: str = "text-slate-500", label: str = "") -> str:
+    """A Material icon as plain HTML (what `ui.icon` draws, without its element); with
+    `label` it is an image of that name, else hidden from screen readers."""
+    aria = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'
+    return (
+        f'<i class="q-icon notranslate material-icons {classes}" {aria} '
+        f'style="font-size: 18px">{name}</i>'
+    )
 
 
 class ConversationList:
@@ -92,7 +104,7 @@ class ConversationList:
         # Hidden on phones, where `drawer_button` opens it as a drawer.
         with ui.column().classes("w-full md:w-72 shrink-0 gap-2 max-md:hidden") as self.root:
             new_chat_picker(assistants, actions.on_new)
-            with ui.row().classes("w-full gap-1 no-wrap items-center"):
+            with ui.row().classes("w-full gap-1 no-wrap items-center") as self.search_row:
                 self.search = (
                     ui.input("Search conversations")
                     .props("outlined dense clearable debounce=300")
@@ -103,8 +115,6 @@ class ConversationList:
                 self.filter_button = ui.button(icon="tune", on_click=self._toggle_filters).props(
                     'flat round dense aria-label="Search filters"'
                 )
-            self.filter_panel = ui.column().classes("w-full gap-1")
-            self.filter_panel.set_visibility(False)
             self.filters = BuiltOnFirstUse(self._filters)  # built when first shown
             self.folder_nav = ui.column().classes("w-full gap-0")
             self.toolbar = ui.row().classes("w-full items-center gap-1 no-wrap min-h-8")
@@ -114,15 +124,24 @@ class ConversationList:
 
     def drawer_button(self) -> None:
         """Phones only: a "Conversations" button opening the list as a drawer from the left
-        (a dialog, so focus stays inside it and returns to the button when it closes)."""
-        with (
-            ui.dialog().props("position=left full-height") as dialog,
-            ui.card().classes("h-full w-[85vw] max-w-sm p-3 rounded-none") as panel,
-        ):
-            pass
-        dialog.props('aria-label="Conversations"')
+        (a dialog, so focus stays inside it and returns to the button when it closes; built
+        when first opened)."""
+        parts: list[tuple[ui.dialog, ui.card]] = []  # the dialog and its card, once built
+
+        def build() -> None:
+            with (
+                ui.dialog().props('position=left full-height aria-label="Conversations"') as dialog,
+                ui.card().classes("h-full w-[85vw] max-w-sm p-3 rounded-none") as panel,
+            ):
+                pass
+            dialog.on_value_change(closed)
+            parts.append((dialog, panel))
+
+        lazy = BuiltOnFirstUse(build)
 
         def open_drawer() -> None:
+            lazy.ensure()
+            dialog, panel = parts[0]
             self.root.move(panel)
             self.root.classes(remove="max-md:hidden")
             dialog.open()
@@ -132,7 +151,6 @@ class ConversationList:
                 self.root.move(self._home, target_index=0)
                 self.root.classes(add="max-md:hidden")
 
-        dialog.on_value_change(closed)
         ui.button("Conversations", icon="menu_open", on_click=open_drawer).props(
             "outline no-caps"
         ).classes("md:hidden self-start")
@@ -140,6 +158,9 @@ class ConversationList:
     # ------------------------------------------------------------ filters
 
     def _filters(self) -> None:
+        self.filter_panel = ui.column().classes("w-full gap-1")
+        after_search = self.root.default_slot.children.index(self.search_row) + 1
+        self.filter_panel.move(self.root, target_index=after_search)
         with self.filter_panel:
             assistants = {0: "Any assistant", **dict(self.assistants)}
             self.f_assistant = ui.select(assistants, value=0, label="Assistant")
@@ -157,8 +178,10 @@ class ConversationList:
         return {0: none_label, **{folder.id: folder.name for folder in self.folders}}
 
     def _toggle_filters(self) -> None:
-        self.filters.ensure()
-        self.filter_panel.set_visibility(not self.filter_panel.visible)
+        if self.filters.built:
+            self.filter_panel.set_visibility(not self.filter_panel.visible)
+        else:
+            self.filters.ensure()  # shown as it is built
 
     def search_filters(self) -> SearchFilters:
         """The filters as chosen in the panel (bad dates are ignored)."""
@@ -206,17 +229,24 @@ class ConversationList:
         mark: str = "",
         folder: Folder | None = None,
     ) -> None:
+        """One entry of the folder list: a single element, or three for a folder (its name,
+        and the button of its menu, which is built when first opened)."""
         active = scope == self.scope
-        row = (
-            ui.row()
-            .classes(
-                "w-full items-center gap-2 no-wrap rounded-lg px-2 py-1 cursor-pointer "
-                + ("bg-slate-200 dark:bg-slate-700 " if active else "hover:bg-slate-100 ")
-                + "dark:hover:bg-slate-800"
-            )
-            .props(f'role=button tabindex=0 aria-label="{label}"')
-            .mark(mark)
-        )
+        inner = icon_html(icon) + f'<span class="flex-1 truncate text-sm">{escape(label)}</span>'
+        row: ui.element
+        if folder is None:
+            row = ui.html(inner, sanitize=False).classes("flex")
+        else:
+            with ui.row() as row:
+                ui.html(inner, sanitize=False).classes("flex flex-1 min-w-0 items-center gap-2")
+                self._folder_button(folder)
+        row.classes(
+            "w-full items-center gap-2 no-wrap rounded-lg px-2 py-1 cursor-pointer "
+            + ("bg-slate-200 dark:bg-slate-700 " if active else "hover:bg-slate-100 ")
+            + "dark:hover:bg-slate-800"
+        ).mark(mark)
+        # By key: a props string would parse quotes in a folder's name.
+        row.props.update({"role": "button", "tabindex": "0", "aria-label": label})
         row.on("click", lambda: self.set_scope(scope))
         row.on("keydown.enter", lambda: self.set_scope(scope))
         if drop_to is not False:  # a drop target: "All chats" takes a chat out of its folder
@@ -224,21 +254,20 @@ class ConversationList:
             row.on("dragover.prevent", lambda: row.classes("chat-drop-over"))
             row.on("dragleave", lambda: row.classes(remove="chat-drop-over"))
             row.on("drop.prevent", lambda: self._dropped(row, drop_to))
-        with row:
-            ui.icon(icon, size="xs").classes("text-slate-500")
-            ui.label(label).classes("flex-1 truncate text-sm")
-            if folder is not None:
-                with (
-                    ui.button(icon="more_horiz")
-                    .props(
-                        f'flat round dense size=xs aria-label="Folder actions for {folder.name}"'
-                    )
-                    .mark(f"folder-menu-{folder.id}")
-                    .on("click.stop", lambda: None),
-                    ui.menu(),
-                ):
-                    ui.menu_item("Rename folder", lambda f=folder: self._rename_folder(f))
-                    ui.menu_item("Delete folder", lambda f=folder: self._delete_folder(f))
+
+    def _folder_button(self, folder: Folder) -> None:
+        button = ui.button(icon="more_horiz").props("flat round dense size=xs")
+        button.mark(f"folder-menu-{folder.id}").props["aria-label"] = (
+            f"Folder actions for {folder.name}"
+        )
+
+        def build_menu() -> None:
+            with button, ui.menu() as menu:
+                ui.menu_item("Rename folder", lambda: self._rename_folder(folder))
+                ui.menu_item("Delete folder", lambda: self._delete_folder(folder))
+            menu.open()  # from now on it opens itself on the button's clicks
+
+        button.on("click.stop", BuiltOnFirstUse(build_menu).ensure)  # .stop: not the row's
 
     async def _reload_folders(self) -> None:
         self.folders = await self.actions.load_folders()
@@ -277,7 +306,7 @@ class ConversationList:
             delete,
         )
 
-    async def _dropped(self, row: ui.row, folder_id: int | None) -> None:
+    async def _dropped(self, row: ui.element, folder_id: int | None) -> None:
         row.classes(remove="chat-drop-over")
         if self.dragged is None:
             return
@@ -298,8 +327,8 @@ class ConversationList:
             ui.label(f"{len(self.selected)} selected").classes("text-xs text-slate-500 flex-1")
             none = not self.selected
             ui.button(icon="drive_file_move", on_click=self._bulk_move).props(
-                'flat round dense size=sm aria-label="Move selected"'
-            ).tooltip("Move to folder").set_enabled(not none)
+                'flat round dense size=sm aria-label="Move selected" title="Move to folder"'
+            ).set_enabled(not none)
             archive = not self.scope.archived
             ui.button(
                 icon="archive" if archive else "unarchive",
@@ -434,22 +463,21 @@ class ConversationList:
                 "text-sm text-slate-500 p-2"
             )
         for hit in self.hits:
-            with (
-                ui.link(target=f"/chat/{hit.conversation_id}")
-                .classes(
-                    "w-full no-underline text-slate-800 dark:text-slate-100 rounded-lg px-2 py-1 "
-                    "hover:bg-slate-100 dark:hover:bg-slate-800"
-                )
-                .mark(f"hit-{hit.conversation_id}")
-            ):
-                ui.label(hit.title).classes("truncate text-sm font-medium")
-                # Escaped in the service; only its <mark> tags are markup.
-                ui.html(hit.snippet_html, sanitize=False).classes(
-                    "chat-snippet text-xs text-slate-600 dark:text-slate-300 line-clamp-3"
-                )
-                ui.label(f"{hit.assistant_name} · {hit.updated_at:%Y-%m-%d}").classes(
-                    "truncate text-xs text-slate-500"
-                )
+            # One element per hit: a link of plain HTML. The snippet is escaped in the
+            # service (only its <mark> tags are markup); the rest is escaped here.
+            link = ui.html(
+                f'<div class="truncate text-sm font-medium">{escape(hit.title)}</div>'
+                '<div class="chat-snippet text-xs text-slate-600 dark:text-slate-300 '
+                f'line-clamp-3">{hit.snippet_html}</div>'
+                '<div class="truncate text-xs text-slate-500">'
+                f"{escape(hit.assistant_name)} · {hit.updated_at:%Y-%m-%d}</div>",
+                sanitize=False,
+                tag="a",
+            )
+            link.classes(
+                "block w-full no-underline text-slate-800 dark:text-slate-100 rounded-lg px-2 "
+                "py-1 hover:bg-slate-100 dark:hover:bg-slate-800"
+            ).mark(f"hit-{hit.conversation_id}").props["href"] = f"/chat/{hit.conversation_id}"
         if self.recent_only:  # too many matches to rank them all: say so
             ui.label(
                 "Many messages match: these are the best of the most recent ones. "
@@ -490,18 +518,19 @@ class ConversationList:
                     value=item.id in self.selected,
                     on_change=lambda e: self._choose(item.id, e.value),
                 ).props(f'dense aria-label="Select {item.title}"').mark(f"select-{item.id}")
-            with ui.link(target=f"/chat/{item.id}").classes(
-                "flex-1 min-w-0 no-underline text-slate-800 dark:text-slate-100"
-            ):
-                with ui.row().classes("items-center gap-1 no-wrap"):
-                    if item.pinned:
-                        ui.icon("push_pin", size="xs").classes("text-indigo-500").props(
-                            'aria-label="Pinned"'
-                        )
-                    ui.label(item.title).classes("truncate text-sm font-medium")
-                ui.label(f"{item.assistant_name} · {item.updated_at:%H:%M}").classes(
-                    "truncate text-xs text-slate-600 dark:text-slate-400"
-                )
+            # The link, its title and subtitle are one element of plain HTML (user text
+            # escaped): each element costs every open tab server memory.
+            pin = icon_html("push_pin", "shrink-0 text-indigo-500", "Pinned") if item.pinned else ""
+            link = ui.html(
+                f'<span class="flex items-center gap-1">{pin}'
+                f'<span class="truncate text-sm font-medium">{escape(item.title)}</span></span>'
+                '<span class="block truncate text-xs text-slate-600 dark:text-slate-400">'
+                f"{escape(item.assistant_name)} · {item.updated_at:%H:%M}</span>",
+                sanitize=False,
+                tag="a",
+            )
+            link.classes("flex-1 min-w-0 no-underline text-slate-800 dark:text-slate-100")
+            link.props["href"] = f"/chat/{item.id}"
             rename = ui.button(icon="edit", on_click=lambda: self._edit(row, item))
             delete = ui.button(icon="delete", on_click=lambda: self._confirm_delete(item))
             for button, verb in ((rename, "Rename"), (delete, "Delete")):
