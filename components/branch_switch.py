@@ -34,6 +34,4 @@ def branch_switch(switch: BranchSwitch, noun: str) -> None:
 
 
 def _step(icon: str, label: str, target: int | None, on_switch: SwitchTo) -> None:
-    button = icon_button(icon, label, lambda: on_switch(target))
-    if target is None:
-        button.disable()
+    icon_button(icon, label, None if target is None else lambda: on_switch(target))

@@ -31,7 +31,7 @@ class FeedbackControls:
 
     def __init__(self, rating: int | None, comment: str | None, on_save: SaveFeedback) -> None:
         self.rating, self.comment, self.on_save = rating, comment, on_save
-        self.buttons: dict[int, ui.button] = {}
+        self.buttons: dict[int, ui.element] = {}
         for value, icon, label in THUMBS:  # in the answer's action row, no row of their own
             self.buttons[value] = icon_button(icon, label, lambda value=value: self._rate(value))
         self.comment_button = icon_button(

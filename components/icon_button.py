@@ -1,4 +1,4 @@
-"""The small labelled icon button under messages and in the chat's bars."""
+"""The small labelled icon button under messages (Copy, Edit, Regenerate, thumbs, ‹ ›)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ from collections.abc import Callable
 from nicegui import ui
 
 
-def icon_button(icon: str, label: str, handler: Callable | None = None) -> ui.button:
-    """A flat round icon button named `label` (aria-label, marker) with a native `title` hint.
+def icon_button(icon: str, label: str, handler: Callable | None = None) -> ui.element:
+    """A flat round icon button named `label` (aria-label, marker) with a native `title` hint;
+    without `handler` it is drawn disabled.
 
-    A chat page holds a few of these per message, so the hint is the `title` attribute, not a
-    `q-tooltip` element: one element each instead of two.
+    A chat page holds a few of these per message and draws them on every send and finish, so
+    this is Quasar's `q-btn` as a plain element (~95 us to create) rather than `ui.button`
+    (~265 us: its text, icon, colour and disable mixins and default-argument resolution), and
+    its hint is the `title` attribute, not a `q-tooltip` element. It looks and acts the same
+    (colour `primary` as `ui.button`); `.props("color=...")` and `set_visibility` still apply.
     """
-    return (
-        ui.button(icon=icon, on_click=handler)
-        .props(f'flat round dense size=sm aria-label="{label}" title="{label}"')
-        .mark(label)
+    button = ui.element("q-btn").props(
+        f'flat round dense size=sm color=primary icon="{icon}" aria-label="{label}" title="{label}"'
     )
+    if handler is None:
+        button.props("disable")
+    else:
+        button.on("click", handler)
+    return button.mark(label)
