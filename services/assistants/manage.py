@@ -9,7 +9,7 @@ call these through `run.io_bound`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -276,6 +276,22 @@ def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
             audit.record("access.refused", user, kind="assistant", id=assistant_id)
         raise NotFound(NOT_FOUND)
     return assistant
+
+
+# `last_used_at` (the "recently used" order) is written at most this often: the write locks the
+# assistant's row until the send commits, so on MariaDB every send of a shared assistant would
+# wait for the one before it.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def note_use(assistant: Assistant, now: datetime) -> None:
+    """Record a use of `assistant` in the caller's transaction, unless one was recorded less
+    than LAST_USED_RESOLUTION ago."""
+    last = assistant.last_used_at
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) >= (
+        LAST_USED_RESOLUTION
+    ):
+        assistant.last_used_at = now
 
 
 def load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:
