@@ -638,9 +638,8 @@ def _begin_turn(
         stored.conversation_id = conversation.id
         stored.message_id = user_message.id
         session.add(stored)
-    note_use(assistant, utcnow())
-    session.add(assistant)
     session.flush()
+    note_use(session, assistant, utcnow())
     history = context_messages(session, conversation.id, exclude_id=reply.id)
     request = _request(session, user, assistant, conversation, history)
     if answering != request.model:
