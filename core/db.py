@@ -48,6 +48,13 @@ def build_engine(url: str) -> Engine:
         pool_recycle=1800,
         pool_size=10,
         max_overflow=20,
+        # Not InnoDB's REPEATABLE READ: its locking reads (the budget figures a send reads
+        # under its user's lock) also lock the gaps next to the rows read, and other users'
+        # reservations, ledger rows and replies are inserted into those gaps, so sends and
+        # final saves of different users waited for each other (docs/performance.md,
+        # "Scale-out"). Every check that needs a lock takes it explicitly (FOR UPDATE on the
+        # budget rows, the turn lock), and each statement reads the latest committed rows.
+        isolation_level="READ COMMITTED",
         connect_args={"local_infile": False, "connect_timeout": 5},
     )
 
