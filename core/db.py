@@ -15,6 +15,7 @@ from sqlmodel import Session, create_engine
 
 from core.config import get_settings
 from core.errors import Unavailable
+from core.mariadb_tls import SharedTLSConnection
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def build_engine(url: str) -> Engine:
         return engine
     query = dict(parsed.query)
     query.setdefault("charset", "utf8mb4")
-    return create_engine(
+    engine = create_engine(
         parsed.set(query=query),
         pool_pre_ping=True,
         pool_recycle=1800,
@@ -57,6 +58,13 @@ def build_engine(url: str) -> Engine:
         isolation_level="READ COMMITTED",
         connect_args={"local_infile": False, "connect_timeout": 5},
     )
+    if parsed.get_driver_name() == "pymysql":
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _connect(_dialect, _record, cargs, cparams):  # noqa: ANN001, ANN202
+            return SharedTLSConnection(*cargs, **cparams)
+
+    return engine
 
 
 def get_engine() -> Engine:
