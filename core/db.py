@@ -15,6 +15,7 @@ from sqlmodel import Session, create_engine
 
 from core.config import get_settings
 from core.errors import Unavailable
+from core.mariadb_tls import SharedTLSConnection
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,28 @@ def build_engine(url: str) -> Engine:
         return engine
     query = dict(parsed.query)
     query.setdefault("charset", "utf8mb4")
-    return create_engine(
+    engine = create_engine(
         parsed.set(query=query),
         pool_pre_ping=True,
         pool_recycle=1800,
         pool_size=10,
         max_overflow=20,
+        # Not InnoDB's REPEATABLE READ: its locking reads (the budget figures a send reads
+        # under its user's lock) also lock the gaps next to the rows read, and other users'
+        # reservations, ledger rows and replies are inserted into those gaps, so sends and
+        # final saves of different users waited for each other (docs/performance.md,
+        # "Scale-out"). Every check that needs a lock takes it explicitly (FOR UPDATE on the
+        # budget rows, the turn lock), and each statement reads the latest committed rows.
+        isolation_level="READ COMMITTED",
         connect_args={"local_infile": False, "connect_timeout": 5},
     )
+    if parsed.get_driver_name() == "pymysql":
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _connect(_dialect, _record, cargs, cparams):  # noqa: ANN001, ANN202
+            return SharedTLSConnection(*cargs, **cparams)
+
+    return engine
 
 
 def get_engine() -> Engine:

@@ -8,8 +8,9 @@ call these through `run.io_bound`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from sqlmodel import Session, func, select
 
 from core.config import Settings, get_settings
 from core.db import contains_pattern, session_scope
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import NotFound, PermissionDenied, Unavailable, ValidationError
 from models import (
     TOOL_NAMES,
     Assistant,
@@ -34,6 +35,8 @@ from services.accounts.permissions import active_actor, assistant_visible_to, ca
 from services.files.upstream import assistant_upstream, purge_upstream
 from services.llm.catalog import load_catalog
 from services.usage.pricing import MICROS_PER_USD, parse_usd
+
+log = logging.getLogger(__name__)
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -276,6 +279,41 @@ def load_for_use(session: Session, user: User, assistant_id: int) -> Assistant:
             audit.record("access.refused", user, kind="assistant", id=assistant_id)
         raise NotFound(NOT_FOUND)
     return assistant
+
+
+# `last_used_at` (the "recently used" order) is written at most this often, in its own short
+# transaction after the send's: the write locks the assistant's row, and inside the send's
+# transaction every send of a shared assistant waited for the one before it (MariaDB).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def note_use(session: Session, assistant: Assistant, now: datetime) -> None:
+    """Record a use of `assistant` once the caller's transaction commits, unless one was
+    recorded less than LAST_USED_RESOLUTION ago (by this send's reading or, checked again in
+    the write, by a send that committed meanwhile). A failed write is only logged."""
+    last = assistant.last_used_at
+    if last is not None and now - (last if last.tzinfo else last.replace(tzinfo=UTC)) < (
+        LAST_USED_RESOLUTION
+    ):
+        return
+    assistant_id = assistant.id
+
+    def write(_committed: Session) -> None:
+        recent = now - LAST_USED_RESOLUTION
+        try:
+            with session_scope() as own:
+                own.execute(
+                    sa.update(Assistant)
+                    .where(
+                        Assistant.id == assistant_id,
+                        sa.or_(Assistant.last_used_at.is_(None), Assistant.last_used_at < recent),
+                    )
+                    .values(last_used_at=now)
+                )
+        except (Unavailable, sa.exc.SQLAlchemyError):  # the send itself is saved already
+            log.warning("Assistant %s: last use not recorded", assistant_id, exc_info=True)
+
+    sa.event.listen(session, "after_commit", write, once=True)
 
 
 def load_for_edit(session: Session, user: User, assistant_id: int) -> Assistant:

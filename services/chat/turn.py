@@ -38,7 +38,7 @@ from models import (
     User,
     utcnow,
 )
-from services.assistants.manage import load_for_use
+from services.assistants.manage import load_for_use, note_use
 from services.chat import generation, titles, tree
 from services.chat.conversations import (
     DEFAULT_TITLE,
@@ -638,9 +638,8 @@ def _begin_turn(
         stored.conversation_id = conversation.id
         stored.message_id = user_message.id
         session.add(stored)
-    assistant.last_used_at = utcnow()  # what `mark_used` does, in this transaction
-    session.add(assistant)
     session.flush()
+    note_use(session, assistant, utcnow())
     history = context_messages(session, conversation.id, exclude_id=reply.id)
     request = _request(session, user, assistant, conversation, history)
     if answering != request.model:

@@ -75,9 +75,8 @@ def check_upload_quota(session: Session, user: User, size: int) -> None:
     would exceed the user's quota (USER_UPLOAD_QUOTA_FILES, USER_UPLOAD_QUOTA_MB).
 
     Locks the user's row, so one user's concurrent uploads are counted one after the other on
-    MariaDB; the caller inserts the new row in the same transaction. Call it first in the
-    transaction: InnoDB's REPEATABLE READ fixes the snapshot at the first plain read, and the
-    count must come after the lock to see the upload that held it.
+    MariaDB; the caller inserts the new row in the same transaction. The count comes after
+    the lock, so it sees the upload that held it (READ COMMITTED: see `core.db`).
     """
     session.exec(select(User.id).where(User.id == user.id).with_for_update()).one_or_none()
     usage = upload_usage(session, user.id)
