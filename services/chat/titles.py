@@ -95,8 +95,7 @@ def _reserve(user: User, conversation_id: int, provider: LLMProvider) -> _TitleC
         assistant = (
             session.get(Assistant, conversation.assistant_id) if conversation.assistant_id else None
         )
-        budgeted = assistant.id if assistant and assistant.monthly_budget_micros else None
-        reservations.lock_budgets(session, user.id, budgeted)
+        reservations.lock_budgets(session, user.id, reservations.budgeted_id(assistant))
         worst = worst_case_micros(
             catalog.get(model),
             estimate_tokens(TITLE_INSTRUCTIONS) + estimate_tokens(source),

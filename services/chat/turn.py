@@ -439,8 +439,7 @@ def _begin_send(
 
 def _lock_budgets(session: Session, user: User, assistant: Assistant) -> None:
     """Lock the budget rows before the turn's first write (see `reservations.lock_budgets`)."""
-    budgeted = assistant.id if assistant.monthly_budget_micros is not None else None
-    reservations.lock_budgets(session, user.id, budgeted)
+    reservations.lock_budgets(session, user.id, reservations.budgeted_id(assistant))
 
 
 def _latest_continuation(session: Session, user: User, conversation: Conversation) -> Conversation:

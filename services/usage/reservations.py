@@ -75,6 +75,16 @@ def lock_budgets(session: Session, user_id: int, assistant_id: int | None) -> Us
     return held["user", user_id]
 
 
+def budgeted_id(assistant: Assistant | None) -> int | None:
+    """The assistant whose row `lock_budgets` should lock: only one with a budget of its own.
+
+    Locking an unbudgeted assistant protects nothing, and a shared assistant's row lock made
+    every user's send wait for the one before (MariaDB, docs/performance.md "Scale-out")."""
+    if assistant is None or assistant.monthly_budget_micros is None:
+        return None
+    return assistant.id
+
+
 _LOCKS = "budget_locks"
 
 
@@ -89,8 +99,9 @@ def _locks_held(session: Session) -> dict[tuple[str, int], object]:
 
 
 def _current_assistant(session: Session, assistant: Assistant | None) -> Assistant | None:
-    """The assistant's budget as committed now: MariaDB read it with the lock; on SQLite
-    (one writer at a time) only a budgeted assistant is read again."""
+    """The assistant's budget as committed now: MariaDB read a budgeted one with the lock; on
+    SQLite (one writer at a time) only a budgeted assistant is read again (an unbudgeted one
+    is taken as the caller read it)."""
     if assistant is None:
         return None
     locked = _locks_held(session).get(("assistant", assistant.id))
@@ -128,7 +139,7 @@ def reserve(
     RateLimited when the user's reply limits are reached.
     """
     now = now or datetime.now(UTC)
-    fresh = lock_budgets(session, user.id, assistant.id if assistant else None)
+    fresh = lock_budgets(session, user.id, budgeted_id(assistant))
     applicable = budgets.applicable(session, fresh, _current_assistant(session, assistant))
     capped = conversation is not None and conversation.cost_cap_micros is not None
     queries: dict[str, sa.Select] = {}
