@@ -12,6 +12,7 @@ from components.chat_attachments import AttachCallbacks, ChatAttachments
 from components.lazy import BuiltOnFirstUse
 from components.prompt_picker import PICKER_INPUT_JS, PICKER_KEYS_JS, PromptPicker
 from components.shortcuts import mark_shortcut
+from services.chat.turn import MAX_MESSAGE_CHARS
 from services.usage.pricing import format_usd
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ ENTER_SENDS_JS = (
     "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) "
     "{ e.preventDefault(); emit(e.target.value); } }"
 )
-MAX_MESSAGE_CHARS = 32_000  # the box's maxlength
 NEAR_CAP = 10
 
 
@@ -110,7 +110,7 @@ class ChatComposer:
             self.picker.choose()
             return
         if isinstance(event.args, str) and event.args != self.textarea.value:
-            self.textarea.value = event.args[:MAX_MESSAGE_CHARS]
+            self.textarea.value = event.args  # too long: the send refuses it, saying why
         result = self._on_send()
         if result is not None:
             await result
