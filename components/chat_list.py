@@ -14,6 +14,7 @@ from nicegui.events import ValueChangeEventArguments
 
 from components.assets import use_static
 from components.chat_list_dialogs import confirm_delete, name_dialog, pick_folder
+from components.icons import icon_html
 from components.lazy import BuiltOnFirstUse
 from components.shortcuts import mark_shortcut
 from models import Folder
@@ -64,16 +65,6 @@ def new_chat_picker(assistants: list[tuple[int, str]], on_new: Callable[[int, bo
         # The hover hint is the native `title`: one element, not two.
         temporary.props('outline no-caps aria-label="Temporary chat"')
         temporary.props["title"] = "Temporary chat: not kept in history, deleted when you leave"
-
-
-def icon_html(name: str, classes: str = "text-slate-500", label: str = "") -> str:
-    """A Material icon as plain HTML (what `ui.icon` draws, without its element); with
-    `label` it is an image of that name, else hidden from screen readers."""
-    aria = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'
-    return (
-        f'<i class="q-icon notranslate material-icons {classes}" {aria} '
-        f'style="font-size: 18px">{name}</i>'
-    )
 
 
 class ConversationList:

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from components.assets import use_static
 from components.heading import heading
+from components.icons import icon_html
 from components.lazy import BuiltOnFirstUse
 from components.shortcuts import shortcuts_button
 
@@ -36,9 +37,8 @@ class ShellUser:
 
 
 BRAND_HTML = (
-    '<i class="q-icon notranslate material-icons text-indigo-500" aria-hidden="true" '
-    'style="font-size: 24px">auto_awesome</i>'
-    '<span class="text-lg font-semibold">Assistant Studio</span>'
+    icon_html("auto_awesome", "text-indigo-500", size=24)
+    + '<span class="text-lg font-semibold">Assistant Studio</span>'
 )
 NAV_ACTIVE = "bg-indigo-50 text-indigo-700 dark:bg-indigo-900/40 dark:text-indigo-200 font-medium"
 NAV_IDLE = "text-slate-700 dark:text-slate-200 hover:bg-slate-100 dark:hover:bg-slate-700"
@@ -50,8 +50,7 @@ def _nav_link(label: str, href: str, icon: str, active: bool) -> str:
     return (
         f'<a href="{href}"{current} class="nicegui-link flex items-center gap-3 px-3 py-2 '
         f'rounded-lg no-underline {NAV_ACTIVE if active else NAV_IDLE}">'
-        '<i class="q-icon notranslate material-icons" aria-hidden="true" role="presentation" '
-        f'style="font-size: 24px">{icon}</i><div>{label}</div></a>'
+        f"{icon_html(icon, '', size=24)}<div>{label}</div></a>"
     )
 
 
