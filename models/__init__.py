@@ -4,7 +4,7 @@ from models.api_key import ApiKey, KeyScope
 from models.app_setting import AppSetting
 from models.assistant import TOOL_NAMES, Assistant
 from models.audit_event import AuditEvent
-from models.base import utcnow
+from models.base import as_utc, utcnow
 from models.conversation import Conversation, ConversationMessage, MessageRole, MessageStatus
 from models.feedback import AnswerFeedback
 from models.folder import Folder
@@ -49,5 +49,6 @@ __all__ = [
     "SpendKind",
     "StoredFile",
     "User",
+    "as_utc",
     "utcnow",
 ]

@@ -18,6 +18,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` timezone-aware: a naive one (SQLite returns them) is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 # TEXT holds 64 KB on MySQL; message bodies and instructions can be longer.
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 

@@ -15,14 +15,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import select
 
 from core.db import session_scope
 from core.errors import NotFound, PermissionDenied, ValidationError
-from models import ApiKey, KeyScope, Role, User, utcnow
+from models import ApiKey, KeyScope, Role, User, as_utc, utcnow
 from services.accounts import audit
 from services.accounts.permissions import active_actor, require_admin
 
@@ -64,7 +64,7 @@ class KeyInfo:
         """`active`, `revoked` or `expired`."""
         if self.revoked_at is not None:
             return "revoked"
-        if self.expires_at is not None and _aware(self.expires_at) <= utcnow():
+        if self.expires_at is not None and as_utc(self.expires_at) <= utcnow():
             return "expired"
         return "active"
 
@@ -95,10 +95,6 @@ class KeyOwner:
 def digest(secret: str) -> str:
     """The stored form of a key: SHA-256, hex."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _info(key: ApiKey, username: str) -> KeyInfo:
@@ -211,13 +207,13 @@ def owner_for_key(secret: str | None) -> KeyOwner | None:
         if key is None or not hmac.compare_digest(key.key_hash, wanted):
             return None
         if key.revoked_at is not None or (
-            key.expires_at is not None and _aware(key.expires_at) <= now
+            key.expires_at is not None and as_utc(key.expires_at) <= now
         ):
             return None
         user = session.get(User, key.user_id)
         if user is None or not user.is_active:
             return None
-        if key.last_used_at is None or now - _aware(key.last_used_at) >= LAST_USED_RESOLUTION:
+        if key.last_used_at is None or now - as_utc(key.last_used_at) >= LAST_USED_RESOLUTION:
             session.execute(
                 sa.update(ApiKey.__table__)
                 .where(ApiKey.__table__.c.id == key.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from models import (
     Role,
     StoredFile,
     User,
+    as_utc,
     utcnow,
 )
 from services.accounts import audit, groups
@@ -292,9 +293,7 @@ def note_use(session: Session, assistant: Assistant, now: datetime) -> None:
     recorded less than LAST_USED_RESOLUTION ago (by this send's reading or, checked again in
     the write, by a send that committed meanwhile). A failed write is only logged."""
     last = assistant.last_used_at
-    if last is not None and now - (last if last.tzinfo else last.replace(tzinfo=UTC)) < (
-        LAST_USED_RESOLUTION
-    ):
+    if last is not None and now - as_utc(last) < LAST_USED_RESOLUTION:
         return
     assistant_id = assistant.id
 

@@ -7,7 +7,7 @@ conversation exactly like a missing one (`NotFound`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -24,6 +24,7 @@ from models import (
     MessageStatus,
     StoredFile,
     User,
+    as_utc,
     utcnow,
 )
 from services.accounts import audit
@@ -244,7 +245,7 @@ def group_by_day(
     today = (now or utcnow()).date()
     groups: dict[str, list[ConversationItem]] = {name: [] for name in GROUPS}
     for item in items:
-        age = (today - _aware(item.updated_at).date()).days
+        age = (today - as_utc(item.updated_at).date()).days
         name = (
             "Pinned"
             if item.pinned
@@ -258,11 +259,6 @@ def group_by_day(
         )
         groups[name].append(item)
     return [(name, members) for name, members in groups.items() if members]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def rename_conversation(user: User, conversation_id: int, title: str) -> Conversation:

@@ -16,7 +16,15 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from core.db import session_scope
-from models import Assistant, Conversation, ConversationMessage, MessageRole, StoredFile, User
+from models import (
+    Assistant,
+    Conversation,
+    ConversationMessage,
+    MessageRole,
+    StoredFile,
+    User,
+    as_utc,
+)
 from services.chat import tree
 from services.chat.conversations import load_thread
 from services.usage.pricing import format_usd
@@ -37,8 +45,7 @@ def iso_utc(moment: datetime | None) -> str | None:
     """`2026-11-25T17:20:47Z` (SQLite returns naive datetimes: they are UTC)."""
     if moment is None:
         return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return as_utc(moment).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def usd(micros: int | None) -> float | None:

@@ -32,6 +32,7 @@ from models import (
     SpendKind,
     StoredFile,
     User,
+    as_utc,
 )
 from services.files.upstream import UpstreamObjects, purge_upstream
 from services.llm.catalog import load_catalog
@@ -190,9 +191,7 @@ def store_expiry(conversation: Conversation) -> datetime | None:
     """When a conversation's documents expire (None: it has none)."""
     if not conversation.vector_store_id:
         return None
-    last = conversation.updated_at
-    last = last if last.tzinfo else last.replace(tzinfo=UTC)
-    return last + timedelta(days=get_settings().conversation_store_days)
+    return as_utc(conversation.updated_at) + timedelta(days=get_settings().conversation_store_days)
 
 
 def expiry_notice(conversation: Conversation, now: datetime | None = None) -> str | None:
